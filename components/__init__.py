@@ -1,0 +1,1 @@
+"""Archipelago's ComponentResources, grouped by concern (network, clusters, security, add-ons, fleet)."""

@@ -1,0 +1,283 @@
+"""AKS: a hardened cluster (Entra ID + Azure RBAC, no local accounts, Cilium on Azure CNI overlay,
+workload identity, Key Vault KMS), returned as a handle."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.containerservice as containerservice
+import pulumi_azure_native.keyvault as keyvault
+import pulumi_azure_native.managedidentity as managedidentity
+import pulumi_kubernetes as k8s
+import yaml
+
+from components import naming
+from components.clusters import kubeconfig
+from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
+from components.network.azure import AzureNetwork, AzureNetworkArgs
+from stacks.spec import ClusterSpec, FleetSpec
+
+# Built-in Azure role definition ids.
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
+
+
+def role_definition(subscription: pulumi.Input[str], guid: str) -> pulumi.Output[str]:
+    return pulumi.Output.concat("/subscriptions/", subscription, "/providers/Microsoft.Authorization/roleDefinitions/", guid)
+
+
+def assignment_name(*parts: str) -> str:
+    """Role assignment names must be GUIDs; derive them from stable parts so reruns match."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "archipelago/" + "/".join(parts)))
+
+
+def _server_and_ca(encoded: str) -> tuple[str, str]:
+    doc = yaml.safe_load(base64.b64decode(encoded))
+    cluster = doc["clusters"][0]["cluster"]
+    return cluster["server"], cluster["certificate-authority-data"]
+
+
+@dataclass
+class AksClusterArgs:
+    cluster: ClusterSpec
+    fleet: FleetSpec
+    provider: pulumi.ProviderResource
+
+
+class AksCluster(pulumi.ComponentResource):
+    handle: ClusterHandle
+
+    def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("archipelago:clusters:AksCluster", name, None, opts)
+        c, fleet, base = args.cluster, args.fleet, args.fleet.baseline
+        self._provider = args.provider
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        stateful = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=base.protect_stateful))
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self))
+        self._subscription = client.subscription_id
+
+        self.network = AzureNetwork(
+            f"{name}-net", AzureNetworkArgs(cluster=c, provider=args.provider), opts=pulumi.ResourceOptions(parent=self)
+        )
+        rg = self.network.resource_group_name
+        self._resource_group = rg
+
+        # The control plane's own identity, granted what it needs before the cluster exists.
+        cp_identity = managedidentity.UserAssignedIdentity(
+            f"{name}-control-plane", resource_group_name=rg, location=c.region, resource_name_=f"{c.name}-control-plane",
+            opts=child,
+        )
+        net_role = authorization.RoleAssignment(
+            f"{name}-cp-network",
+            role_assignment_name=assignment_name(c.name, "cp-network"),
+            principal_id=cp_identity.principal_id,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=role_definition(self._subscription, NETWORK_CONTRIBUTOR),
+            scope=self.network.vnet_id,
+            opts=child,
+        )
+
+        # etcd encryption with a Key Vault key (KMS v2), rotated yearly.
+        vault = keyvault.Vault(
+            f"{name}-kms",
+            vault_name=naming.azure_key_vault(c.name, "kms"),
+            resource_group_name=rg,
+            location=c.region,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                enable_purge_protection=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=90,
+            ),
+            opts=stateful,
+        )
+        key = keyvault.Key(
+            f"{name}-kms",
+            key_name="etcd",
+            vault_name=vault.name,
+            resource_group_name=rg,
+            properties=keyvault.KeyPropertiesArgs(
+                kty=keyvault.JsonWebKeyType.RSA,
+                key_size=2048,
+                rotation_policy=keyvault.RotationPolicyArgs(
+                    attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time="P2Y"),
+                    lifetime_actions=[keyvault.LifetimeActionArgs(
+                        action=keyvault.ActionArgs(type=keyvault.KeyRotationPolicyActionType.ROTATE),
+                        trigger=keyvault.TriggerArgs(time_after_create=f"P{base.kms_rotation_days}D"),
+                    )],
+                ),
+            ),
+            opts=stateful,
+        )
+        kms_role = authorization.RoleAssignment(
+            f"{name}-cp-kms",
+            role_assignment_name=assignment_name(c.name, "cp-kms"),
+            principal_id=cp_identity.principal_id,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=role_definition(self._subscription, KEY_VAULT_CRYPTO_USER),
+            scope=vault.id,
+            opts=child,
+        )
+
+        allowed = [str(n) for n in fleet.security.api_allowed_cidrs]
+        admin_groups = [g.azure_object_id for g in fleet.security.groups if g.azure_object_id and g.cluster_role == "cluster-admin"]
+        self.cluster = containerservice.ManagedCluster(
+            f"{name}-aks",
+            resource_name_=c.name,
+            resource_group_name=rg,
+            location=c.region,
+            dns_prefix=c.name,
+            kubernetes_version=c.kubernetes_version,
+            sku=containerservice.ManagedClusterSKUArgs(
+                name=containerservice.ManagedClusterSKUName.BASE, tier=base.aks_sku_tier
+            ),
+            identity=containerservice.ManagedClusterIdentityArgs(
+                type=containerservice.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[cp_identity.id]
+            ),
+            aad_profile=containerservice.ManagedClusterAADProfileArgs(
+                managed=True, enable_azure_rbac=True, admin_group_object_ids=admin_groups, tenant_id=client.tenant_id
+            ),
+            disable_local_accounts=True,
+            enable_rbac=True,
+            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                enable_private_cluster=not allowed,
+                authorized_ip_ranges=allowed or None,
+                disable_run_command=True,
+            ),
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin=containerservice.NetworkPlugin.AZURE,
+                network_plugin_mode=containerservice.NetworkPluginMode.OVERLAY,
+                network_dataplane=containerservice.NetworkDataplane.CILIUM,
+                network_policy=containerservice.NetworkPolicy.CILIUM,
+                pod_cidr=str(c.network.pods),
+                service_cidr=str(c.network.services),
+                dns_service_ip=c.network.dns_service_ip,
+                outbound_type=containerservice.OutboundType.USER_ASSIGNED_NAT_GATEWAY,
+                load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
+            ),
+            oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                azure_key_vault_kms=containerservice.AzureKeyVaultKmsArgs(
+                    enabled=True,
+                    key_id=key.key_uri_with_version,
+                    key_vault_network_access=containerservice.KeyVaultNetworkAccessTypes.PUBLIC,
+                ),
+                image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(enabled=True, interval_hours=48),
+            ),
+            auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=base.aks_upgrade_channel, node_os_upgrade_channel=base.aks_node_os_upgrade_channel
+            ),
+            # Node auto-provisioning (managed Karpenter); its NodePools are set in the add-ons.
+            node_provisioning_profile=containerservice.ManagedClusterNodeProvisioningProfileArgs(
+                mode=containerservice.NodeProvisioningMode.AUTO
+            ),
+            storage_profile=containerservice.ManagedClusterStorageProfileArgs(
+                disk_csi_driver=containerservice.ManagedClusterStorageProfileDiskCSIDriverArgs(enabled=True),
+                snapshot_controller=containerservice.ManagedClusterStorageProfileSnapshotControllerArgs(enabled=True),
+            ),
+            agent_pool_profiles=[
+                containerservice.ManagedClusterAgentPoolProfileArgs(
+                    name="system",
+                    mode=containerservice.AgentPoolMode.SYSTEM,
+                    vm_size=c.instance_type,
+                    count=c.nodes.desired_size,
+                    availability_zones=list(c.zones),
+                    vnet_subnet_id=self.network.node_subnet_id,
+                    os_type=containerservice.OSType.LINUX,
+                    os_sku=containerservice.OSSKU.AZURE_LINUX,
+                    os_disk_size_gb=c.nodes.disk_size_gb,
+                    enable_node_public_ip=False,
+                    node_labels={"archipelago.io/pool": "system"},
+                    type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+                    upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
+                )
+            ],
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[net_role, kms_role], protect=base.deletion_protection)
+            ),
+        )
+
+        creds = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=rg, resource_name=self.cluster.name, format="exec",
+            opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self),
+        )
+        server_ca = pulumi.Output.secret(creds.kubeconfigs[0].value).apply(_server_and_ca)
+        # The API address and CA are not secret; only the credentials document as a whole is.
+        endpoint = pulumi.Output.unsecret(server_ca.apply(lambda sc: sc[0]))
+        ca = pulumi.Output.unsecret(server_ca.apply(lambda sc: sc[1]))
+        self.kubeconfig = kubeconfig.build(c.name, endpoint, ca, kubeconfig.aks_exec())
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.oidc_issuer = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else "")
+        self.handle = ClusterHandle(
+            spec=c,
+            provider=self.k8s_provider,
+            cloud_provider=args.provider,
+            component=self,
+            kubeconfig=self.kubeconfig,
+            endpoint=endpoint,
+            ca_data=ca,
+            oidc_issuer=self.oidc_issuer,
+            account=self._subscription,
+            cloud_outputs={
+                "resourceGroupName": rg,
+                "resourceGroupId": self.network.resource_group_id,
+                "vnetId": self.network.vnet_id,
+                "nodeResourceGroup": self.cluster.node_resource_group,
+                "tenantId": client.tenant_id,
+            },
+            lb_annotations={
+                "internal": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
+                "external": {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"},
+            },
+            _identity=self._bind_identity,
+        )
+        self.register_outputs({"endpoint": endpoint, "kubeconfig": self.kubeconfig, "oidcIssuer": self.oidc_issuer})
+
+    def _bind_identity(
+        self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource
+    ) -> WorkloadIdentity:
+        """Azure workload identity: a user-assigned identity federated with NS/SA on the cluster's
+        OIDC issuer, plus its role assignments."""
+        c = self.handle.spec
+        child = pulumi.ResourceOptions(parent=parent, provider=self._provider)
+        uami = managedidentity.UserAssignedIdentity(
+            f"{c.name}-{purpose}-identity", resource_group_name=self._resource_group, location=c.region,
+            resource_name_=f"{c.name}-{purpose}", opts=child,
+        )
+        fic = managedidentity.FederatedIdentityCredential(
+            f"{c.name}-{purpose}-federation",
+            resource_group_name=self._resource_group,
+            resource_name_=uami.name,
+            federated_identity_credential_resource_name=f"{c.name}-{purpose}",
+            issuer=self.oidc_issuer,
+            subject=f"system:serviceaccount:{namespace}:{service_account}",
+            audiences=[WORKLOAD_IDENTITY_AUDIENCE],
+            opts=child,
+        )
+        resources: list[pulumi.Resource] = [uami, fic]
+        for i, (role_guid, scope) in enumerate(permissions.azure_roles() if permissions.azure_roles else []):
+            resources.append(authorization.RoleAssignment(
+                f"{c.name}-{purpose}-role-{i}",
+                role_assignment_name=assignment_name(c.name, purpose, role_guid, str(i)),
+                principal_id=uami.principal_id,
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=role_definition(self._subscription, role_guid),
+                scope=scope,
+                opts=child,
+            ))
+        return WorkloadIdentity(
+            service_account_annotations={"azure.workload.identity/client-id": uami.client_id},
+            pod_labels={"azure.workload.identity/use": "true"},
+            principal=uami.client_id,
+            resources=resources,
+        )

@@ -1,0 +1,285 @@
+"""EKS: a hardened cluster with a managed node group on a launch template, returned as a handle."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components import naming
+from components.clusters import kubeconfig
+from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
+from components.network.aws import AwsNetwork, AwsNetworkArgs
+from stacks.spec import ClusterSpec, FleetSpec
+
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+MANAGED_POLICY = "arn:aws:iam::aws:policy/"
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly",
+                 "AmazonSSMManagedInstanceCore")
+EKS_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent")
+
+
+def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
+    actions = ["sts:AssumeRole", "sts:TagSession"] if tag_session else "sts:AssumeRole"
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": actions}],
+    })
+
+
+@dataclass
+class EksClusterArgs:
+    cluster: ClusterSpec
+    fleet: FleetSpec
+    provider: aws.Provider
+
+
+class EksCluster(pulumi.ComponentResource):
+    handle: ClusterHandle
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("archipelago:clusters:EksCluster", name, None, opts)
+        c, fleet, base = args.cluster, args.fleet, args.fleet.baseline
+        self._provider = args.provider
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        stateful = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=base.protect_stateful))
+
+        self.network = AwsNetwork(
+            f"{name}-net", AwsNetworkArgs(cluster=c, provider=args.provider, nat_per_zone=base.nat_per_zone),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        # Secrets envelope encryption with a customer-managed, rotating key.
+        self.kms_key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"EKS secrets encryption for {c.name}",
+            enable_key_rotation=True,
+            rotation_period_in_days=base.kms_rotation_days,
+            deletion_window_in_days=30,
+            opts=stateful,
+        )
+        aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{c.name}-secrets", target_key_id=self.kms_key.key_id, opts=child)
+
+        # Control-plane logs land in a group we own, so retention is set rather than "never expire".
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            name=f"/aws/eks/{c.name}/cluster",
+            retention_in_days=90 if fleet.is_prod else 14,
+            opts=child,
+        )
+
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster-role",
+            name=naming.iam_role(c.name, "eks-cluster"),
+            assume_role_policy=assume_role_policy("eks.amazonaws.com", tag_session=True),
+            opts=child,
+        )
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-policy", role=cluster_role.name, policy_arn=MANAGED_POLICY + "AmazonEKSClusterPolicy", opts=child
+        )
+
+        allowed = [str(n) for n in fleet.security.api_allowed_cidrs]
+        self.cluster = aws.eks.Cluster(
+            f"{name}-eks",
+            name=c.name,
+            version=c.kubernetes_version,
+            role_arn=cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=self.network.private_subnet_ids,
+                endpoint_private_access=base.private_endpoint,
+                endpoint_public_access=bool(allowed),
+                public_access_cidrs=allowed or None,
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn), resources=["secrets"]
+            ),
+            enabled_cluster_log_types=list(base.eks_log_types),
+            kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
+                service_ipv4_cidr=str(c.network.services), ip_family="ipv4"
+            ),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            zonal_shift_config=aws.eks.ClusterZonalShiftConfigArgs(enabled=True),
+            bootstrap_self_managed_addons=False,
+            deletion_protection=base.deletion_protection,
+            tags={"karpenter.sh/discovery": c.name},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[cluster_policy, log_group])),
+        )
+        self.cluster_security_group_id = self.cluster.vpc_config.cluster_security_group_id
+
+        # Managed add-ons (self-managed bootstrap is off). VPC CNI puts pods on the pod subnets.
+        eni_subnets = {
+            zone: {"id": sid, "securityGroups": [self.cluster_security_group_id]}
+            for zone, sid in zip(self.network.pod_subnet_zones, self.network.pod_subnet_ids)
+        }
+        cni_config = pulumi.Output.from_input(eni_subnets).apply(
+            lambda subnets: json.dumps({
+                "env": {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"},
+                "eniConfig": {"create": True, "region": c.region, "subnets": subnets},
+            }, sort_keys=True)
+        )
+        addons: dict[str, aws.eks.Addon] = {}
+        for addon in EKS_ADDONS:
+            addons[addon] = aws.eks.Addon(
+                f"{name}-{addon}",
+                cluster_name=self.cluster.name,
+                addon_name=addon,
+                configuration_values=cni_config if addon == "vpc-cni" else None,
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                opts=child,
+            )
+
+        # Nodes: IMDSv2 only, encrypted gp3 root volumes, private subnets.
+        self.node_role = aws.iam.Role(
+            f"{name}-node-role",
+            name=naming.iam_role(c.name, "eks-node"),
+            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
+            opts=child,
+        )
+        node_policies = [
+            aws.iam.RolePolicyAttachment(f"{name}-node-{p}", role=self.node_role.name, policy_arn=MANAGED_POLICY + p, opts=child)
+            for p in NODE_POLICIES
+        ]
+        self.launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-nodes",
+            name_prefix=f"{c.name}-nodes-",
+            update_default_version=True,
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=base.imds_hop_limit,
+                instance_metadata_tags="disabled",
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=c.nodes.disk_size_gb, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                    ),
+                )
+            ],
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type="instance", tags={"Name": f"{c.name}-system"})
+            ],
+            opts=child,
+        )
+        self.node_group = aws.eks.NodeGroup(
+            f"{name}-system",
+            cluster_name=self.cluster.name,
+            node_group_name=f"{c.name}-system",
+            node_role_arn=self.node_role.arn,
+            subnet_ids=self.network.private_subnet_ids,
+            instance_types=[c.instance_type],
+            ami_type="AL2023_x86_64_STANDARD",
+            capacity_type="ON_DEMAND",
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=c.nodes.min_size, desired_size=c.nodes.desired_size, max_size=c.nodes.max_size
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)
+            ),
+            labels={"archipelago.io/pool": "system"},
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[*node_policies, addons["vpc-cni"]], ignore_changes=["scalingConfig.desiredSize"])
+            ),
+        )
+
+        # Who may use the API: access entries mapping IAM roles to Kubernetes groups (RBAC binds
+        # the groups); cluster-admin groups also get the EKS admin access policy.
+        for g in fleet.security.groups:
+            if not g.aws_role_arn:
+                continue
+            slug = naming.fit(g.name.split("@")[0].replace(".", "-"), 40)
+            entry = aws.eks.AccessEntry(
+                f"{name}-access-{slug}",
+                cluster_name=self.cluster.name,
+                principal_arn=g.aws_role_arn,
+                kubernetes_groups=[g.name],
+                type="STANDARD",
+                opts=child,
+            )
+            if g.cluster_role:
+                aws.eks.AccessPolicyAssociation(
+                    f"{name}-access-{slug}",
+                    cluster_name=self.cluster.name,
+                    principal_arn=g.aws_role_arn,
+                    policy_arn=ADMIN_POLICY if g.cluster_role == "cluster-admin" else VIEW_POLICY,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[entry])),
+                )
+
+        self._pod_identity_agent = addons["eks-pod-identity-agent"]
+        endpoint = self.cluster.endpoint
+        ca = self.cluster.certificate_authority.data
+        self.kubeconfig = kubeconfig.build(c.name, endpoint, ca, kubeconfig.eks_exec(c.name, c.region))
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]),
+        )
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self))
+        self.oidc_issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+        self.handle = ClusterHandle(
+            spec=c,
+            provider=self.k8s_provider,
+            cloud_provider=args.provider,
+            component=self,
+            kubeconfig=self.kubeconfig,
+            endpoint=endpoint,
+            ca_data=ca,
+            oidc_issuer=self.oidc_issuer,
+            account=identity.account_id,
+            cloud_outputs={
+                "vpcId": self.network.vpc_id,
+                "clusterArn": self.cluster.arn,
+                "clusterSecurityGroupId": self.cluster_security_group_id,
+                "nodeRoleArn": self.node_role.arn,
+                "privateSubnetIds": self.network.private_subnet_ids,
+            },
+            lb_annotations={
+                "internal": {
+                    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+                },
+                "external": {
+                    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                },
+            },
+            _identity=self._bind_identity,
+        )
+        self.register_outputs({"endpoint": endpoint, "kubeconfig": self.kubeconfig, "oidcIssuer": self.oidc_issuer})
+
+    def _bind_identity(
+        self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource
+    ) -> WorkloadIdentity:
+        """EKS Pod Identity: a role trusted by pods.eks.amazonaws.com, associated with NS/SA."""
+        c = self.handle.spec
+        child = pulumi.ResourceOptions(parent=parent, provider=self._provider)
+        role = aws.iam.Role(
+            f"{c.name}-{purpose}-role",
+            name=naming.iam_role(c.name, purpose),
+            assume_role_policy=assume_role_policy("pods.eks.amazonaws.com", tag_session=True),
+            opts=child,
+        )
+        resources: list[pulumi.Resource] = [role]
+        if permissions.aws_policy is not None:
+            resources.append(aws.iam.RolePolicy(f"{c.name}-{purpose}-policy", role=role.id, policy=permissions.aws_policy(), opts=child))
+        resources.append(aws.eks.PodIdentityAssociation(
+            f"{c.name}-{purpose}-pod-identity",
+            cluster_name=self.cluster.name,
+            namespace=namespace,
+            service_account=service_account,
+            role_arn=role.arn,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self._pod_identity_agent])),
+        ))
+        return WorkloadIdentity(service_account_annotations={}, pod_labels={}, principal=role.arn, resources=resources)

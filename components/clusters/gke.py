@@ -1,0 +1,237 @@
+"""GKE: a hardened private cluster (no default node pool) plus a managed node pool, returned as a handle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from components import naming
+from components.clusters import kubeconfig
+from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
+from components.network.gcp import PODS_RANGE, SERVICES_RANGE, GcpNetwork, GcpNetworkArgs
+from stacks.spec import ClusterSpec, FleetSpec
+
+NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
+LOG_COMPONENTS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
+
+
+@dataclass
+class GkeClusterArgs:
+    cluster: ClusterSpec
+    fleet: FleetSpec
+    provider: pulumi.ProviderResource
+
+
+class GkeCluster(pulumi.ComponentResource):
+    handle: ClusterHandle
+
+    def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("archipelago:clusters:GkeCluster", name, None, opts)
+        c, fleet, base = args.cluster, args.fleet, args.fleet.baseline
+        project = fleet.gcp_project or ""
+        self._project = project
+        self._provider = args.provider
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        stateful = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=base.protect_stateful))
+        project_info = gcp.organizations.get_project_output(
+            project_id=project, opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self)
+        )
+
+        self.network = GcpNetwork(
+            f"{name}-net", GcpNetworkArgs(cluster=c, provider=args.provider), opts=pulumi.ResourceOptions(parent=self)
+        )
+
+        # Application-layer secrets encryption with a rotating Cloud KMS key.
+        key_ring = gcp.kms.KeyRing(f"{name}-kms", name=f"{c.name}-gke", location=c.region, opts=stateful)
+        key = gcp.kms.CryptoKey(
+            f"{name}-secrets",
+            name="etcd-secrets",
+            key_ring=key_ring.id,
+            rotation_period=f"{base.kms_rotation_days * 86400}s",
+            purpose="ENCRYPT_DECRYPT",
+            opts=stateful,
+        )
+        kms_grant = gcp.kms.CryptoKeyIAMMember(
+            f"{name}-secrets-gke-agent",
+            crypto_key_id=key.id,
+            role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+            member=project_info.number.apply(lambda n: f"serviceAccount:service-{n}@container-engine-robot.iam.gserviceaccount.com"),
+            opts=child,
+        )
+
+        # Nodes run as a least-privilege service account, never the default compute one.
+        self.node_sa = gcp.serviceaccount.Account(
+            f"{name}-nodes", account_id=naming.gcp_service_account(c.name, "nodes"),
+            display_name=f"GKE nodes of {c.name}", opts=child,
+        )
+        node_roles = [
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.split('/')[-1]}", project=project, role=role,
+                member=self.node_sa.email.apply(lambda e: f"serviceAccount:{e}"), opts=child,
+            )
+            for role in NODE_ROLES
+        ]
+        node_config_common = dict(
+            service_account=self.node_sa.email,
+            oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+        )
+
+        allowed = [str(n) for n in fleet.security.api_allowed_cidrs]
+        authorized = [gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(c.network.vpc), display_name="cluster-vpc")]
+        authorized += [
+            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=cidr, display_name=f"allowed-{i}")
+            for i, cidr in enumerate(allowed)
+        ]
+        self.cluster = gcp.container.Cluster(
+            f"{name}-gke",
+            name=c.name,
+            location=c.region,
+            node_locations=list(c.zones) or None,
+            network=self.network.network_id,
+            subnetwork=self.network.subnetwork_id,
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            node_config=gcp.container.ClusterNodeConfigArgs(
+                shielded_instance_config=gcp.container.ClusterNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+                workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                **node_config_common,
+            ),
+            min_master_version=c.kubernetes_version,
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=base.gke_release_channel),
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+                cluster_secondary_range_name=PODS_RANGE, services_secondary_range_name=SERVICES_RANGE
+            ),
+            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True,
+                enable_private_endpoint=not allowed,
+                master_ipv4_cidr_block=str(c.network.control_plane),
+                master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(enabled=True),
+            ),
+            master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                cidr_blocks=authorized, gcp_public_cidrs_access_enabled=False
+            ),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=f"{project}.svc.id.goog"),
+            # Dataplane V2 enforces NetworkPolicy itself; network_policy must stay unset with it.
+            datapath_provider="ADVANCED_DATAPATH",
+            database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=key.id),
+            binary_authorization=gcp.container.ClusterBinaryAuthorizationArgs(evaluation_mode=base.gke_binary_authorization),
+            security_posture_config=gcp.container.ClusterSecurityPostureConfigArgs(
+                mode=base.gke_security_posture, vulnerability_mode=base.gke_vulnerability_mode
+            ),
+            enable_shielded_nodes=True,
+            enable_legacy_abac=False,
+            master_auth=gcp.container.ClusterMasterAuthArgs(
+                client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(issue_client_certificate=False)
+            ),
+            authenticator_groups_config=(
+                gcp.container.ClusterAuthenticatorGroupsConfigArgs(security_group=fleet.security.gke_security_group)
+                if fleet.security.gke_security_group else None
+            ),
+            logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=LOG_COMPONENTS),
+            addons_config=gcp.container.ClusterAddonsConfigArgs(
+                gce_persistent_disk_csi_driver_config=gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(enabled=True),
+                http_load_balancing=gcp.container.ClusterAddonsConfigHttpLoadBalancingArgs(disabled=False),
+            ),
+            deletion_protection=base.deletion_protection,
+            resource_labels={"archipelago-cluster": c.name},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[kms_grant, *node_roles])),
+        )
+
+        self.node_pool = gcp.container.NodePool(
+            f"{name}-system",
+            name="system",
+            cluster=self.cluster.id,
+            location=c.region,
+            initial_node_count=c.nodes.desired_size,
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(min_node_count=c.nodes.min_size, max_node_count=c.nodes.max_size),
+            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            node_config=gcp.container.NodePoolNodeConfigArgs(
+                machine_type=c.instance_type,
+                disk_size_gb=c.nodes.disk_size_gb,
+                disk_type="pd-balanced",
+                image_type="COS_CONTAINERD",
+                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                labels={"archipelago.io/pool": "system"},
+                **node_config_common,
+            ),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),
+        )
+
+        endpoint = self.cluster.endpoint.apply(lambda e: f"https://{e}")
+        ca = self.cluster.master_auth.cluster_ca_certificate
+        self.kubeconfig = kubeconfig.build(c.name, endpoint, ca, kubeconfig.gke_exec())
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_pool]),
+        )
+        self.oidc_issuer = pulumi.Output.from_input(
+            f"https://container.googleapis.com/v1/projects/{project}/locations/{c.region}/clusters/{c.name}"
+        )
+        self.handle = ClusterHandle(
+            spec=c,
+            provider=self.k8s_provider,
+            cloud_provider=args.provider,
+            component=self,
+            kubeconfig=self.kubeconfig,
+            endpoint=endpoint,
+            ca_data=ca,
+            oidc_issuer=self.oidc_issuer,
+            account=pulumi.Output.from_input(project),
+            cloud_outputs={
+                "networkId": self.network.network_id,
+                "subnetworkId": self.network.subnetwork_id,
+                "nodeServiceAccount": self.node_sa.email,
+                "workloadPool": f"{project}.svc.id.goog",
+            },
+            lb_annotations={
+                "internal": {"networking.gke.io/load-balancer-type": "Internal"},
+                "external": {"cloud.google.com/l4-rbs": "enabled"},
+            },
+            _identity=self._bind_identity,
+        )
+        self.register_outputs({"endpoint": endpoint, "kubeconfig": self.kubeconfig, "oidcIssuer": self.oidc_issuer})
+
+    def _bind_identity(
+        self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource
+    ) -> WorkloadIdentity:
+        """GKE Workload Identity: a Google service account that NS/SA may impersonate."""
+        c = self.handle.spec
+        child = pulumi.ResourceOptions(parent=parent, provider=self._provider)
+        gsa = gcp.serviceaccount.Account(
+            f"{c.name}-{purpose}-gsa", account_id=naming.gcp_service_account(c.name, purpose),
+            display_name=f"{purpose} on {c.name}", opts=child,
+        )
+        member = gsa.email.apply(lambda e: f"serviceAccount:{e}")
+        resources: list[pulumi.Resource] = [gsa]
+        resources.append(gcp.serviceaccount.IAMMember(
+            f"{c.name}-{purpose}-wi",
+            service_account_id=gsa.name,
+            role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{self._project}.svc.id.goog[{namespace}/{service_account}]",
+            opts=child,
+        ))
+        for role in permissions.gcp_roles() if permissions.gcp_roles else []:
+            resources.append(gcp.projects.IAMMember(
+                f"{c.name}-{purpose}-{role.split('/')[-1]}", project=self._project, role=role, member=member, opts=child
+            ))
+        for i, (bucket, role) in enumerate(permissions.gcp_bucket_roles() if permissions.gcp_bucket_roles else []):
+            resources.append(gcp.storage.BucketIAMMember(
+                f"{c.name}-{purpose}-bucket-{i}", bucket=bucket, role=role, member=member, opts=child
+            ))
+        return WorkloadIdentity(
+            service_account_annotations={"iam.gke.io/gcp-service-account": gsa.email},
+            pod_labels={},
+            principal=gsa.email,
+            resources=resources,
+        )

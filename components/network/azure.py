@@ -1,0 +1,80 @@
+"""Azure network for one AKS cluster: resource group, VNet, node subnet, and a NAT gateway that
+gives the private nodes egress (AKS ``outboundType: userAssignedNATGateway``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native.network as network
+import pulumi_azure_native.resources as resources
+
+from stacks import ipam
+from stacks.spec import ClusterSpec
+
+
+@dataclass
+class AzureNetworkArgs:
+    cluster: ClusterSpec
+    provider: pulumi.ProviderResource
+
+
+class AzureNetwork(pulumi.ComponentResource):
+    resource_group_name: pulumi.Output[str]
+    resource_group_id: pulumi.Output[str]
+    vnet_id: pulumi.Output[str]
+    node_subnet_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AzureNetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("archipelago:network:AzureNetwork", name, None, opts)
+        c = args.cluster
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        tags = {"archipelago-cluster": c.name}
+
+        rg = resources.ResourceGroup(f"{name}-rg", resource_group_name=f"rg-{c.name}", location=c.region, tags=tags, opts=child)
+        pip = network.PublicIPAddress(
+            f"{name}-nat-ip",
+            resource_group_name=rg.name,
+            location=c.region,
+            public_ip_address_name=f"{c.name}-nat-ip",
+            public_ip_allocation_method=network.IPAllocationMethod.STATIC,
+            sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
+            zones=list(c.zones),
+            tags=tags,
+            opts=child,
+        )
+        nat = network.NatGateway(
+            f"{name}-nat",
+            resource_group_name=rg.name,
+            location=c.region,
+            nat_gateway_name=f"{c.name}-nat",
+            sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
+            public_ip_addresses=[network.SubResourceArgs(id=pip.id)],
+            idle_timeout_in_minutes=4,
+            tags=tags,
+            opts=child,
+        )
+        vnet = network.VirtualNetwork(
+            f"{name}-vnet",
+            resource_group_name=rg.name,
+            location=c.region,
+            virtual_network_name=f"{c.name}-vnet",
+            address_space=network.AddressSpaceArgs(address_prefixes=[str(c.network.vpc)]),
+            tags=tags,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["subnets"])),
+        )
+        subnet = network.Subnet(
+            f"{name}-nodes",
+            resource_group_name=rg.name,
+            virtual_network_name=vnet.name,
+            subnet_name="nodes",
+            address_prefix=str(ipam.node_subnet(c.network.vpc)),
+            nat_gateway=network.SubResourceArgs(id=nat.id),
+            default_outbound_access=False,
+            opts=child,
+        )
+        self.resource_group_name = rg.name
+        self.resource_group_id = rg.id
+        self.vnet_id = vnet.id
+        self.node_subnet_id = subnet.id
+        self.register_outputs({"resourceGroup": rg.name, "vnetId": vnet.id, "nodeSubnetId": subnet.id})

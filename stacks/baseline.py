@@ -1,0 +1,59 @@
+"""The security baseline, per environment, in one table.
+
+Every hardening switch the cluster components apply is read from a :class:`Baseline`. ``prod``
+and ``staging`` are strict; ``dev`` relaxes only the items named in ``DEV_RELAXES`` (cost and
+teardown conveniences), never encryption, identity, private nodes or audit logging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Baseline:
+    # Control plane access. The private endpoint is always on. The public endpoint is on only
+    # when allowed CIDRs are configured (``security.apiAllowedCidrs``), and then limited to them.
+    private_endpoint: bool = True
+    # Audit and API logs shipped by each cloud.
+    eks_log_types: tuple[str, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+    # Secrets encryption with a customer-managed key (EKS KMS, AKS Key Vault KMS, GKE Cloud KMS).
+    kms_rotation_days: int = 365
+    # Nodes: IMDSv2 only; hop limit 1 keeps pods (which use workload identity) off the node role.
+    imds_hop_limit: int = 1
+    encrypted_node_volumes: bool = True
+    # AKS
+    aks_sku_tier: str = "Standard"
+    aks_upgrade_channel: str = "patch"
+    aks_node_os_upgrade_channel: str = "NodeImage"
+    # GKE
+    gke_release_channel: str = "REGULAR"
+    gke_binary_authorization: str = "PROJECT_SINGLETON_POLICY_ENFORCE"
+    gke_security_posture: str = "BASIC"
+    gke_vulnerability_mode: str = "VULNERABILITY_BASIC"
+    # Lifecycle: refuse accidental deletion of clusters, backup storage and keys.
+    deletion_protection: bool = True
+    protect_stateful: bool = True
+    # Cost: one NAT gateway per zone (no cross-zone egress dependency).
+    nat_per_zone: bool = True
+
+
+PROD = Baseline()
+
+# What dev relaxes, and why. Nothing here weakens encryption, identity, private nodes or logs.
+DEV_RELAXES: dict[str, tuple[object, str]] = {
+    "aks_sku_tier": ("Free", "no uptime SLA needed for dev"),
+    "deletion_protection": (False, "dev clusters are torn down freely"),
+    "protect_stateful": (False, "dev backup buckets and keys may be destroyed with the stack"),
+    "nat_per_zone": (False, "one shared NAT gateway per VPC is cheaper"),
+    "gke_binary_authorization": ("DISABLED", "dev pulls unsigned images"),
+    "gke_release_channel": ("RAPID", "dev tries new versions first"),
+}
+
+DEV = replace(PROD, **{k: v for k, (v, _why) in DEV_RELAXES.items()})
+
+BASELINES: dict[str, Baseline] = {"prod": PROD, "staging": PROD, "dev": DEV}
+
+
+def baseline_for(environment: str) -> Baseline:
+    return BASELINES[environment]

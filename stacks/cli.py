@@ -1,0 +1,107 @@
+"""``python -m stacks``: the offline plan and its outputs.
+
+    python -m stacks plan <stack> [--json FILE] [--manifests DIR] [--dot FILE]
+
+Exit codes: 0 planned, 2 invalid config (every error listed, no traceback), 1 program error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .config import ConfigError
+from .loader import ROOT
+from .report import cluster_of, component_of, write_dot, write_manifests
+
+console = Console(stderr=False, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def _summary(plan: Any, seconds: float) -> None:
+    spec = plan.spec
+    console.print(f"[bold]archipelago[/] stack [bold]{plan.stack}[/] ({spec.environment}), address space {spec.address_space}")
+    clusters = Table(title="Clusters", title_justify="left")
+    for col in ("name", "cloud", "region", "role", "k8s", "slot", "vpc", "pods", "services", "resources"):
+        clusters.add_column(col)
+    by_urn = plan.by_urn()
+    per_cluster: Counter[str] = Counter()
+    per_component: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in plan.resources:
+        owner = cluster_of(r, by_urn) or "(fleet)"
+        per_cluster[owner] += 1
+        per_component[owner][component_of(r, by_urn)] += 1
+    for c in spec.clusters:
+        n = c.network
+        clusters.add_row(c.name, c.cloud, c.region, c.role, c.kubernetes_version, str(n.slot if n.slot is not None else "-"),
+                         str(n.vpc), str(n.pods), str(n.services), str(per_cluster.get(c.name, 0)))
+    console.print(clusters)
+    comps = Table(title="Resources per cluster and component", title_justify="left")
+    comps.add_column("cluster")
+    comps.add_column("component")
+    comps.add_column("resources", justify="right")
+    for owner in [c.name for c in spec.clusters] + ["(fleet)"]:
+        for comp, count in sorted(per_component.get(owner, {}).items()):
+            comps.add_row(owner, comp, str(count))
+    console.print(comps)
+    custom = sum(1 for r in plan.resources if r["custom"])
+    console.print(
+        f"[bold]{len(plan.resources)}[/] resources registered ({custom} custom, {len(plan.resources) - custom} components) "
+        f"on {len(spec.clusters)} clusters in {seconds:.1f}s"
+    )
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .plan import run_plan
+
+    root = Path(args.root).resolve() if args.root else ROOT
+    start = time.perf_counter()
+    try:
+        plan = run_plan(args.stack, root)
+    except ConfigError as exc:
+        err.print(exc.render(), markup=False)
+        return 2
+    except FileNotFoundError as exc:
+        err.print(str(exc), markup=False)
+        return 2
+    seconds = time.perf_counter() - start
+    _summary(plan, seconds)
+    if args.json:
+        Path(args.json).write_text(json.dumps(plan.to_json(), indent=1, sort_keys=True) + "\n")
+        console.print(f"plan record: {args.json}")
+    if args.manifests:
+        n = write_manifests(plan, Path(args.manifests))
+        console.print(f"{n} Kubernetes objects written under {args.manifests}/<cluster>/")
+    if args.dot:
+        write_dot(plan, Path(args.dot))
+        console.print(f"component graph: {args.dot}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stacks", description="Archipelago fleet tools (offline).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("plan", help="run the program under the mock engine and summarise what it registers")
+    p.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml")
+    p.add_argument("--json", metavar="FILE", help="write the plan record (every resource, secrets masked)")
+    p.add_argument("--manifests", metavar="DIR", help="write every Kubernetes object as YAML, one folder per cluster")
+    p.add_argument("--dot", metavar="FILE", help="write the component tree as Graphviz")
+    p.add_argument("--root", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_plan)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

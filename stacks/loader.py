@@ -1,0 +1,71 @@
+"""Where raw config comes from: the Pulumi runtime (``pulumi up``) or a ``Pulumi.<stack>.yaml`` file (plan)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import PROJECT, ConfigError
+from .spec import FleetSpec
+from .validate import build_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_PLACEHOLDER = "[secret]"
+
+
+def _decode(value: Any) -> Any:
+    """Config values reach the program as strings; structured ones are JSON."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def raw_from_runtime() -> dict[str, Any]:
+    """Every ``archipelago:`` key the engine passed to this program, decoded."""
+    from pulumi.runtime import config as rc
+
+    merged = {**rc.get_config_env(), **rc.CONFIG.get()}
+    prefix = f"{PROJECT}:"
+    return {k[len(prefix):]: _decode(v) for k, v in merged.items() if k.startswith(prefix)}
+
+
+def stack_file(stack: str, root: Path = ROOT) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(path: Path) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """Parse a stack file. Returns (archipelago keys, engine config strings, secret keys).
+
+    Encrypted (``secure:``) values cannot be decrypted offline; they become a placeholder and
+    stay marked secret.
+    """
+    doc = yaml.safe_load(path.read_text()) or {}
+    config = doc.get("config") or {}
+    raw: dict[str, Any] = {}
+    engine: dict[str, str] = {}
+    secrets: list[str] = []
+    prefix = f"{PROJECT}:"
+    for key, value in config.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            value = SECRET_PLACEHOLDER
+            secrets.append(key)
+        engine[key] = value if isinstance(value, str) else json.dumps(value)
+        if key.startswith(prefix):
+            raw[key[len(prefix):]] = value
+    return raw, engine, secrets
+
+
+def load_spec_from_runtime(stack: str) -> FleetSpec:
+    """Used by ``__main__.py``: validate or stop the program with every error and no traceback."""
+    import pulumi
+
+    try:
+        return build_spec(raw_from_runtime(), stack)
+    except ConfigError as exc:
+        raise pulumi.RunError(exc.render()) from None

@@ -1,0 +1,264 @@
+"""The mock engine shared by the tests and the offline plan.
+
+:class:`FleetMocks` answers resource registrations and invokes with realistic, deterministic
+outputs per resource type (ARNs, endpoints, CA data, OIDC issuer URLs, tokens, real TLS keys and
+certificates). :class:`RecordingMonitor` writes the *plan record*: one entry per registered
+resource with its urn, type, name, parent, provider, dependencies and inputs, secrets masked.
+Everything the plan command prints or writes reads that record.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import uuid
+from typing import Any, Callable
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+
+from . import pki
+
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+MASK = "[secret]"
+ACCOUNT = "123456789012"
+SUBSCRIPTION = "00000000-0000-4000-8000-000000000001"
+TENANT = "00000000-0000-4000-8000-0000000000aa"
+
+
+def _hex(*parts: str, n: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:n]
+
+
+def _guid(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, "/".join(parts)))
+
+
+def mask_secrets(value: Any) -> Any:
+    """Replace every secret-wrapped value in deserialized RPC data with ``[secret]``."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE:
+            return MASK
+        return {k: mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    if value == UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+def _region_of(args: MockResourceArgs) -> str:
+    return str(args.inputs.get("region") or args.inputs.get("location") or "us-east-1")
+
+
+# --- outputs per resource type --------------------------------------------------------------
+
+def _aws_region(a: MockResourceArgs) -> str:
+    """AWS resources take their region from the provider, named ``aws-<region>`` by the program."""
+    if a.provider and "::aws-" in a.provider:
+        return a.provider.split("::")[-2].removeprefix("aws-")
+    return "us-east-1"
+
+
+def _eks_cluster(a: MockResourceArgs) -> dict[str, Any]:
+    name = a.inputs.get("name", a.name)
+    region = _aws_region(a)
+    h = _hex(name, n=32).upper()
+    vpc = dict(a.inputs.get("vpcConfig") or {})
+    vpc["clusterSecurityGroupId"] = f"sg-{_hex(name, 'cluster-sg')}"
+    vpc["vpcId"] = f"vpc-{_hex(name, 'vpc')}"
+    return {
+        "arn": f"arn:aws:eks:{region}:{ACCOUNT}:cluster/{name}",
+        "endpoint": f"https://{h}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": pki.cluster_ca_b64(name)},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{h}"}]}],
+        "vpcConfig": vpc,
+        "status": "ACTIVE",
+        "platformVersion": "eks.1",
+    }
+
+
+def _aks_cluster(a: MockResourceArgs) -> dict[str, Any]:
+    name = a.inputs.get("resourceName", a.name)
+    region = a.inputs.get("location", "westeurope")
+    identity = dict(a.inputs.get("identity") or {})
+    # Inputs list user-assigned identity ids; the resource's state maps each id to its details.
+    identity["userAssignedIdentities"] = {
+        i: {"principalId": _guid(i, "principal"), "clientId": _guid(i, "client")} for i in identity.get("userAssignedIdentities") or []
+    }
+    return {
+        "identity": identity,
+        "fqdn": f"{name}-{_hex(name, n=8)}.hcp.{region}.azmk8s.io",
+        "privateFQDN": f"{name}-{_hex(name, n=8)}.privatelink.{region}.azmk8s.io",
+        "oidcIssuerProfile": {"enabled": True, "issuerURL": f"https://{region}.oic.prod-aks.azure.com/{TENANT}/{_guid(name)}/"},
+        "nodeResourceGroup": f"MC_rg-{name}_{name}_{region}",
+        "name": name,
+    }
+
+
+def _gke_cluster(a: MockResourceArgs) -> dict[str, Any]:
+    name = a.inputs.get("name", a.name)
+    n = int(_hex(name, n=4), 16)
+    return {
+        "endpoint": f"34.{n % 250}.{(n // 250) % 250}.{n % 97 + 2}",
+        "masterAuth": {**(a.inputs.get("masterAuth") or {}), "clusterCaCertificate": pki.cluster_ca_b64(name)},
+        "selfLink": f"https://container.googleapis.com/v1/projects/mock-project/locations/x/clusters/{name}",
+    }
+
+
+def _named_arn(service: str, kind: str) -> Callable[[MockResourceArgs], dict[str, Any]]:
+    def out(a: MockResourceArgs) -> dict[str, Any]:
+        name = a.inputs.get("name") or f"{a.name}-{_hex(a.name, n=7)}"
+        return {"arn": f"arn:aws:{service}::{ACCOUNT}:{kind}/{name}", "name": name}
+
+    return out
+
+
+def _azure_resource(a: MockResourceArgs) -> dict[str, Any]:
+    _, module, kind = a.typ.split(":")
+    name = next((v for k, v in a.inputs.items() if k.endswith("Name") and k != "resourceGroupName" and isinstance(v, str)), None)
+    name = name or a.inputs.get("resourceName") or a.name
+    rg = a.inputs.get("resourceGroupName", "rg")
+    return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.{module}/{kind}/{name}"}
+
+
+OUTPUTS: dict[str, Callable[[MockResourceArgs], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:iam/role:Role": _named_arn("iam", "role"),
+    "aws:iam/policy:Policy": _named_arn("iam", "policy"),
+    "aws:kms/key:Key": lambda a: {"arn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{_guid(a.name)}", "keyId": _guid(a.name)},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda a: {"latestVersion": 1, "arn": f"arn:aws:ec2:::launch-template/lt-{_hex(a.name)}"},
+    "aws:sqs/queue:Queue": lambda a: {
+        "arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:{a.inputs.get('name', a.name)}",
+        "url": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{a.inputs.get('name', a.name)}",
+        "name": a.inputs.get("name", a.name),
+    },
+    "aws:s3/bucket:Bucket": lambda a: {"arn": f"arn:aws:s3:::{a.inputs.get('bucket', a.name)}", "bucket": a.inputs.get("bucket", a.name)},
+    "azure-native:containerservice:ManagedCluster": _aks_cluster,
+    "azure-native:managedidentity:UserAssignedIdentity": lambda a: {
+        **_azure_resource(a), "principalId": _guid(a.name, "principal"), "clientId": _guid(a.name, "client"), "tenantId": TENANT,
+    },
+    "azure-native:keyvault:Key": lambda a: {
+        "keyUri": f"https://{a.inputs.get('vaultName', 'kv')}.vault.azure.net/keys/{a.inputs.get('keyName')}",
+        "keyUriWithVersion": f"https://{a.inputs.get('vaultName', 'kv')}.vault.azure.net/keys/{a.inputs.get('keyName')}/{_hex(a.name, n=32)}",
+    },
+    "azure-native:storage:StorageAccount": lambda a: {
+        **_azure_resource(a),
+        "primaryEndpoints": {"blob": f"https://{a.inputs.get('accountName')}.blob.core.windows.net/"},
+    },
+    "gcp:container/cluster:Cluster": _gke_cluster,
+    "gcp:serviceaccount/account:Account": lambda a: {
+        "email": f"{a.inputs['accountId']}@mock-project.iam.gserviceaccount.com",
+        "name": f"projects/mock-project/serviceAccounts/{a.inputs['accountId']}@mock-project.iam.gserviceaccount.com",
+        "uniqueId": str(int(_hex(a.name, n=12), 16)),
+    },
+    "gcp:storage/bucket:Bucket": lambda a: {"url": f"gs://{a.inputs.get('name', a.name)}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{a.inputs.get('name', a.name)}"},
+    "random:index/randomPassword:RandomPassword": lambda a: {"result": base64.b64encode(hashlib.sha256(a.name.encode()).digest()).decode()[: int(a.inputs.get("length", 32))]},
+    "random:index/randomId:RandomId": lambda a: {"hex": _hex(a.name, n=2 * int(a.inputs.get("byteLength", 4))), "b64Url": _hex(a.name, n=8)},
+}
+OUTPUTS.update(pki.MOCK_OUTPUTS)
+
+
+def _mock_id(a: MockResourceArgs) -> str:
+    prefix = {
+        "aws:ec2/vpc:Vpc": "vpc-", "aws:ec2/subnet:Subnet": "subnet-", "aws:ec2/natGateway:NatGateway": "nat-",
+        "aws:ec2/eip:Eip": "eipalloc-", "aws:ec2/internetGateway:InternetGateway": "igw-", "aws:ec2/routeTable:RouteTable": "rtb-",
+        "aws:ec2/launchTemplate:LaunchTemplate": "lt-", "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    }.get(a.typ)
+    if prefix:
+        return prefix + _hex(a.typ, a.name)
+    if a.typ.startswith("azure-native:"):
+        return _azure_resource(a)["id"]
+    if a.typ == "gcp:container/cluster:Cluster":
+        return f"projects/mock-project/locations/{_region_of(a)}/clusters/{a.inputs.get('name', a.name)}"
+    if a.typ == "gcp:kms/keyRing:KeyRing":
+        return f"projects/mock-project/locations/{_region_of(a)}/keyRings/{a.inputs.get('name', a.name)}"
+    if a.typ == "gcp:kms/cryptoKey:CryptoKey":
+        return f"{a.inputs.get('keyRing', 'ring')}/cryptoKeys/{a.inputs.get('name', a.name)}"
+    if a.typ.startswith("gcp:compute/"):
+        return f"projects/mock-project/global/{a.typ.split('/')[1].split(':')[0]}s/{a.inputs.get('name', a.name)}"
+    return f"{a.name}-{_hex(a.typ, a.name, n=8)}"
+
+
+# --- invokes ----------------------------------------------------------------------------------
+
+def _aks_credentials(args: MockCallArgs) -> dict[str, Any]:
+    name = args.args.get("resourceName", "aks")
+    kubeconfig = (
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: {name}\n  cluster:\n    server: https://{name}-{_hex(name, n=8)}.hcp.azmk8s.io:443\n"
+        f"    certificate-authority-data: {pki.cluster_ca_b64(name)}\n"
+        f"users:\n- name: clusterUser_{name}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"
+        "      command: kubelogin\n      args: [get-token, --login, devicecode]\n"
+        f"contexts:\n- name: {name}\n  context: {{cluster: {name}, user: clusterUser_{name}}}\ncurrent-context: {name}\n"
+    )
+    return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(kubeconfig.encode()).decode()}]}
+
+
+CALLS: dict[str, Callable[[MockCallArgs], dict[str, Any]]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
+        "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/mock", "userId": "AIDAMOCK", "id": ACCOUNT,
+    },
+    "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "aws:index/getRegion:getRegion": lambda a: {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"},
+    "azure-native:authorization:getClientConfig": lambda a: {
+        "clientId": _guid("client"), "objectId": _guid("object"), "subscriptionId": SUBSCRIPTION, "tenantId": TENANT,
+    },
+    "azure-native:containerservice:listManagedClusterUserCredentials": _aks_credentials,
+    "gcp:organizations/getProject:getProject": lambda a: {
+        "projectId": a.args.get("projectId", "mock-project"), "number": "123456789012", "name": "mock-project",
+        "id": f"projects/{a.args.get('projectId', 'mock-project')}",
+    },
+    "gcp:organizations/getClientConfig:getClientConfig": lambda a: {"project": "mock-project", "region": "us-central1", "accessToken": "ya29.mock"},
+}
+
+
+class FleetMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        out = OUTPUTS.get(args.typ)
+        if out is not None:
+            state.update(out(args))
+        return _mock_id(args), state
+
+    def call(self, args: MockCallArgs) -> dict[str, Any]:
+        # A plain dict: the SDK's mock monitor cannot take a (result, None) tuple.
+        fn = CALLS.get(args.token)
+        if fn is None:
+            raise NotImplementedError(f"the mock engine has no answer for invoke {args.token}")
+        return fn(args)
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that keeps the plan record."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.records: list[dict[str, Any]] = []
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+            self.records.append({
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "custom": bool(request.custom),
+                "parent": request.parent or None,
+                "provider": request.provider.rsplit("::", 1)[0] if request.provider else None,
+                "dependencies": sorted(set(request.dependencies)),
+                "protect": bool(request.protect) if request.HasField("protect") else False,
+                "inputs": mask_secrets(inputs),
+                "secretOutputs": list(request.additionalSecretOutputs),
+            })
+        return response
+
+
+def now() -> dt.datetime:
+    return dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

@@ -1,0 +1,105 @@
+"""Views of the plan record: which cluster and component each resource belongs to, the
+Kubernetes manifests per cluster, and the component tree as Graphviz."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CLUSTER_COMPONENTS = ("archipelago:clusters:",)
+REDACTED = "[redacted]"
+
+
+def _parent_chain(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]):
+    seen = 0
+    while r is not None and seen < 100:
+        yield r
+        r = by_urn.get(r["parent"]) if r.get("parent") else None
+        seen += 1
+
+
+def cluster_of(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str | None:
+    """The cluster a resource belongs to: its cluster-component ancestor, else its provider's."""
+    for node in _parent_chain(r, by_urn):
+        if node["type"].startswith(CLUSTER_COMPONENTS):
+            return node["name"]
+    provider = by_urn.get(r.get("provider") or "")
+    if provider is not None and provider is not r:
+        return cluster_of(provider, by_urn)
+    return None
+
+
+def component_of(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str:
+    """The nearest Archipelago component around a resource (e.g. ``EksCluster``, ``AwsNetwork``)."""
+    for node in _parent_chain(r, by_urn):
+        if node["type"].startswith("archipelago:"):
+            return node["type"].rsplit(":", 1)[-1]
+    return "(stack)"
+
+
+def is_k8s_object(r: dict[str, Any]) -> bool:
+    return r["custom"] and r["type"].startswith("kubernetes:") and r["type"] != "kubernetes:helm.sh/v3:Release"
+
+
+def manifest(r: dict[str, Any]) -> dict[str, Any]:
+    doc = {k: v for k, v in r["inputs"].items() if not k.startswith("__")}
+    if doc.get("kind") == "Secret":
+        for key in ("data", "stringData"):
+            if isinstance(doc.get(key), dict):
+                doc[key] = {k: REDACTED for k in doc[key]}
+            elif key in doc:
+                doc[key] = REDACTED
+    return doc
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_.-]+", "-", text).strip("-").lower()
+
+
+def write_manifests(plan: Any, out: Path) -> int:
+    """Write every Kubernetes object (and each Helm release's chart and values) per cluster."""
+    by_urn = plan.by_urn()
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for r in plan.resources:
+        if not r["custom"] or not r["type"].startswith("kubernetes:"):
+            continue
+        cluster = cluster_of(r, by_urn) or "_fleet"
+        folder = out / cluster
+        folder.mkdir(exist_ok=True)
+        if r["type"] == "kubernetes:helm.sh/v3:Release":
+            doc = {"helmRelease": r["name"], **{k: r["inputs"].get(k) for k in ("chart", "version", "namespace", "name", "repositoryOpts", "values") if k in r["inputs"]}}
+            (folder / f"helm-release-{_slug(r['name'])}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+            count += 1
+            continue
+        doc = manifest(r)
+        meta = doc.get("metadata") or {}
+        ns = meta.get("namespace", "_cluster")
+        fname = f"{_slug(str(doc.get('kind', r['type'].rsplit(':', 1)[-1])))}-{_slug(str(ns))}-{_slug(str(meta.get('name', r['name'])))}.yaml"
+        (folder / fname).write_text(yaml.safe_dump(doc, sort_keys=False))
+        count += 1
+    return count
+
+
+def write_dot(plan: Any, out: Path) -> None:
+    """The component tree: components as boxes (with how many resources each holds directly)."""
+    by_urn = plan.by_urn()
+    components = [r for r in plan.resources if not r["custom"]]
+    direct: dict[str, int] = {}
+    for r in plan.resources:
+        if r["custom"] and r.get("parent") in by_urn:
+            direct[r["parent"]] = direct.get(r["parent"], 0) + 1
+    lines = ["digraph archipelago {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];',
+             f'  stack [label="{plan.stack}", shape=oval];']
+    ids = {r["urn"]: f"n{i}" for i, r in enumerate(components)}
+    for r in components:
+        kind = r["type"].rsplit(":", 1)[-1]
+        lines.append(f'  {ids[r["urn"]]} [label="{r["name"]}\\n{kind} ({direct.get(r["urn"], 0)})"];')
+    for r in components:
+        parent = ids.get(r.get("parent") or "", "stack")
+        lines.append(f"  {parent} -> {ids[r['urn']]};")
+    lines.append("}")
+    out.write_text("\n".join(lines) + "\n")

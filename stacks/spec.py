@@ -1,0 +1,70 @@
+"""The resolved fleet: what components receive.
+
+A :class:`FleetSpec` is the validated config with every default applied and every address
+range allocated. Components never read stack config; they get these objects.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from .baseline import Baseline
+from .config import Cloud, Environment, NodesConfig, Role, SecurityConfig
+from .ipam import NetworkPlan
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    cloud: Cloud
+    region: str
+    role: Role
+    kubernetes_version: str
+    zones: tuple[str, ...]
+    nodes: NodesConfig
+    instance_type: str
+    network: NetworkPlan
+
+    @property
+    def is_management(self) -> bool:
+        return self.role == "management"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "cloud": self.cloud,
+            "region": self.region,
+            "role": self.role,
+            "kubernetesVersion": self.kubernetes_version,
+            "slot": self.network.slot,
+            **{k: str(v) for k, v in self.network.ranges().items()},
+        }
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    stack: str
+    environment: Environment
+    address_space: ipaddress.IPv4Network
+    clusters: tuple[ClusterSpec, ...]
+    baseline: Baseline
+    security: SecurityConfig
+    gcp_project: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def management(self) -> ClusterSpec:
+        return next(c for c in self.clusters if c.is_management)
+
+    @property
+    def workloads(self) -> tuple[ClusterSpec, ...]:
+        return tuple(c for c in self.clusters if not c.is_management)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    def cluster(self, name: str) -> ClusterSpec:
+        return next(c for c in self.clusters if c.name == name)

@@ -1,0 +1,251 @@
+"""Turn raw stack config into a :class:`FleetSpec`, or a :class:`ConfigError` listing every problem.
+
+Structural checks come from the pydantic models (types, patterns, unknown keys); the rules that
+span fields or clusters are here. Each cluster is parsed on its own so that one broken cluster
+does not hide the errors of the others.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from pydantic import ValidationError
+
+from . import ipam
+from .config import (
+    DEFAULT_INSTANCE_TYPES,
+    ClusterConfig,
+    ConfigError,
+    ConfigIssue,
+    FleetConfig,
+    issues_from,
+)
+from .baseline import baseline_for
+from .regions import REGIONS, default_zones
+from .spec import ClusterSpec, FleetSpec
+from .versions import KUBERNETES_VERSIONS
+
+Net = ipaddress.IPv4Network
+
+
+def _minor(version: str) -> int:
+    return int(version.split(".")[1])
+
+
+def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
+    """Validate ``raw`` (the ``archipelago:`` keys without their prefix) and resolve the fleet."""
+    issues: list[ConfigIssue] = []
+
+    fleet: FleetConfig | None = None
+    try:
+        fleet = FleetConfig.model_validate(raw)
+    except ValidationError as exc:
+        issues += issues_from(exc)
+
+    raw_clusters = raw.get("clusters") if isinstance(raw.get("clusters"), list) else []
+    parsed: dict[int, ClusterConfig] = {}
+    for i, item in enumerate(raw_clusters):
+        if not isinstance(item, dict):
+            continue  # already reported by FleetConfig
+        try:
+            parsed[i] = ClusterConfig.model_validate(item)
+        except ValidationError as exc:
+            issues += issues_from(exc, ("clusters", i))
+
+    issues += _check_clusters(parsed, fleet)
+    plans: dict[int, ipam.NetworkPlan] = {}
+    if fleet is not None:
+        plan_issues, plans = _address_plan(fleet.address_space, parsed)
+        issues += plan_issues
+        issues += _extra_sections(raw, fleet, parsed)
+
+    if issues or fleet is None:
+        raise ConfigError(issues)
+
+    clusters = []
+    for i, c in sorted(parsed.items()):
+        clusters.append(
+            ClusterSpec(
+                name=c.name,
+                cloud=c.cloud,
+                region=c.region,
+                role=c.role,
+                kubernetes_version=c.kubernetes_version,
+                zones=tuple(c.zones or default_zones(c.cloud, c.region)),
+                nodes=c.nodes,
+                instance_type=c.nodes.instance_type or DEFAULT_INSTANCE_TYPES[c.cloud],
+                network=plans[i],
+            )
+        )
+    spec = FleetSpec(
+        stack=stack,
+        environment=fleet.environment,
+        address_space=fleet.address_space,
+        clusters=tuple(clusters),
+        gcp_project=fleet.gcp_project,
+        baseline=baseline_for(fleet.environment),
+        security=fleet.security,
+    )
+    for hook in SPEC_HOOKS:
+        hook(raw, spec)
+    return spec
+
+
+# Add-on config sections plug in here: each hook validates its own key (returning issues) and
+# later attaches its parsed model to ``FleetSpec.extras``.
+SECTION_VALIDATORS: list[Any] = []
+SPEC_HOOKS: list[Any] = []
+
+
+def _extra_sections(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    for validator in SECTION_VALIDATORS:
+        issues += validator(raw, fleet, parsed)
+    return issues
+
+
+def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    seen: dict[str, int] = {}
+    for i, c in parsed.items():
+        p = f"clusters[{i}]"
+        if c.name in seen:
+            issues.append(ConfigIssue(f"{p}.name", c.name, f"is already the name of clusters[{seen[c.name]}]"))
+        else:
+            seen[c.name] = i
+        if c.region not in REGIONS[c.cloud]:
+            issues.append(ConfigIssue(f"{p}.region", c.region, f"is not a {c.cloud} region"))
+        lo, hi = KUBERNETES_VERSIONS[c.cloud]
+        if not (_minor(lo) <= _minor(c.kubernetes_version) <= _minor(hi)):
+            issues.append(
+                ConfigIssue(f"{p}.kubernetesVersion", c.kubernetes_version, f"is not supported on {c.cloud} (supported: {lo} to {hi})")
+            )
+        n = c.nodes
+        if not (n.min_size <= n.desired_size <= n.max_size):
+            issues.append(
+                ConfigIssue(f"{p}.nodes", {"minSize": n.min_size, "desiredSize": n.desired_size, "maxSize": n.max_size},
+                            "must satisfy minSize <= desiredSize <= maxSize")
+            )
+        if c.zones is not None:
+            issues += _check_zones(p, c)
+    managers = [i for i, c in parsed.items() if c.role == "management"]
+    if parsed and len(managers) != 1:
+        names = [parsed[i].name for i in managers]
+        issues.append(ConfigIssue("clusters", names, f"must hold exactly one cluster with role 'management' (found {len(managers)})"))
+    if fleet is not None and fleet.gcp_project is None and any(c.cloud == "gcp" for c in parsed.values()):
+        issues.append(ConfigIssue("gcpProject", None, "is required when the fleet has a gcp cluster"))
+    return issues
+
+
+def _check_zones(p: str, c: ClusterConfig) -> list[ConfigIssue]:
+    zones = c.zones or []
+    issues = []
+    if len(set(zones)) != len(zones):
+        issues.append(ConfigIssue(f"{p}.zones", zones, "lists a zone twice"))
+    if c.cloud == "aws":
+        if not 2 <= len(zones) <= 3:
+            issues.append(ConfigIssue(f"{p}.zones", zones, "must list 2 or 3 availability zones for EKS"))
+        for j, z in enumerate(zones):
+            if not (z.startswith(c.region) and len(z) == len(c.region) + 1 and z[-1].isalpha()):
+                issues.append(ConfigIssue(f"{p}.zones[{j}]", z, f"is not an availability zone of {c.region}"))
+    elif c.cloud == "azure":
+        for j, z in enumerate(zones):
+            if z not in {"1", "2", "3"}:
+                issues.append(ConfigIssue(f"{p}.zones[{j}]", z, "is not an Azure availability zone (1, 2 or 3)"))
+    else:
+        for j, z in enumerate(zones):
+            if not (z.startswith(c.region + "-") and len(z) == len(c.region) + 2):
+                issues.append(ConfigIssue(f"{p}.zones[{j}]", z, f"is not a zone of {c.region}"))
+    return issues
+
+
+def _address_plan(space: Net, parsed: dict[int, ClusterConfig]) -> tuple[list[ConfigIssue], dict[int, ipam.NetworkPlan]]:
+    issues: list[ConfigIssue] = []
+    if not ipam.is_private(space):
+        issues.append(ConfigIssue("addressSpace", space, "is not a private range (RFC 1918 or 100.64.0.0/10)"))
+    count = ipam.block_count(space)
+
+    # 1. Which block each cluster uses (only clusters that need one: some range not given).
+    slots: dict[int, int] = {}
+    taken: dict[int, int] = {}
+    pinned = {i: c.network.slot for i, c in parsed.items() if c.network.slot is not None}
+    for i, c in sorted(parsed.items()):
+        net = c.network
+        needs_block = net.vpc_cidr is None or net.pod_cidr is None or net.service_cidr is None
+        if net.slot is not None and net.slot >= count:
+            issues.append(ConfigIssue(f"clusters[{i}].network.slot", net.slot,
+                                      f"is outside addressSpace {space} (it has {count} /16 blocks: slots 0 to {count - 1})"))
+            continue
+        if not needs_block and net.slot is None:
+            continue
+        if count == 0:
+            issues.append(ConfigIssue(f"clusters[{i}].network", None,
+                                      f"has ranges to allocate but addressSpace {space} is smaller than one /16 block"))
+            continue
+        slots[i] = net.slot if net.slot is not None else ipam.hashed_slot(c.name, count)
+    for i in sorted(slots, key=lambda k: (k not in pinned, k)):
+        s = slots[i]
+        if s in taken:
+            other = taken[s]
+            used = set(slots.values())
+            free = [n for n in range(count) if n not in used][:5]
+            how = "is pinned to" if i in pinned else "hashes to"
+            issues.append(ConfigIssue(
+                f"clusters[{i}].network.slot", s,
+                f"cluster '{parsed[i].name}' {how} the block of clusters[{other}] ('{parsed[other].name}'); "
+                f"pin a free slot with network.slot (free: {', '.join(map(str, free))})"))
+            del slots[i]
+        else:
+            taken[s] = i
+
+    # 2. Resolve each cluster's three ranges; check those given in config.
+    plans: dict[int, ipam.NetworkPlan] = {}
+    owners: list[tuple[str, Net, int]] = []  # (path, range, cluster index) for overlap checks
+    for i, c in sorted(parsed.items()):
+        net = c.network
+        from_block = ipam.block_ranges(ipam.block(space, slots[i])) if i in slots else {}
+        ranges: dict[str, Net] = {}
+        ok = True
+        for key, given in (("vpcCidr", net.vpc_cidr), ("podCidr", net.pod_cidr), ("serviceCidr", net.service_cidr)):
+            path = f"clusters[{i}].network.{key}"
+            if given is None:
+                if key not in from_block:
+                    ok = False
+                    continue
+                ranges[key] = from_block[key]
+                continue
+            ranges[key] = given
+            if not given.subnet_of(space):
+                issues.append(ConfigIssue(path, given, f"is not inside addressSpace {space}"))
+            issues += _check_size(path, key, given, c.cloud)
+        if not ok:
+            continue
+        for key, rng in ranges.items():
+            owners.append((f"clusters[{i}].network.{key}", rng, i))
+        plans[i] = ipam.NetworkPlan(slot=slots.get(i), vpc=ranges["vpcCidr"], pods=ranges["podCidr"], services=ranges["serviceCidr"])
+
+    # 3. Disjoint within each cluster and across the fleet.
+    for a in range(len(owners)):
+        for b in range(a + 1, len(owners)):
+            pa, na, ia = owners[a]
+            pb, nb, ib = owners[b]
+            if na.overlaps(nb):
+                where = "" if ia == ib else f" (cluster '{parsed[ia].name}')"
+                issues.append(ConfigIssue(pb, nb, f"overlaps {pa} {na}{where}"))
+    return issues, plans
+
+
+def _check_size(path: str, key: str, net: Net, cloud: str) -> list[ConfigIssue]:
+    issues = []
+    if key == "vpcCidr" and net.prefixlen > ipam.MIN_VPC_PREFIX:
+        issues.append(ConfigIssue(path, net, f"is too small: needs /{ipam.MIN_VPC_PREFIX} or larger for per-zone subnets"))
+    if key == "podCidr" and net.prefixlen > ipam.MIN_POD_PREFIX:
+        issues.append(ConfigIssue(path, net, f"is too small: needs /{ipam.MIN_POD_PREFIX} or larger"))
+    if key == "serviceCidr":
+        lo, hi = ipam.SERVICE_PREFIX_RANGE
+        if not lo <= net.prefixlen <= hi:
+            issues.append(ConfigIssue(path, net, f"must be between /{lo} and /{hi}"))
+        if cloud == "aws" and not any(net.subnet_of(s) for s in ipam.RFC1918):
+            issues.append(ConfigIssue(path, net, "must be inside an RFC 1918 range on EKS"))
+    return issues

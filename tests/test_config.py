@@ -1,0 +1,127 @@
+"""Config validation: every bad key is reported with its path and value, all at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any, Callable
+
+import pytest
+
+from stacks.config import ConfigError
+from stacks.validate import build_spec
+
+from .conftest import ROOT, stack_raw
+
+
+def base() -> dict[str, Any]:
+    return stack_raw("dev")
+
+
+def setc(i: int, path: str, value: Any) -> Callable[[dict], None]:
+    def mutate(raw: dict) -> None:
+        node = raw["clusters"][i]
+        keys = path.split(".")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return mutate
+
+
+def delc(i: int, key: str) -> Callable[[dict], None]:
+    return lambda raw: raw["clusters"][i].pop(key)
+
+
+def rename(i: int, old: str, new: str) -> Callable[[dict], None]:
+    def mutate(raw: dict) -> None:
+        raw["clusters"][i][new] = raw["clusters"][i].pop(old)
+    return mutate
+
+
+BAD = [
+    # (id, mutation, expected path, expected text in the message)
+    ("typo-key", rename(1, "region", "regoin"), "clusters[1].regoin", "unknown key"),
+    ("missing-name", delc(0, "name"), "clusters[0].name", "is required"),
+    ("bad-cloud", setc(2, "cloud", "oracle"), "clusters[2].cloud", "'oracle'"),
+    ("bad-region", setc(1, "region", "us-east1"), "clusters[1].region", "is not a aws region"),
+    ("gcp-region-on-azure", setc(2, "region", "europe-west1"), "clusters[2].region", "is not a azure region"),
+    ("name-not-dns", setc(1, "name", "Dev_EKS"), "clusters[1].name", "DNS-1123"),
+    ("name-too-long", setc(1, "name", "a" * 21), "clusters[1].name", "at most 20"),
+    ("duplicate-name", setc(2, "name", "dev-eks"), "clusters[2].name", "already the name of clusters[1]"),
+    ("version-format", setc(0, "kubernetesVersion", "1.33.2"), "clusters[0].kubernetesVersion", "'1.33.2'"),
+    ("version-too-old", setc(0, "kubernetesVersion", "1.20"), "clusters[0].kubernetesVersion", "not supported on aws"),
+    ("version-too-new", setc(3, "kubernetesVersion", "1.40"), "clusters[3].kubernetesVersion", "not supported on gcp"),
+    ("two-managers", setc(1, "role", "management"), "clusters", "exactly one cluster with role 'management'"),
+    ("no-manager", setc(0, "role", "workload"), "clusters", "exactly one"),
+    ("bad-role", setc(0, "role", "hub"), "clusters[0].role", "'hub'"),
+    ("cidr-invalid", setc(1, "network.podCidr", "10.300.0.0/16"), "clusters[1].network.podCidr", "not a valid IPv4 network"),
+    ("cidr-host-bits", setc(1, "network.vpcCidr", "10.1.2.3/16"), "clusters[1].network.vpcCidr", "host bits set"),
+    ("cidr-outside", setc(1, "network.vpcCidr", "192.168.0.0/16"), "clusters[1].network.vpcCidr", "not inside addressSpace"),
+    ("cidr-too-small", setc(1, "network.vpcCidr", "10.200.0.0/24"), "clusters[1].network.vpcCidr", "too small"),
+    ("service-too-big", setc(1, "network.serviceCidr", "10.192.0.0/10"), "clusters[1].network.serviceCidr", "between /12 and /24"),
+    ("overlap-in-cluster", lambda r: (setc(1, "network.vpcCidr", "10.200.0.0/16")(r), setc(1, "network.podCidr", "10.200.128.0/17")(r)),
+     "clusters[1].network.podCidr", "overlaps clusters[1].network.vpcCidr"),
+    ("overlap-across", lambda r: (setc(0, "network.slot", 7)(r), setc(1, "network.vpcCidr", "10.7.0.0/18")(r)),
+     "clusters[1].network.vpcCidr", "(cluster 'dev-mgmt')"),
+    ("slot-collision", lambda r: (setc(0, "network.slot", 9)(r), setc(1, "network.slot", 9)(r)),
+     "clusters[1].network.slot", "pin a free slot"),
+    ("slot-outside", setc(1, "network.slot", 256), "clusters[1].network.slot", "outside addressSpace"),
+    ("aws-one-zone", setc(1, "zones", ["us-west-2a"]), "clusters[1].zones", "2 or 3 availability zones"),
+    ("aws-foreign-zone", setc(1, "zones", ["us-west-2a", "us-east-1b"]), "clusters[1].zones[1]", "not an availability zone of us-west-2"),
+    ("nodes-order", setc(1, "nodes.minSize", 5), "clusters[1].nodes", "minSize <= desiredSize <= maxSize"),
+    ("unknown-nodes-key", setc(1, "nodes.instancetype", "m5.large"), "clusters[1].nodes.instancetype", "did you mean 'instanceType'"),
+    ("bad-env", lambda r: r.update(environment="production"), "environment", "'production'"),
+    ("space-not-private", lambda r: r.update(addressSpace="8.0.0.0/8"), "addressSpace", "not a private range"),
+    ("top-level-typo", lambda r: r.update(adressSpace="10.0.0.0/8"), "adressSpace", "did you mean 'addressSpace'"),
+    ("gcp-without-project", lambda r: r.pop("gcpProject"), "gcpProject", "required when the fleet has a gcp cluster"),
+    ("api-open-to-world", lambda r: r.update(security={"apiAllowedCidrs": ["0.0.0.0/0"]}), "security.apiAllowedCidrs", "whole internet"),
+    ("rbac-system-group", lambda r: r.update(security={"groups": [{"name": "system:authenticated", "clusterRole": "view"}]}),
+     "security.groups[0].name", "built-in system group"),
+]
+
+
+@pytest.mark.parametrize("mutate,path,text", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_config_names_key_and_value(mutate: Callable[[dict], None], path: str, text: str) -> None:
+    raw = base()
+    mutate(raw)
+    with pytest.raises(ConfigError) as info:
+        build_spec(raw, "dev")
+    messages = [str(i) for i in info.value.issues]
+    assert any(m.startswith(f"{path}:") and text in m for m in messages), messages
+
+
+def test_every_error_is_reported_at_once() -> None:
+    raw = base()
+    rename(1, "region", "regoin")(raw)
+    setc(2, "cloud", "oracle")(raw)
+    setc(3, "kubernetesVersion", "1.99")(raw)
+    setc(0, "network.podCidr", "nope")(raw)
+    with pytest.raises(ConfigError) as info:
+        build_spec(raw, "dev")
+    paths = {i.path for i in info.value.issues}
+    assert {"clusters[1].regoin", "clusters[2].cloud", "clusters[3].kubernetesVersion", "clusters[0].network.podCidr"} <= paths
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_shipped_stacks_are_valid(stack: str) -> None:
+    spec = build_spec(stack_raw(stack), stack)
+    assert sum(c.is_management for c in spec.clusters) == 1
+    assert {c.cloud for c in spec.clusters} == {"aws", "azure", "gcp"}
+
+
+def test_cli_rejects_bad_config_without_traceback(tmp_path) -> None:
+    (tmp_path / "Pulumi.bad.yaml").write_text(
+        "config:\n  archipelago:environment: dev\n  archipelago:addressSpace: 10.0.0.0/8\n"
+        "  archipelago:clusters:\n    - {name: a, cloud: aws, regoin: us-east-1, role: management, kubernetesVersion: '1.33'}\n"
+        "    - {name: b, cloud: gcp, region: mars-1, kubernetesVersion: '1.33'}\n"
+    )
+    # No __main__.py in tmp_path: if validation did not stop the run first, the program would fail differently.
+    proc = subprocess.run([sys.executable, "-m", "stacks", "plan", "bad", "--root", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "Traceback" not in out
+    assert "clusters[0].regoin: 'regoin' unknown key (did you mean 'region'?)" in out
+    assert "clusters[0].region: (missing) is required" in out
+    assert "clusters[1].region: 'mars-1' is not a gcp region" in out
+    assert "gcpProject" in out
