@@ -14,6 +14,12 @@ fleet = load_spec_from_runtime(pulumi.get_stack())
 providers = CloudProviders(environment=fleet.environment, gcp_project=fleet.gcp_project)
 handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.clusters]
 
+# -- security baseline inside every cluster (issue 4) --
+
+# -- add-ons: ArgoCD, Velero, node provisioning (issue 5) --
+
+# -- mesh and connectivity: Istio, Submariner (issue 6) --
+
 pulumi.export("environment", fleet.environment)
 pulumi.export("clusters", {h.name: {"cloud": h.cloud, "region": h.region, "role": h.role,
                                     "endpoint": h.endpoint} for h in handles})

@@ -153,6 +153,9 @@ class FleetConfig(Model):
     clusters: list[dict[str, Any]] = Field(min_length=1)
     gcp_project: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
     security: SecurityConfig = SecurityConfig()
+    # -- add-on sections (issue 5) --
+
+    # -- mesh and connectivity sections (issue 6) --
 
     _check = field_validator("address_space", mode="before")(_cidr)
 
