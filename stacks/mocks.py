@@ -160,6 +160,20 @@ OUTPUTS: dict[str, Callable[[MockResourceArgs], dict[str, Any]]] = {
     "random:index/randomPassword:RandomPassword": lambda a: {"result": base64.b64encode(hashlib.sha256(a.name.encode()).digest()).decode()[: int(a.inputs.get("length", 32))]},
     "random:index/randomId:RandomId": lambda a: {"hex": _hex(a.name, n=2 * int(a.inputs.get("byteLength", 4))), "b64Url": _hex(a.name, n=8)},
 }
+def _k8s_secret(a: MockResourceArgs) -> dict[str, Any]:
+    """Service-account token secrets get their token and CA filled in, as the token controller does."""
+    if a.inputs.get("type") != "kubernetes.io/service-account-token":
+        return {}
+    meta = a.inputs.get("metadata") or {}
+    token = f"eyJhbGciOiJSUzI1NiJ9.{_hex(a.name, meta.get('name', ''), n=48)}.mock"
+    return {"data": {
+        "token": base64.b64encode(token.encode()).decode(),
+        "ca.crt": pki.cluster_ca_b64(a.name),
+        "namespace": base64.b64encode(str(meta.get("namespace", "default")).encode()).decode(),
+    }}
+
+
+OUTPUTS["kubernetes:core/v1:Secret"] = _k8s_secret
 OUTPUTS.update(pki.MOCK_OUTPUTS)
 
 

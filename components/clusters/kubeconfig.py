@@ -60,3 +60,16 @@ def build(name: str, server: pulumi.Input[str], ca_data: pulumi.Input[str], exec
     """The kubeconfig as a secret Output."""
     text = pulumi.Output.all(server, ca_data).apply(lambda a: render(name, a[0], a[1], exec_config))
     return pulumi.Output.secret(text)
+
+
+def render_token(name: str, server: str, ca_data: str, token: str) -> str:
+    """A kubeconfig that authenticates with a service-account bearer token (remote secrets)."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+        "current-context": name,
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
