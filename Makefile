@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: plan test lint clean venv
+.PHONY: plan test lint clean venv bench
 
 venv: $(VENV)/.synced
 
@@ -29,3 +29,6 @@ test: $(VENV)/.synced
 
 clean:
 	rm -rf $(VENV) $(UVDIR) .pytest_cache
+
+bench: $(VENV)/.synced
+	$(PY) -m stacks.bench --json out/bench.json

@@ -1,0 +1,181 @@
+"""``make bench``: how plan cost grows with the fleet.
+
+For fleets of 4, 12, 24 and 48 clusters (the prod stack's clusters replicated, each copy with its
+own name and pinned address-plan slot) the offline plan runs in a fresh process and reports:
+resources registered, wall time, peak RSS, per-cluster cost, the longest dependency chain in the
+resource graph (the deploy's critical path) and the ratio of plan time to the *SDK floor* — the
+time the Pulumi SDK needs to register the same resources (same types, names and inputs) under
+the same mock engine, with none of the program's logic, measured in the same process.
+
+    python -m stacks.bench [--sizes 4,12,24,48] [--json out/bench.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .loader import ROOT
+from .plan import load_raw
+
+DEFAULT_SIZES = (4, 12, 24, 48)
+
+
+def fleet_of(size: int, stack: str = "prod") -> dict[str, Any]:
+    """The stack's clusters replicated to ``size`` clusters (one management cluster)."""
+    raw = copy.deepcopy(load_raw(stack)[0])
+    base = raw["clusters"]
+    clusters = []
+    for i in range(size):
+        c = copy.deepcopy(base[i % len(base)])
+        c["name"] = f"{c['name'][:12]}-{i:02d}"
+        c["role"] = "management" if i == 0 else "workload"
+        c["network"] = {"slot": 10 + i}
+        clusters.append(c)
+    raw["clusters"] = clusters
+    return raw
+
+
+def critical_path(records: list[dict[str, Any]]) -> int:
+    """Longest chain of custom resources where each waits on the previous (dependencies and the
+    provider it is created with). Components are transparent: they deploy nothing themselves."""
+    by_urn = {r["urn"]: r for r in records}
+    memo: dict[str, int] = {}
+
+    def waits_on(r: dict[str, Any]) -> list[str]:
+        deps = list(r["dependencies"])
+        if r.get("provider"):
+            deps.append(r["provider"])
+        out: list[str] = []
+        for d in deps:
+            dep = by_urn.get(d)
+            if dep is None:
+                continue
+            if dep["custom"]:
+                out.append(d)
+            else:  # depending on a component means depending on its custom children
+                out.extend(c["urn"] for c in records if c["custom"] and _under(c, d, by_urn))
+        return out
+
+    def depth(urn: str, stack: frozenset[str] = frozenset()) -> int:
+        if urn in memo:
+            return memo[urn]
+        if urn in stack:
+            return 0
+        r = by_urn[urn]
+        best = max((depth(d, stack | {urn}) for d in waits_on(r)), default=0)
+        memo[urn] = best + (1 if r["custom"] else 0)
+        return memo[urn]
+
+    return max((depth(r["urn"]) for r in records if r["custom"]), default=0)
+
+
+def _under(r: dict[str, Any], ancestor: str, by_urn: dict[str, dict[str, Any]]) -> bool:
+    p = r.get("parent")
+    while p:
+        if p == ancestor:
+            return True
+        p = by_urn.get(p, {}).get("parent")
+    return False
+
+
+def _floor(records: list[dict[str, Any]], stack: str) -> float:
+    """Register the same resources with the bare SDK under the same mock engine; seconds."""
+    import pulumi
+    from pulumi.runtime import settings as pulumi_settings
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from .mocks import FleetMocks, RecordingMonitor
+
+    mocks = FleetMocks()
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project="archipelago", stack=stack, preview=False, monitor=RecordingMonitor(mocks))
+
+    def program() -> None:
+        for i, r in enumerate(records):
+            inputs = {k: v for k, v in r["inputs"].items() if v != "[secret]"}
+            if r["custom"]:
+                pulumi.CustomResource(r["type"], f"{r['name']}-{i}", inputs)
+            else:
+                pulumi.ComponentResource(r["type"], f"{r['name']}-{i}")
+
+    start = time.perf_counter()
+    _sync_await(run_pulumi_func(program))
+    return time.perf_counter() - start
+
+
+def child(size: int) -> dict[str, Any]:
+    """One measurement, in a fresh process."""
+    from .plan import run_plan
+
+    # A first, untimed plan loads every module the program touches (the provider SDKs load their
+    # submodules lazily), so the timed run measures registration, as the floor does.
+    start = time.perf_counter()
+    run_plan("prod", raw=fleet_of(4))
+    warmup = time.perf_counter() - start
+    raw = fleet_of(size)
+    start = time.perf_counter()
+    plan = run_plan("prod", raw=raw)
+    seconds = time.perf_counter() - start
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    floor = _floor(plan.resources, "prod")
+    return {
+        "clusters": size,
+        "warmupSeconds": round(warmup, 3),
+        "resources": len(plan.resources),
+        "seconds": round(seconds, 3),
+        "peakRssMiB": round(rss_mb, 1),
+        "secondsPerCluster": round(seconds / size, 4),
+        "resourcesPerCluster": round(len(plan.resources) / size, 1),
+        "criticalPath": critical_path(plan.resources),
+        "sdkFloorSeconds": round(floor, 3),
+        "ratioToFloor": round(seconds / floor, 2) if floor else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stacks.bench")
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child)))
+        return 0
+
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        proc = subprocess.run([sys.executable, "-m", "stacks.bench", "--child", str(size)], cwd=ROOT,
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            print(proc.stderr, file=sys.stderr)
+            return 1
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    base = rows[0]
+    table = Table(title="Offline plan cost by fleet size")
+    cols = ["clusters", "resources", "seconds", "peakRssMiB", "secondsPerCluster", "resourcesPerCluster",
+            "criticalPath", "sdkFloorSeconds", "ratioToFloor"]
+    for c in cols + ["perCluster vs first"]:
+        table.add_column(c, justify="right")
+    for r in rows:
+        table.add_row(*[str(r[c]) for c in cols], f"{r['secondsPerCluster'] / base['secondsPerCluster']:.2f}x")
+    Console(width=160).print(table)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"runs": rows}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
