@@ -31,7 +31,7 @@ PSK_LENGTH = 64
 def api_host_port(endpoint: str) -> str:
     """The broker API address as Submariner stores it: ``host:port``, no scheme."""
     parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
-    return f"{parts.hostname}:{parts.port or 443}"
+    return parts.netloc if parts.port else f"{parts.netloc}:443"
 
 
 @dataclass
