@@ -21,7 +21,7 @@ handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.cluster
 # -- mesh and connectivity: Istio, Submariner (issue 6) --
 
 # Submariner: broker on the management cluster, a join on every cluster.
-from components.fleet.submariner import Submariner, SubmarinerArgs  # noqa: E402
+from components.fleet.submariner import Submariner, SubmarinerArgs
 
 submariner = Submariner("submariner", SubmarinerArgs(fleet, handles))
 pulumi.export("submariner", submariner.summary)

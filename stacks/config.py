@@ -146,7 +146,7 @@ class SecurityConfig(Model):
 
 
 # Section models subclass Model above, so they are imported here, after it.
-from .sections.connectivity import SubmarinerConfig  # noqa: E402
+from .sections.connectivity import SubmarinerConfig
 
 
 class FleetConfig(Model):

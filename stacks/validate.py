@@ -15,16 +15,16 @@ from pydantic import ValidationError
 from . import ipam
 from .config import (
     DEFAULT_INSTANCE_TYPES,
+    EXTRA_MODELS,
     ClusterConfig,
     ConfigError,
-    EXTRA_MODELS,
     ConfigIssue,
     FleetConfig,
     issues_from,
 )
 from .baseline import baseline_for
-from .sections import connectivity
 from .regions import REGIONS, default_zones
+from .sections import connectivity
 from .spec import ClusterSpec, FleetSpec
 from .versions import KUBERNETES_VERSIONS
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,11 @@ import yaml
 from pulumi.runtime.sync_await import _sync_await
 
 from components.addons.submariner import OPERATOR_NAMESPACE, cluster_id
-from components.fleet.submariner import BROKER_CLIENT_SA, BROKER_NAMESPACE, api_host_port
+from components.fleet.submariner import (
+    BROKER_CLIENT_SA,
+    BROKER_NAMESPACE,
+    api_host_port,
+)
 from stacks.config import ConfigError
 from stacks.mocks import MASK
 from stacks.plan import Plan, run_plan
@@ -123,7 +126,7 @@ def test_a_join_per_cluster_with_unique_id_and_its_own_cidrs(plan: Plan) -> None
 def test_every_join_points_at_the_one_broker(plan: Plan) -> None:
     servers = {r["inputs"]["values"]["broker"]["server"] for r in joins(plan).values()}
     assert servers == {plan.outputs["submariner"]["value"]["broker"]["server"]}
-    assert re.match(r"^[a-z0-9.-]+:\d+$", servers.pop(), re.I)
+    assert re.match(r"^[a-z0-9.-]+:\d+$", servers.pop(), re.IGNORECASE)
 
 
 def test_psk_token_and_ca_are_masked_and_the_psk_is_made_once(plan: Plan) -> None:
@@ -216,8 +219,8 @@ def render_submariner_cr(release_values: dict[str, Any], namespace: str) -> dict
     values = merged(yaml.safe_load((CHART_DIR / "submariner-operator" / "values.yaml").read_text()), release_values)
     assert not values.get("images") and not values["submariner"].get("coreDNSCustomConfig")
     text = (CHART_DIR / "submariner-operator" / "templates" / "submariner.yaml").read_text()
-    text = re.sub(r"\{\{- with \.Values\.images \}\}.*?\n\{\{- end \}\}\n\{\{- end \}\}\n", "", text, flags=re.S)
-    text = re.sub(r"\{\{- with .Values.submariner.coreDNSCustomConfig \}\}.*?\{\{- end \}\}\n?", "", text, flags=re.S)
+    text = re.sub(r"\{\{- with \.Values\.images \}\}.*?\n\{\{- end \}\}\n\{\{- end \}\}\n", "", text, flags=re.DOTALL)
+    text = re.sub(r"\{\{- with .Values.submariner.coreDNSCustomConfig \}\}.*?\{\{- end \}\}\n?", "", text, flags=re.DOTALL)
     text = text.replace("{{ .Release.Namespace }}", namespace)
     text = text.replace("{{ default .Chart.AppVersion .Values.submariner.images.tag }}", values["submariner"]["images"]["tag"])
 
@@ -245,7 +248,7 @@ def _readme_example() -> list[dict[str, Any]]:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("<!-- section: mesh-and-connectivity (issue 6) -->")[1].split("<!-- /section: mesh-and-connectivity -->")[0]
     sub = section.split("### Submariner")[1]
-    block = re.search(r"```yaml\n(.*?)```", sub, re.S)
+    block = re.search(r"```yaml\n(.*?)```", sub, re.DOTALL)
     assert block, "the Submariner subsection has a YAML example"
     return [d for d in yaml.safe_load_all(block.group(1)) if d]
 
@@ -335,3 +338,25 @@ def test_config_reaches_every_join(globalnet_plan: Plan) -> None:
         assert int(g.network_address) >> 16 & 0xFF == c.network.slot
         slices.append(g)
     assert len(set(slices)) == len(slices)
+
+
+def test_builtin_objects_are_valid(plan: Plan) -> None:
+    from stacks.report import manifest
+
+    ours = [r for r in plan.resources if r["custom"] and r["type"].startswith("kubernetes:core/")
+            and "Submariner" in r["urn"]]
+    assert {r["type"] for r in ours} == {"kubernetes:core/v1:Namespace", "kubernetes:core/v1:ServiceAccount",
+                                         "kubernetes:core/v1:Secret"}
+    for r in ours:
+        assert validate_builtin(manifest(r), "1.33") == [], r["name"]
+
+
+def test_without_globalnet_overlapping_ranges_stay_an_error() -> None:
+    """Submariner routes pod and service ranges as they are, so with Globalnet off they must be
+    disjoint: the address plan's overlap check is what guarantees it."""
+    raw = stack_raw("dev")
+    spec = build_spec(raw, "dev")
+    raw["clusters"][2].setdefault("network", {})["podCidr"] = str(spec.clusters[1].network.pods)
+    with pytest.raises(ConfigError) as err:
+        build_spec(raw, "dev")
+    assert any(i.path == "clusters[2].network.podCidr" and "overlaps" in i.message for i in err.value.issues)

@@ -15,7 +15,11 @@ import pulumi
 import pulumi_random as random
 
 from components.addons.helm import release
-from components.addons.submariner import BrokerConnection, SubmarinerJoin, SubmarinerJoinArgs
+from components.addons.submariner import (
+    BrokerConnection,
+    SubmarinerJoin,
+    SubmarinerJoinArgs,
+)
 from components.fleet.tokens import service_account_token
 from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace

@@ -18,7 +18,8 @@ Submariner at all. The cross-field rules are in :func:`check_submariner`, regist
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
