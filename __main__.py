@@ -20,6 +20,13 @@ handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.cluster
 
 # -- mesh and connectivity: Istio, Submariner (issue 6) --
 
+# Submariner: broker on the management cluster, a join on every cluster.
+from components.fleet.submariner import Submariner, SubmarinerArgs
+
+submariner = Submariner("submariner", SubmarinerArgs(fleet, handles))
+pulumi.export("submariner", submariner.summary)
+pulumi.export("submarinerBrokerInfo", submariner.broker_info)
+
 pulumi.export("environment", fleet.environment)
 pulumi.export("clusters", {h.name: {"cloud": h.cloud, "region": h.region, "role": h.role,
                                     "endpoint": h.endpoint} for h in handles})

@@ -145,6 +145,10 @@ class SecurityConfig(Model):
         return out
 
 
+# Section models subclass Model above, so they are imported here, after it.
+from .sections.connectivity import SubmarinerConfig
+
+
 class FleetConfig(Model):
     """Top-level keys of the ``archipelago`` config namespace."""
 
@@ -156,6 +160,7 @@ class FleetConfig(Model):
     # -- add-on sections (issue 5) --
 
     # -- mesh and connectivity sections (issue 6) --
+    submariner: SubmarinerConfig = SubmarinerConfig()
 
     _check = field_validator("address_space", mode="before")(_cidr)
 

@@ -118,6 +118,15 @@ def _named_arn(service: str, kind: str) -> Callable[[MockResourceArgs], dict[str
     return out
 
 
+def _password(name: str, length: int) -> str:
+    """As long as asked for: the name's hash, continued with hashes of ``name/1``, ``name/2``..."""
+    out, i = base64.b64encode(hashlib.sha256(name.encode()).digest()).decode(), 1
+    while len(out) < length:
+        out += base64.b64encode(hashlib.sha256(f"{name}/{i}".encode()).digest()).decode().rstrip("=")
+        i += 1
+    return out[:length]
+
+
 def _azure_resource(a: MockResourceArgs) -> dict[str, Any]:
     _, module, kind = a.typ.split(":")
     name = next((v for k, v in a.inputs.items() if k.endswith("Name") and k != "resourceGroupName" and isinstance(v, str)), None)
@@ -157,7 +166,7 @@ OUTPUTS: dict[str, Callable[[MockResourceArgs], dict[str, Any]]] = {
         "uniqueId": str(int(_hex(a.name, n=12), 16)),
     },
     "gcp:storage/bucket:Bucket": lambda a: {"url": f"gs://{a.inputs.get('name', a.name)}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{a.inputs.get('name', a.name)}"},
-    "random:index/randomPassword:RandomPassword": lambda a: {"result": base64.b64encode(hashlib.sha256(a.name.encode()).digest()).decode()[: int(a.inputs.get("length", 32))]},
+    "random:index/randomPassword:RandomPassword": lambda a: {"result": _password(a.name, int(a.inputs.get("length", 32)))},
     "random:index/randomId:RandomId": lambda a: {"hex": _hex(a.name, n=2 * int(a.inputs.get("byteLength", 4))), "b64Url": _hex(a.name, n=8)},
 }
 def _k8s_secret(a: MockResourceArgs) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 from .baseline import Baseline
 from .config import Cloud, Environment, NodesConfig, Role, SecurityConfig
 from .ipam import NetworkPlan
+from .sections.connectivity import SubmarinerConfig
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class FleetSpec:
     baseline: Baseline
     security: SecurityConfig
     gcp_project: str | None = None
+    submariner: SubmarinerConfig = field(default_factory=SubmarinerConfig)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

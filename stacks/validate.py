@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from . import ipam
 from .config import (
     DEFAULT_INSTANCE_TYPES,
+    EXTRA_MODELS,
     ClusterConfig,
     ConfigError,
     ConfigIssue,
@@ -23,6 +24,7 @@ from .config import (
 )
 from .baseline import baseline_for
 from .regions import REGIONS, default_zones
+from .sections import connectivity
 from .spec import ClusterSpec, FleetSpec
 from .versions import KUBERNETES_VERSIONS
 
@@ -86,6 +88,7 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         gcp_project=fleet.gcp_project,
         baseline=baseline_for(fleet.environment),
         security=fleet.security,
+        submariner=fleet.submariner,
     )
     for hook in SPEC_HOOKS:
         hook(raw, spec)
@@ -96,6 +99,10 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
 # later attaches its parsed model to ``FleetSpec.extras``.
 SECTION_VALIDATORS: list[Any] = []
 SPEC_HOOKS: list[Any] = []
+
+# Submariner (issue 6): Globalnet range and slices.
+SECTION_VALIDATORS.append(connectivity.check_submariner)
+EXTRA_MODELS.extend(connectivity.MODELS)
 
 
 def _extra_sections(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:

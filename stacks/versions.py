@@ -40,6 +40,10 @@ CHARTS: dict[str, dict[str, str]] = {
     },
 }
 
+# Submariner's images (operator, gateway, route agent, Lighthouse): the upstream chart leaves the
+# tags empty, so they are pinned here to the charts' version.
+SUBMARINER_IMAGE_TAG = CHARTS["submariner-operator"]["version"]
+
 # apiVersion of each custom resource kind the program renders (matches ../shared/crds).
 CRD_API_VERSIONS: dict[str, str] = {
     "Application": "argoproj.io/v1alpha1",
@@ -55,4 +59,5 @@ CRD_API_VERSIONS: dict[str, str] = {
     "DestinationRule": "networking.istio.io/v1",
     "PeerAuthentication": "security.istio.io/v1",
     "ServiceExport": "multicluster.x-k8s.io/v1alpha1",
+    "Submariner": "submariner.io/v1alpha1",  # rendered by the submariner-operator chart
 }

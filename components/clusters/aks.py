@@ -19,6 +19,7 @@ from components import naming
 from components.clusters import kubeconfig
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
 from components.network.azure import AzureNetwork, AzureNetworkArgs
+from stacks.sections.connectivity import GATEWAY_NODE_LABELS
 from stacks.spec import ClusterSpec, FleetSpec
 
 # Built-in Azure role definition ids.
@@ -195,7 +196,7 @@ class AksCluster(pulumi.ComponentResource):
                     os_sku=containerservice.OSSKU.AZURE_LINUX,
                     os_disk_size_gb=c.nodes.disk_size_gb,
                     enable_node_public_ip=False,
-                    node_labels={"archipelago.io/pool": "system"},
+                    node_labels={"archipelago.io/pool": "system", **GATEWAY_NODE_LABELS},
                     type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
                     upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
                 )

@@ -13,6 +13,7 @@ from components import naming
 from components.clusters import kubeconfig
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
 from components.network.aws import AwsNetwork, AwsNetworkArgs
+from stacks.sections.connectivity import GATEWAY_NODE_LABELS
 from stacks.spec import ClusterSpec, FleetSpec
 
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -184,7 +185,7 @@ class EksCluster(pulumi.ComponentResource):
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=self.launch_template.id, version=self.launch_template.latest_version.apply(str)
             ),
-            labels={"archipelago.io/pool": "system"},
+            labels={"archipelago.io/pool": "system", **GATEWAY_NODE_LABELS},
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[*node_policies, addons["vpc-cni"]], ignore_changes=["scalingConfig.desiredSize"])
             ),

@@ -12,6 +12,7 @@ from components import naming
 from components.clusters import kubeconfig
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
 from components.network.gcp import PODS_RANGE, SERVICES_RANGE, GcpNetwork, GcpNetworkArgs
+from stacks.sections.connectivity import GATEWAY_NODE_LABELS
 from stacks.spec import ClusterSpec, FleetSpec
 
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
@@ -160,7 +161,7 @@ class GkeCluster(pulumi.ComponentResource):
                     enable_secure_boot=True, enable_integrity_monitoring=True
                 ),
                 workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
-                labels={"archipelago.io/pool": "system"},
+                labels={"archipelago.io/pool": "system", **GATEWAY_NODE_LABELS},
                 **node_config_common,
             ),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),

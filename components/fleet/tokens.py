@@ -35,12 +35,15 @@ def service_account_token(
     *,
     namespace: str,
     name: str,
-    cluster_role: str,
+    cluster_role: str | None,
     parent: pulumi.Resource,
     logical_prefix: str,
     depends_on: list[pulumi.Resource] | None = None,
 ) -> ServiceAccountToken:
-    """Create ``namespace/name`` on ``target`` bound to ClusterRole ``cluster_role`` and return its token."""
+    """Create ``namespace/name`` on ``target`` bound to ClusterRole ``cluster_role`` and return its token.
+
+    ``cluster_role=None`` binds nothing: the caller grants a namespaced Role (e.g. a chart's).
+    """
     opts = target.k8s_opts(parent, depends_on=depends_on or [])
     sa = k8s.core.v1.ServiceAccount(
         f"{logical_prefix}-sa",
@@ -48,13 +51,13 @@ def service_account_token(
         automount_service_account_token=False,
         opts=opts,
     )
-    binding = k8s.rbac.v1.ClusterRoleBinding(
+    bindings = [k8s.rbac.v1.ClusterRoleBinding(
         f"{logical_prefix}-binding",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{name}-{cluster_role}".replace(":", "-")[:63]),
         role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=cluster_role),
         subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=name, namespace=namespace)],
         opts=opts,
-    )
+    )] if cluster_role else []
     secret = k8s.core.v1.Secret(
         f"{logical_prefix}-token",
         metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -64,4 +67,4 @@ def service_account_token(
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[sa], additional_secret_outputs=["data"])),
     )
     token = pulumi.Output.secret(secret.data.apply(lambda d: _decode(d, "token")))
-    return ServiceAccountToken(token=token, ca_data=target.ca_data, server=target.endpoint, resources=[sa, binding, secret])
+    return ServiceAccountToken(token=token, ca_data=target.ca_data, server=target.endpoint, resources=[sa, *bindings, secret])

@@ -1,0 +1,136 @@
+"""Config of cross-cluster connectivity: Submariner (issue 6).
+
+``archipelago:submariner`` in a stack file::
+
+    submariner:
+      cableDriver: libreswan        # libreswan (IPsec, default) | wireguard | vxlan (unencrypted)
+      natTraversal: true            # gateways reach each other through NAT / public IPs
+      globalnet:
+        enabled: false              # only for fleets with overlapping pod/service ranges
+        cidr: 242.0.0.0/8           # shared Globalnet range, cut into one slice per cluster
+        clusterPrefix: 16           # size of each cluster's slice
+
+Lighthouse service discovery (``clusterset.local``) is always on: it is why the fleet runs
+Submariner at all. The cross-field rules are in :func:`check_submariner`, registered with
+``stacks.validate.SECTION_VALIDATORS``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, field_validator
+
+from stacks import ipam
+from stacks.config import Model, _cidr
+
+if TYPE_CHECKING:
+    from stacks.config import ClusterConfig, ConfigIssue, FleetConfig
+    from stacks.spec import ClusterSpec, FleetSpec
+
+Net = ipaddress.IPv4Network
+
+# The cable drivers the Submariner 0.18 operator accepts (Submariner CRD: cableDriver).
+CableDriver = Literal["libreswan", "wireguard", "vxlan"]
+
+# Label that makes a node eligible to run the Submariner gateway (the operator's nodeSelector).
+# Every cluster puts it on its system node pool (EKS node group, AKS system agent pool, GKE node
+# pool labels): no extra VMs, the candidates span the zones, and the gateway pods elect one active
+# gateway among them, so losing a node or a zone fails the tunnel over.
+GATEWAY_NODE_LABELS: dict[str, str] = {"submariner.io/gateway": "true"}
+
+# Submariner's own default Globalnet range.
+DEFAULT_GLOBALNET_CIDR = ipaddress.IPv4Network("242.0.0.0/8")
+
+
+class GlobalnetConfig(Model):
+    """Globalnet gives every cluster a slice of a shared range and NATs to it, so clusters with
+    overlapping ranges can talk. Off by default: the fleet address plan keeps ranges disjoint."""
+
+    enabled: bool = False
+    cidr: Net = DEFAULT_GLOBALNET_CIDR
+    cluster_prefix: int = Field(default=16, ge=8, le=28, description="Prefix length of each cluster's slice.")
+
+    _check = field_validator("cidr", mode="before")(_cidr)
+
+
+class SubmarinerConfig(Model):
+    cable_driver: CableDriver = "libreswan"
+    nat_traversal: bool = True
+    globalnet: GlobalnetConfig = GlobalnetConfig()
+
+    @property
+    def service_discovery(self) -> bool:
+        return True
+
+
+MODELS = (GlobalnetConfig, SubmarinerConfig)
+
+
+def _key(name: str, slot: int | None, space: Net) -> int:
+    """A cluster's stable position: its address-plan slot (pinned or hashed from its name, as
+    stacks.ipam resolves it), so Globalnet slices never move when clusters come and go."""
+    if slot is not None:
+        return slot
+    return ipam.hashed_slot(name, max(ipam.block_count(space), 1))
+
+
+def _slices(g: GlobalnetConfig) -> int:
+    return 2 ** (g.cluster_prefix - g.cidr.prefixlen) if g.cluster_prefix >= g.cidr.prefixlen else 0
+
+
+def _slice(g: GlobalnetConfig, key: int) -> Net:
+    size = 2 ** (32 - g.cluster_prefix)
+    index = key % _slices(g)
+    return ipaddress.IPv4Network((int(g.cidr.network_address) + index * size, g.cluster_prefix))
+
+
+def global_cidr(cfg: SubmarinerConfig, cluster: ClusterSpec, fleet: FleetSpec) -> Net | None:
+    """The cluster's Globalnet slice, or None when Globalnet is off."""
+    if not cfg.globalnet.enabled:
+        return None
+    return _slice(cfg.globalnet, _key(cluster.name, cluster.network.slot, fleet.address_space))
+
+
+def check_submariner(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
+    """Cross-field rules of ``submariner`` (field-level ones, such as an unknown cable driver, are
+    reported by the model itself)."""
+    from stacks.config import ConfigIssue
+
+    g = fleet.submariner.globalnet
+    if not g.enabled:
+        # Without Globalnet, pod and service ranges must be disjoint across the fleet: the
+        # address plan already rejects any overlap (stacks.validate), so nothing to add here.
+        return []
+    issues: list[ConfigIssue] = []
+    if g.cluster_prefix < g.cidr.prefixlen:
+        issues.append(ConfigIssue("submariner.globalnet.clusterPrefix", g.cluster_prefix,
+                                  f"must be /{g.cidr.prefixlen} or longer (a slice of globalnet.cidr {g.cidr})"))
+        return issues
+    if g.cidr.overlaps(fleet.address_space):
+        issues.append(ConfigIssue("submariner.globalnet.cidr", g.cidr, f"overlaps addressSpace {fleet.address_space}"))
+    if len(parsed) > _slices(g):
+        issues.append(ConfigIssue("submariner.globalnet.clusterPrefix", g.cluster_prefix,
+                                  f"leaves {_slices(g)} slices of {g.cidr} for {len(parsed)} clusters"))
+        return issues
+    issues += _slice_collisions(g, fleet.address_space, ((i, c.name, c.network.slot) for i, c in sorted(parsed.items())))
+    return issues
+
+
+def _slice_collisions(g: GlobalnetConfig, space: Net, clusters: Iterable[tuple[int, str, int | None]]) -> list[ConfigIssue]:
+    from stacks.config import ConfigIssue
+
+    issues = []
+    owner: dict[Net, tuple[int, str]] = {}
+    for i, name, slot in clusters:
+        s = _slice(g, _key(name, slot, space))
+        if s in owner:
+            j, other = owner[s]
+            issues.append(ConfigIssue(f"clusters[{i}].network.slot", slot,
+                                      f"gives cluster '{name}' the Globalnet slice {s} of clusters[{j}] ('{other}'); "
+                                      "pin another slot or widen submariner.globalnet"))
+        else:
+            owner[s] = (i, name)
+    return issues

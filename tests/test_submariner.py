@@ -1,0 +1,362 @@
+"""Submariner (issue 6): one broker on the management cluster, a join on every cluster with its own
+ID and CIDRs, secrets kept secret, config errors, and every object valid against its schema."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any
+
+import pytest
+import yaml
+from pulumi.runtime.sync_await import _sync_await
+
+from components.addons.submariner import OPERATOR_NAMESPACE, cluster_id
+from components.fleet.submariner import (
+    BROKER_CLIENT_SA,
+    BROKER_NAMESPACE,
+    api_host_port,
+)
+from stacks.config import ConfigError
+from stacks.mocks import MASK
+from stacks.plan import Plan, run_plan
+from stacks.report import cluster_of
+from stacks.schemas import validate_builtin, validate_custom_resource
+from stacks.validate import build_spec
+from stacks.versions import CHARTS, CRD_API_VERSIONS, SUBMARINER_IMAGE_TAG
+
+from .conftest import ROOT, stack_raw
+
+CHART_DIR = ROOT.parent / "shared" / "charts"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def releases(plan: Plan, chart: str) -> list[dict[str, Any]]:
+    return [r for r in plan.of_type(RELEASE) if r["inputs"]["chart"] == chart]
+
+
+def joins(plan: Plan) -> dict[str, dict[str, Any]]:
+    """submariner-operator releases by the cluster whose provider they use."""
+    by_urn = plan.by_urn()
+    return {cluster_of(r, by_urn): r for r in releases(plan, "submariner-operator")}
+
+
+def num(v: Any) -> Any:
+    """The plan record carries numbers as floats (protobuf Struct); integral ones back to int."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+# --- broker ----------------------------------------------------------------------------------
+
+def test_one_broker_on_the_management_cluster(plan: Plan) -> None:
+    by_urn = plan.by_urn()
+    brokers = releases(plan, "submariner-k8s-broker")
+    assert len(brokers) == 1
+    b = brokers[0]
+    assert cluster_of(b, by_urn) == plan.spec.management.name
+    assert b["inputs"]["version"] == CHARTS["submariner-k8s-broker"]["version"]
+    assert b["inputs"]["namespace"] == BROKER_NAMESPACE and b["inputs"]["name"] == BROKER_NAMESPACE
+    # The chart's Role binds the client SA the program made (create: false + our name).
+    assert b["inputs"]["values"]["serviceAccounts"]["client"] == {"create": False, "name": BROKER_CLIENT_SA}
+    ns = [r for r in plan.of_type("kubernetes:core/v1:Namespace") if r["inputs"]["metadata"]["name"] == BROKER_NAMESPACE]
+    assert len(ns) == 1 and ns[0]["inputs"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_broker_token_is_a_program_made_secret_read_back(plan: Plan) -> None:
+    by_urn = plan.by_urn()
+    tokens = [r for r in plan.of_type("kubernetes:core/v1:Secret")
+              if r["inputs"].get("metadata", {}).get("namespace") == BROKER_NAMESPACE]
+    assert len(tokens) == 1
+    t = tokens[0]
+    assert t["inputs"]["type"] == "kubernetes.io/service-account-token"
+    assert t["inputs"]["metadata"]["annotations"] == {"kubernetes.io/service-account.name": BROKER_CLIENT_SA}
+    assert "data" in t["secretOutputs"]
+    assert cluster_of(t, by_urn) == plan.spec.management.name
+    # Every join consumes that token (a dependency), so nothing is copied by hand.
+    for rel in joins(plan).values():
+        assert t["urn"] in rel["dependencies"]
+
+
+def test_broker_info_output_is_secret_and_holds_real_values(plan: Plan) -> None:
+    assert plan.outputs["submarinerBrokerInfo"] == {"secret": True, "value": MASK}
+    info = _sync_await(plan.raw_outputs["submarinerBrokerInfo"].future())
+    assert info["token"].startswith("eyJ") and info["ca"] and len(info["ipsecPSK"]) == 64
+    assert info["namespace"] == BROKER_NAMESPACE
+    hub = plan.spec.management.name
+    assert info["brokerURL"] == plan.outputs["submariner"]["value"]["broker"]["server"]
+    assert plan.outputs["submariner"]["value"]["broker"]["cluster"] == hub
+
+
+@pytest.mark.parametrize("endpoint, expected", [
+    ("https://ABC.gr7.us-east-1.eks.amazonaws.com", "ABC.gr7.us-east-1.eks.amazonaws.com:443"),
+    ("https://34.1.2.3", "34.1.2.3:443"),
+    ("34.1.2.3", "34.1.2.3:443"),
+    ("https://x-1a2b.hcp.westeurope.azmk8s.io:443", "x-1a2b.hcp.westeurope.azmk8s.io:443"),
+    ("https://10.0.0.1:6443", "10.0.0.1:6443"),
+])
+def test_broker_address_is_host_port(endpoint: str, expected: str) -> None:
+    assert api_host_port(endpoint) == expected
+
+
+# --- joins -----------------------------------------------------------------------------------
+
+def test_a_join_per_cluster_with_unique_id_and_its_own_cidrs(plan: Plan) -> None:
+    by_cluster = joins(plan)
+    assert set(by_cluster) == {c.name for c in plan.spec.clusters}  # management cluster included
+    ids = []
+    for c in plan.spec.clusters:
+        v = by_cluster[c.name]["inputs"]["values"]
+        sub = v["submariner"]
+        ids.append(sub["clusterId"])
+        assert DNS_LABEL.match(sub["clusterId"])
+        assert sub["clusterCidr"] == str(c.network.pods)
+        assert sub["serviceCidr"] == str(c.network.services)
+        assert sub["globalCidr"] == "" and v["broker"]["globalnet"] is False
+        assert sub["natEnabled"] is True and sub["cableDriver"] == "libreswan"
+        assert sub["serviceDiscovery"] is True  # Lighthouse
+        assert sub["images"]["tag"] == v["operator"]["image"]["tag"] == SUBMARINER_IMAGE_TAG
+        assert v["broker"]["namespace"] == BROKER_NAMESPACE and v["broker"]["insecure"] is False
+        assert by_cluster[c.name]["inputs"]["namespace"] == OPERATOR_NAMESPACE
+        assert by_cluster[c.name]["inputs"]["version"] == CHARTS["submariner-operator"]["version"]
+    assert len(set(ids)) == len(ids)
+
+
+def test_every_join_points_at_the_one_broker(plan: Plan) -> None:
+    servers = {r["inputs"]["values"]["broker"]["server"] for r in joins(plan).values()}
+    assert servers == {plan.outputs["submariner"]["value"]["broker"]["server"]}
+    assert re.match(r"^[a-z0-9.-]+:\d+$", servers.pop(), re.IGNORECASE)
+
+
+def test_psk_token_and_ca_are_masked_and_the_psk_is_made_once(plan: Plan) -> None:
+    psks = plan.of_type("random:index/randomPassword:RandomPassword")
+    psks = [r for r in psks if "submariner" in r["name"]]
+    assert len(psks) == 1 and "result" in psks[0]["secretOutputs"]
+    assert num(psks[0]["inputs"]["length"]) >= 32
+    for rel in joins(plan).values():
+        v = rel["inputs"]["values"]
+        assert v["ipsec"]["psk"] == MASK
+        assert v["broker"]["token"] == MASK and v["broker"]["ca"] == MASK
+        assert psks[0]["urn"] in rel["dependencies"]
+        assert v["ipsec"]["forceUDPEncaps"] is True
+
+
+def test_operator_namespace_is_privileged_with_a_reason(plan: Plan) -> None:
+    by_urn = plan.by_urn()
+    ns = [r for r in plan.of_type("kubernetes:core/v1:Namespace") if r["inputs"]["metadata"]["name"] == OPERATOR_NAMESPACE]
+    assert {cluster_of(r, by_urn) for r in ns} == {c.name for c in plan.spec.clusters} and len(ns) == len(plan.spec.clusters)
+    for r in ns:
+        meta = r["inputs"]["metadata"]
+        assert meta["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+        assert "hostNetwork" in meta["annotations"]["archipelago.io/pod-security-reason"]
+
+
+def test_joins_wait_only_for_their_cluster_and_the_broker(plan: Plan) -> None:
+    """No cluster's bring-up waits for another's: the only foreign dependencies of a join are the
+    broker's resources and the hub's API endpoint they publish."""
+    by_urn = plan.by_urn()
+    hub = plan.spec.management.name
+    broker_urns = {r["urn"] for r in plan.resources if "SubmarinerBroker" in r["urn"]}
+    for name, rel in joins(plan).items():
+        for dep in rel["dependencies"]:
+            owner = cluster_of(by_urn[dep], by_urn) if dep in by_urn else None
+            if owner in (None, name) or dep in broker_urns:
+                continue
+            # The broker URL and CA come from the hub cluster resource itself.
+            assert owner == hub and by_urn[dep]["type"].endswith(("/cluster:Cluster", ":ManagedCluster")), (name, dep)
+
+
+def test_gateway_nodes_are_labelled_on_every_cloud(plan: Plan) -> None:
+    by_urn = plan.by_urn()
+    labelled = set()
+    for r in plan.of_type("aws:eks/nodeGroup:NodeGroup"):
+        if r["inputs"]["labels"].get("submariner.io/gateway") == "true":
+            labelled.add(cluster_of(r, by_urn))
+    for r in plan.of_type("azure-native:containerservice:ManagedCluster"):
+        if all(p["nodeLabels"].get("submariner.io/gateway") == "true" for p in r["inputs"]["agentPoolProfiles"]):
+            labelled.add(cluster_of(r, by_urn))
+    for r in plan.of_type("gcp:container/nodePool:NodePool"):
+        if r["inputs"]["nodeConfig"]["labels"].get("submariner.io/gateway") == "true":
+            labelled.add(cluster_of(r, by_urn))
+    assert labelled == {c.name for c in plan.spec.clusters}
+
+
+# --- chart values and custom resources -------------------------------------------------------
+
+def _keys(d: dict[str, Any], prefix: str = "") -> set[str]:
+    out = set()
+    for k, v in d.items():
+        out.add(prefix + k)
+        if isinstance(v, dict) and v:
+            out |= _keys(v, f"{prefix}{k}.")
+    return out
+
+
+@pytest.mark.parametrize("chart", ["submariner-k8s-broker", "submariner-operator"])
+def test_values_use_only_keys_the_chart_has(plan: Plan, chart: str) -> None:
+    known = _keys(yaml.safe_load((CHART_DIR / chart / "values.yaml").read_text()))
+    # images.tag under submariner is a nested default (submariner.images.tag) present in values.yaml.
+    for rel in releases(plan, chart):
+        unknown = _keys(rel["inputs"]["values"]) - known
+        assert not unknown, f"{chart}: values keys not in the chart: {sorted(unknown)}"
+
+
+def merged(defaults: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Helm's coalescing of a release's values over the chart's values.yaml."""
+    out = dict(defaults)
+    for k, v in values.items():
+        out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def render_submariner_cr(release_values: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The chart's Submariner resource (templates/submariner.yaml) rendered from a release's values.
+
+    Handles the template's constructs the release uses: ``{{ .Values.x.y }}``, quoted forms,
+    ``.Release.Namespace``, the version default, and the optional ``with`` blocks (left out:
+    their values are empty in our releases, asserted below)."""
+    values = merged(yaml.safe_load((CHART_DIR / "submariner-operator" / "values.yaml").read_text()), release_values)
+    assert not values.get("images") and not values["submariner"].get("coreDNSCustomConfig")
+    text = (CHART_DIR / "submariner-operator" / "templates" / "submariner.yaml").read_text()
+    text = re.sub(r"\{\{- with \.Values\.images \}\}.*?\n\{\{- end \}\}\n\{\{- end \}\}\n", "", text, flags=re.DOTALL)
+    text = re.sub(r"\{\{- with .Values.submariner.coreDNSCustomConfig \}\}.*?\{\{- end \}\}\n?", "", text, flags=re.DOTALL)
+    text = text.replace("{{ .Release.Namespace }}", namespace)
+    text = text.replace("{{ default .Chart.AppVersion .Values.submariner.images.tag }}", values["submariner"]["images"]["tag"])
+
+    def lookup(path: str) -> Any:
+        node: Any = values
+        for part in path.split("."):
+            node = node[part]
+        return num(node)
+
+    text = re.sub(r'"\{\{ \.Values\.([\w.]+) \}\}"', lambda m: json.dumps(str(lookup(m.group(1)))), text)
+    text = re.sub(r"\{\{ \.Values\.([\w.]+) \}\}", lambda m: json.dumps(lookup(m.group(1))), text)
+    assert "{{" not in text, text
+    return yaml.safe_load(text)
+
+
+def test_rendered_submariner_resources_are_valid(plan: Plan) -> None:
+    for name, rel in joins(plan).items():
+        cr = render_submariner_cr(rel["inputs"]["values"], rel["inputs"]["namespace"])
+        assert cr["apiVersion"] == CRD_API_VERSIONS["Submariner"]
+        assert validate_custom_resource(cr) == [], name
+        assert cr["spec"]["clusterID"] == name and cr["spec"]["namespace"] == OPERATOR_NAMESPACE
+
+
+def _readme_example() -> list[dict[str, Any]]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- section: mesh-and-connectivity (issue 6) -->")[1].split("<!-- /section: mesh-and-connectivity -->")[0]
+    sub = section.split("### Submariner")[1]
+    block = re.search(r"```yaml\n(.*?)```", sub, re.DOTALL)
+    assert block, "the Submariner subsection has a YAML example"
+    return [d for d in yaml.safe_load_all(block.group(1)) if d]
+
+
+def test_documented_service_export_is_valid_and_matches_its_service() -> None:
+    docs = {d["kind"]: d for d in _readme_example()}
+    export, svc = docs["ServiceExport"], docs["Service"]
+    assert export["apiVersion"] == CRD_API_VERSIONS["ServiceExport"]
+    assert validate_custom_resource(export) == []
+    assert validate_builtin(svc, "1.33") == []
+    # Same name and namespace: that is what makes Lighthouse export this Service.
+    assert export["metadata"] == svc["metadata"]
+    name, ns = svc["metadata"]["name"], svc["metadata"]["namespace"]
+    assert f"`{name}.{ns}.svc.clusterset.local`" in (ROOT / "README.md").read_text()
+
+
+# --- config ----------------------------------------------------------------------------------
+
+def with_submariner(**section: Any) -> dict[str, Any]:
+    raw = stack_raw("dev")
+    raw["submariner"] = section
+    return raw
+
+
+BAD = [
+    # (id, submariner section, expected path, expected text)
+    ("unknown-driver", {"cableDriver": "strongswan"}, "submariner.cableDriver", "'strongswan'"),
+    ("typo-key", {"cableDrvier": "wireguard"}, "submariner.cableDrvier", "did you mean 'cableDriver'"),
+    ("nat-not-bool", {"natTraversal": "maybe"}, "submariner.natTraversal", "'maybe'"),
+    ("globalnet-bad-cidr", {"globalnet": {"enabled": True, "cidr": "242.0.0.1/8"}}, "submariner.globalnet.cidr", "host bits"),
+    ("globalnet-overlaps-fleet", {"globalnet": {"enabled": True, "cidr": "10.128.0.0/9"}}, "submariner.globalnet.cidr",
+     "overlaps addressSpace 10.0.0.0/8"),
+    ("globalnet-slice-too-big", {"globalnet": {"enabled": True, "cidr": "242.0.0.0/12", "clusterPrefix": 10}},
+     "submariner.globalnet.clusterPrefix", "must be /12 or longer"),
+    ("globalnet-too-few-slices", {"globalnet": {"enabled": True, "cidr": "242.0.0.0/15", "clusterPrefix": 16}},
+     "submariner.globalnet.clusterPrefix", "leaves 2 slices of 242.0.0.0/15 for 4 clusters"),
+]
+
+
+@pytest.mark.parametrize("section, path, text", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_submariner_config_is_reported_with_key_and_value(section: dict, path: str, text: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        build_spec(with_submariner(**section), "dev")
+    hits = [i for i in err.value.issues if i.path == path]
+    assert hits, err.value.render()
+    assert text in str(hits[0]), str(hits[0])
+
+
+def test_globalnet_slice_collisions_name_both_clusters() -> None:
+    raw = with_submariner(globalnet={"enabled": True, "cidr": "242.0.0.0/8", "clusterPrefix": 10})  # 4 slices
+    for i, slot in enumerate((1, 5, 2, 3)):  # 1 and 5 share a slice (mod 4)
+        raw["clusters"][i].setdefault("network", {})["slot"] = slot
+    with pytest.raises(ConfigError) as err:
+        build_spec(raw, "dev")
+    msgs = [str(i) for i in err.value.issues]
+    assert any(m.startswith("clusters[1].network.slot: 5") and "'dev-mgmt'" in m for m in msgs), msgs
+
+
+def test_defaults_reach_the_spec() -> None:
+    spec = build_spec(stack_raw("prod"), "prod")
+    s = spec.submariner
+    assert (s.cable_driver, s.nat_traversal, s.globalnet.enabled, s.service_discovery) == ("libreswan", True, False, True)
+
+
+def test_cluster_id_rejects_non_dns_names() -> None:
+    assert cluster_id("prod-use1") == "prod-use1"
+    for bad in ("Prod", "-a", "a_b", "a" * 64):
+        with pytest.raises(ValueError):
+            cluster_id(bad)
+
+
+@pytest.fixture(scope="module")
+def globalnet_plan() -> Plan:
+    return run_plan("dev", raw=with_submariner(cableDriver="wireguard", natTraversal=False,
+                                               globalnet={"enabled": True, "cidr": "242.0.0.0/8", "clusterPrefix": 16}))
+
+
+def test_config_reaches_every_join(globalnet_plan: Plan) -> None:
+    slices = []
+    for c in globalnet_plan.spec.clusters:
+        v = joins(globalnet_plan)[c.name]["inputs"]["values"]
+        assert v["submariner"]["cableDriver"] == "wireguard" and v["submariner"]["natEnabled"] is False
+        assert v["broker"]["globalnet"] is True
+        g = ipaddress.IPv4Network(v["submariner"]["globalCidr"])
+        assert g.subnet_of(ipaddress.IPv4Network("242.0.0.0/8")) and g.prefixlen == 16
+        # Placed by the cluster's address-plan slot: stable when clusters come and go.
+        assert int(g.network_address) >> 16 & 0xFF == c.network.slot
+        slices.append(g)
+    assert len(set(slices)) == len(slices)
+
+
+def test_builtin_objects_are_valid(plan: Plan) -> None:
+    from stacks.report import manifest
+
+    ours = [r for r in plan.resources if r["custom"] and r["type"].startswith("kubernetes:core/")
+            and "Submariner" in r["urn"]]
+    assert {r["type"] for r in ours} == {"kubernetes:core/v1:Namespace", "kubernetes:core/v1:ServiceAccount",
+                                         "kubernetes:core/v1:Secret"}
+    for r in ours:
+        assert validate_builtin(manifest(r), "1.33") == [], r["name"]
+
+
+def test_without_globalnet_overlapping_ranges_stay_an_error() -> None:
+    """Submariner routes pod and service ranges as they are, so with Globalnet off they must be
+    disjoint: the address plan's overlap check is what guarantees it."""
+    raw = stack_raw("dev")
+    spec = build_spec(raw, "dev")
+    raw["clusters"][2].setdefault("network", {})["podCidr"] = str(spec.clusters[1].network.pods)
+    with pytest.raises(ConfigError) as err:
+        build_spec(raw, "dev")
+    assert any(i.path == "clusters[2].network.podCidr" and "overlaps" in i.message for i in err.value.issues)
