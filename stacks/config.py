@@ -156,6 +156,7 @@ class FleetConfig(Model):
     # -- add-on sections (issue 5) --
 
     # -- mesh and connectivity sections (issue 6) --
+    mesh: MeshConfig = Field(default_factory=lambda: MeshConfig())
 
     _check = field_validator("address_space", mode="before")(_cidr)
 
@@ -246,3 +247,10 @@ def issues_from(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Conf
             msg = "is not a DNS-1123 label (lowercase letters, digits and '-', starting with a letter)"
         issues.append(ConfigIssue(format_path(loc), value, msg))
     return issues
+
+
+# Section models subclass Model above, so they are imported last; FleetConfig's fields that name
+# them resolve here.
+from .sections.mesh import MeshConfig  # noqa: E402
+
+FleetConfig.model_rebuild()

@@ -13,6 +13,7 @@ from typing import Any
 from .baseline import Baseline
 from .config import Cloud, Environment, NodesConfig, Role, SecurityConfig
 from .ipam import NetworkPlan
+from .sections.mesh import MeshConfig
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class FleetSpec:
     baseline: Baseline
     security: SecurityConfig
     gcp_project: str | None = None
+    mesh: MeshConfig = field(default_factory=MeshConfig)  # issue 6: Istio mesh
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

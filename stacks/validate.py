@@ -23,6 +23,7 @@ from .config import (
 )
 from .baseline import baseline_for
 from .regions import REGIONS, default_zones
+from .sections import mesh as mesh_section
 from .spec import ClusterSpec, FleetSpec
 from .versions import KUBERNETES_VERSIONS
 
@@ -86,6 +87,7 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         gcp_project=fleet.gcp_project,
         baseline=baseline_for(fleet.environment),
         security=fleet.security,
+        mesh=fleet.mesh,
     )
     for hook in SPEC_HOOKS:
         hook(raw, spec)
@@ -96,6 +98,8 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
 # later attaches its parsed model to ``FleetSpec.extras``.
 SECTION_VALIDATORS: list[Any] = []
 SPEC_HOOKS: list[Any] = []
+# -- mesh and connectivity sections (issue 6) --
+SECTION_VALIDATORS.append(mesh_section.check)
 
 
 def _extra_sections(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
