@@ -60,6 +60,8 @@ class MeshConfig(Model):
     networks: dict[str, Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]] = Field(
         default={}, description="Cluster name -> Istio network name (clusters sharing a flat network share a name)."
     )
+    # Internal by default: multi-primary already needs private routing between clusters (each
+    # istiod reads the other clusters' API servers, which are private in prod).
     gateway_exposure: Literal["internal", "external"] = "internal"
     locality: LocalityConfig = LocalityConfig()
     outlier_detection: OutlierDetectionConfig = OutlierDetectionConfig()
