@@ -251,6 +251,6 @@ def issues_from(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Conf
 
 # Section models subclass Model above, so they are imported last; FleetConfig's fields that name
 # them resolve here.
-from .sections.mesh import MeshConfig  # noqa: E402
+from .sections.mesh import MeshConfig
 
 FleetConfig.model_rebuild()

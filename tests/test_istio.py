@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 import pytest
@@ -66,7 +66,7 @@ def _unwrap(value: Any) -> Any:
 class _Capture(FleetMocks):
     """The mock engine, also keeping every Secret's real (unmasked) inputs and outputs."""
 
-    secrets: list[dict[str, Any]] = []
+    secrets: ClassVar[list[dict[str, Any]]] = []
 
     def new_resource(self, args):  # type: ignore[no-untyped-def]
         rid, state = super().new_resource(args)

@@ -18,7 +18,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from components.addons.istio import ISTIO_NAMESPACE, CaBundle, IstioCluster, IstioClusterArgs
+from components.addons.istio import (
+    ISTIO_NAMESPACE,
+    CaBundle,
+    IstioCluster,
+    IstioClusterArgs,
+)
 from components.clusters.kubeconfig import render_token
 from components.handle import ClusterHandle
 from stacks.sections.mesh import locality_lb_setting

@@ -22,7 +22,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from stacks.config import DNS_LABEL, EXTRA_MODELS, ClusterConfig, ConfigIssue, FleetConfig, Model
+from stacks.config import (
+    DNS_LABEL,
+    EXTRA_MODELS,
+    ClusterConfig,
+    ConfigIssue,
+    FleetConfig,
+    Model,
+)
 
 DURATION = r"^[0-9]+(ms|s|m|h)$"
 DEFAULT_LOCAL_WEIGHT = 80  # the reference design's 80/20 split
