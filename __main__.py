@@ -7,6 +7,7 @@ wiring -> exports. Everything else lives in stacks/ (what) and components/ (how)
 import pulumi
 
 from components.clusters import build_cluster
+from components.fleet.mesh import IstioMesh, IstioMeshArgs
 from components.providers import CloudProviders
 from stacks.loader import load_spec_from_runtime
 
@@ -19,6 +20,7 @@ handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.cluster
 # -- add-ons: ArgoCD, Velero, node provisioning (issue 5) --
 
 # -- mesh and connectivity: Istio, Submariner (issue 6) --
+mesh = IstioMesh("mesh", IstioMeshArgs(fleet=fleet, handles=handles))
 
 # Submariner: broker on the management cluster, a join on every cluster.
 from components.fleet.submariner import Submariner, SubmarinerArgs

@@ -145,9 +145,6 @@ class SecurityConfig(Model):
         return out
 
 
-# Section models subclass Model above, so they are imported here, after it.
-from .sections.connectivity import SubmarinerConfig
-
 
 class FleetConfig(Model):
     """Top-level keys of the ``archipelago`` config namespace."""
@@ -160,7 +157,8 @@ class FleetConfig(Model):
     # -- add-on sections (issue 5) --
 
     # -- mesh and connectivity sections (issue 6) --
-    submariner: SubmarinerConfig = SubmarinerConfig()
+    submariner: SubmarinerConfig = Field(default_factory=lambda: SubmarinerConfig())
+    mesh: MeshConfig = Field(default_factory=lambda: MeshConfig())
 
     _check = field_validator("address_space", mode="before")(_cidr)
 
@@ -251,3 +249,11 @@ def issues_from(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Conf
             msg = "is not a DNS-1123 label (lowercase letters, digits and '-', starting with a letter)"
         issues.append(ConfigIssue(format_path(loc), value, msg))
     return issues
+
+
+# Section models subclass Model (and may use ConfigIssue) above, so they are imported last;
+# FleetConfig's fields that name them resolve here.
+from .sections.connectivity import SubmarinerConfig  # noqa: E402
+from .sections.mesh import MeshConfig  # noqa: E402
+
+FleetConfig.model_rebuild()

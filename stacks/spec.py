@@ -14,6 +14,7 @@ from .baseline import Baseline
 from .config import Cloud, Environment, NodesConfig, Role, SecurityConfig
 from .ipam import NetworkPlan
 from .sections.connectivity import SubmarinerConfig
+from .sections.mesh import MeshConfig
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class FleetSpec:
     security: SecurityConfig
     gcp_project: str | None = None
     submariner: SubmarinerConfig = field(default_factory=SubmarinerConfig)
+    mesh: MeshConfig = field(default_factory=MeshConfig)  # issue 6: Istio mesh
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -25,6 +25,7 @@ from .config import (
 from .baseline import baseline_for
 from .regions import REGIONS, default_zones
 from .sections import connectivity
+from .sections import mesh as mesh_section
 from .spec import ClusterSpec, FleetSpec
 from .versions import KUBERNETES_VERSIONS
 
@@ -89,6 +90,7 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         baseline=baseline_for(fleet.environment),
         security=fleet.security,
         submariner=fleet.submariner,
+        mesh=fleet.mesh,
     )
     for hook in SPEC_HOOKS:
         hook(raw, spec)
@@ -99,6 +101,8 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
 # later attaches its parsed model to ``FleetSpec.extras``.
 SECTION_VALIDATORS: list[Any] = []
 SPEC_HOOKS: list[Any] = []
+# -- mesh and connectivity sections (issue 6) --
+SECTION_VALIDATORS.append(mesh_section.check)
 
 # Submariner (issue 6): Globalnet range and slices.
 SECTION_VALIDATORS.append(connectivity.check_submariner)

@@ -1,0 +1,133 @@
+"""The Istio mesh across the fleet: one root of trust, a primary per cluster, remote secrets.
+
+- PKI (pulumi-tls, no cluster involved): one root CA for the mesh and one intermediate CA per
+  cluster, signed by the root. The root key never reaches a cluster; each cluster gets its own
+  intermediate and key as ``cacerts`` so workloads of every cluster chain to the same root.
+- Per cluster: :class:`components.addons.istio.IstioCluster`, under the cluster's component.
+- For every ordered pair (A, B), A != B: a remote secret on A holding a kubeconfig for B, made from
+  the token of B's reader service account (what ``istioctl create-remote-secret`` makes). These
+  secrets are the only links between clusters: each depends on A's namespace and B's token, so no
+  cluster's bring-up waits for another's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_tls as tls
+
+from components.addons.istio import (
+    ISTIO_NAMESPACE,
+    CaBundle,
+    IstioCluster,
+    IstioClusterArgs,
+)
+from components.clusters.kubeconfig import render_token
+from components.handle import ClusterHandle
+from stacks.sections.mesh import locality_lb_setting
+from stacks.spec import FleetSpec
+
+# ECDSA P-256: accepted by Istio's plugged-in CA (keys in PEM, SEC 1 or PKCS#8) and fast to sign.
+KEY_ALGORITHM = "ECDSA"
+KEY_CURVE = "P256"
+ROOT_VALIDITY_HOURS = 10 * 365 * 24
+INTERMEDIATE_VALIDITY_HOURS = 5 * 365 * 24  # inside the root's lifetime; rotate before it ends
+# Upstream's tooling (tools/certs) gives both CA levels these usages.
+CA_USES = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"]
+ORGANIZATION = "Archipelago"
+REMOTE_SECRET_LABEL = "istio/multiCluster"
+CLUSTER_ANNOTATION = "networking.istio.io/cluster"
+
+
+@dataclass
+class IstioMeshArgs:
+    fleet: FleetSpec
+    handles: list[ClusterHandle]
+
+
+class IstioMesh(pulumi.ComponentResource):
+    def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("archipelago:mesh:IstioMesh", name, None, opts)
+        fleet, mesh = args.fleet, args.fleet.mesh
+        self.tls_provider = tls.Provider(f"{name}-tls", opts=pulumi.ResourceOptions(parent=self))
+        tls_opts = pulumi.ResourceOptions(parent=self, provider=self.tls_provider)
+        # Replacing the root key re-keys the whole mesh: protect it like other stateful keys.
+        keep = pulumi.ResourceOptions.merge(tls_opts, pulumi.ResourceOptions(protect=fleet.baseline.protect_stateful))
+
+        root_key = tls.PrivateKey(f"{name}-root-key", algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=keep)
+        self.root_cert = tls.SelfSignedCert(
+            f"{name}-root-ca",
+            private_key_pem=root_key.private_key_pem,
+            subject=tls.SelfSignedCertSubjectArgs(organization=ORGANIZATION, common_name=f"{mesh.mesh_id} Root CA"),
+            is_ca_certificate=True,
+            allowed_uses=CA_USES,
+            validity_period_hours=ROOT_VALIDITY_HOURS,
+            opts=tls_opts,
+        )
+        regions = list(dict.fromkeys(c.region for c in fleet.clusters))
+        lb_setting = locality_lb_setting(mesh, regions)
+        od = mesh.outlier_detection
+        outlier = {"consecutiveGatewayErrors": od.consecutive_gateway_errors, "interval": od.interval,
+                   "baseEjectionTime": od.base_ejection_time}
+
+        self.clusters: dict[str, IstioCluster] = {}
+        for h in args.handles:
+            key = tls.PrivateKey(f"{h.name}-istio-ca-key", algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=keep)
+            csr = tls.CertRequest(
+                f"{h.name}-istio-ca-csr",
+                private_key_pem=key.private_key_pem,
+                subject=tls.CertRequestSubjectArgs(organization=ORGANIZATION, common_name="Intermediate CA", locality=h.name),
+                dns_names=[f"istiod.{ISTIO_NAMESPACE}.svc"],
+                opts=tls_opts,
+            )
+            cert = tls.LocallySignedCert(
+                f"{h.name}-istio-ca",
+                cert_request_pem=csr.cert_request_pem,
+                ca_cert_pem=self.root_cert.cert_pem,
+                ca_private_key_pem=root_key.private_key_pem,
+                is_ca_certificate=True,
+                max_path_length=0,  # signs workload certificates only, never another CA
+                allowed_uses=CA_USES,
+                validity_period_hours=INTERMEDIATE_VALIDITY_HOURS,
+                opts=tls_opts,
+            )
+            self.clusters[h.name] = IstioCluster(
+                f"{h.name}-istio",
+                IstioClusterArgs(
+                    handle=h, mesh_id=mesh.mesh_id, network=mesh.network_of(h.name),
+                    ca=CaBundle(ca_cert=cert.cert_pem, ca_key=pulumi.Output.secret(key.private_key_pem),
+                                root_cert=self.root_cert.cert_pem),
+                    gateway_exposure=mesh.gateway_exposure, locality_lb_setting=lb_setting, outlier_detection=outlier,
+                ),
+                pulumi.ResourceOptions(parent=h.component),
+            )
+
+        self.remote_secrets: list[k8s.core.v1.Secret] = []
+        for a in args.handles:
+            for b in args.handles:
+                if a.name != b.name:
+                    self.remote_secrets.append(self._remote_secret(a, b))
+        self.register_outputs({"meshId": mesh.mesh_id, "rootCert": self.root_cert.cert_pem,
+                               "networks": {n: c.network for n, c in self.clusters.items()}})
+
+    def _remote_secret(self, on: ClusterHandle, target: ClusterHandle) -> k8s.core.v1.Secret:
+        """On cluster ``on``: how its istiod reaches ``target``'s API server (istio-remote-secret-<target>)."""
+        reader = self.clusters[target.name].reader
+        kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(reader.server, reader.ca_data, reader.token).apply(
+                lambda v: render_token(target.name, v[0], v[1], v[2]))
+        )
+        return k8s.core.v1.Secret(
+            f"{on.name}-istio-remote-{target.name}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"istio-remote-secret-{target.name}",
+                namespace=ISTIO_NAMESPACE,
+                labels={REMOTE_SECRET_LABEL: "true"},
+                annotations={CLUSTER_ANNOTATION: target.name},
+            ),
+            type="Opaque",
+            string_data={target.name: kubeconfig},
+            opts=on.k8s_opts(self, depends_on=[self.clusters[on.name].namespace]),
+        )

@@ -1,0 +1,145 @@
+"""The ``mesh`` config section: one Istio mesh, multi-primary, one network per cluster.
+
+```yaml
+archipelago:mesh:
+  meshId: archipelago            # the same on every cluster
+  networks: {prod-weu: net-weu}  # per-cluster override; default network-<cluster>
+  gatewayExposure: internal      # east-west gateway load balancer: internal | external
+  locality:                      # either distribute (weights) or failover (order), not both
+    distribute:
+      - {from: us-east-1, to: {us-east-1: 80, westeurope: 20}}
+    # failover: [{from: us-east-1, to: westeurope}]
+  outlierDetection: {consecutiveGatewayErrors: 5, interval: 30s, baseEjectionTime: 30s}
+```
+
+With no ``locality`` rules the reference design applies: each region keeps 80% of its traffic
+and sends 20% to the next region of the fleet (in cluster order).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from stacks.config import (
+    DNS_LABEL,
+    EXTRA_MODELS,
+    ClusterConfig,
+    ConfigIssue,
+    FleetConfig,
+    Model,
+)
+
+DURATION = r"^[0-9]+(ms|s|m|h)$"
+DEFAULT_LOCAL_WEIGHT = 80  # the reference design's 80/20 split
+
+
+class DistributeRule(Model):
+    """Traffic from clients in region ``from`` is split over regions by weight (percent)."""
+
+    from_: str = Field(alias="from", min_length=1)
+    to: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(min_length=1)
+
+
+class FailoverRule(Model):
+    """When no healthy endpoint is left in region ``from``, send traffic to region ``to``."""
+
+    from_: str = Field(alias="from", min_length=1)
+    to: str = Field(min_length=1)
+
+
+class LocalityConfig(Model):
+    distribute: list[DistributeRule] | None = None
+    failover: list[FailoverRule] | None = None
+
+
+class OutlierDetectionConfig(Model):
+    """Ejects failing endpoints; locality failover only moves on once endpoints are ejected."""
+
+    consecutive_gateway_errors: int = Field(default=5, ge=1, le=1000)
+    interval: str = Field(default="30s", pattern=DURATION)
+    base_ejection_time: str = Field(default="30s", pattern=DURATION)
+
+
+class MeshConfig(Model):
+    mesh_id: str = Field(default="archipelago", pattern=DNS_LABEL, max_length=63)
+    networks: dict[str, Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]] = Field(
+        default={}, description="Cluster name -> Istio network name (clusters sharing a flat network share a name)."
+    )
+    # Internal by default: multi-primary already needs private routing between clusters (each
+    # istiod reads the other clusters' API servers, which are private in prod).
+    gateway_exposure: Literal["internal", "external"] = "internal"
+    locality: LocalityConfig = LocalityConfig()
+    outlier_detection: OutlierDetectionConfig = OutlierDetectionConfig()
+
+    def network_of(self, cluster: str) -> str:
+        return self.networks.get(cluster, f"network-{cluster}")
+
+
+EXTRA_MODELS.extend([DistributeRule, FailoverRule, LocalityConfig, OutlierDetectionConfig, MeshConfig])
+
+
+def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
+    """Cross-field rules of ``mesh``: clusters and regions named must be in the fleet, weights
+    of each rule sum to 100, ``distribute`` and ``failover`` exclude each other."""
+    mesh = fleet.mesh
+    issues: list[ConfigIssue] = []
+    names = {c.name for c in parsed.values()}
+    regions = sorted({c.region for c in parsed.values()})
+    for cluster in mesh.networks:
+        if cluster not in names:
+            issues.append(ConfigIssue(f"mesh.networks.{cluster}", cluster, f"is not a cluster of the fleet ({', '.join(sorted(names))})"))
+
+    def region(path: str, value: str) -> None:
+        if value not in regions:
+            issues.append(ConfigIssue(path, value, f"is not a region any cluster of the fleet runs in ({', '.join(regions)})"))
+
+    loc = mesh.locality
+    if loc.distribute is not None and loc.failover is not None:
+        issues.append(ConfigIssue("mesh.locality", sorted(raw.get("mesh", {}).get("locality", {})),
+                                  "sets both 'distribute' and 'failover'; Istio accepts only one of them"))
+    seen: set[str] = set()
+    for i, rule in enumerate(loc.distribute or []):
+        p = f"mesh.locality.distribute[{i}]"
+        region(f"{p}.from", rule.from_)
+        if rule.from_ in seen:
+            issues.append(ConfigIssue(f"{p}.from", rule.from_, "has a rule already"))
+        seen.add(rule.from_)
+        for target in rule.to:
+            region(f"{p}.to.{target}", target)
+        total = sum(rule.to.values())
+        if total != 100:
+            issues.append(ConfigIssue(f"{p}.to", rule.to, f"weights sum to {total}, not 100"))
+    for i, rule in enumerate(loc.failover or []):
+        p = f"mesh.locality.failover[{i}]"
+        region(f"{p}.from", rule.from_)
+        region(f"{p}.to", rule.to)
+        if rule.from_ == rule.to:
+            issues.append(ConfigIssue(f"{p}.to", rule.to, "fails over to its own region"))
+    return issues
+
+
+def locality_lb_setting(mesh: MeshConfig, regions: list[str]) -> dict[str, Any]:
+    """The DestinationRule ``localityLbSetting`` (Istio field names) for the fleet's regions.
+
+    Regions keep fleet order; the default split sends 20% of each region's traffic to the next one.
+    """
+    loc = mesh.locality
+    setting: dict[str, Any] = {"enabled": True}
+    if loc.failover is not None:
+        setting["failover"] = [{"from": r.from_, "to": r.to} for r in loc.failover]
+        return setting
+    if loc.distribute is not None:
+        rules = [(r.from_, r.to) for r in loc.distribute]
+    elif len(regions) > 1:
+        rules = [
+            (r, {r: DEFAULT_LOCAL_WEIGHT, regions[(i + 1) % len(regions)]: 100 - DEFAULT_LOCAL_WEIGHT})
+            for i, r in enumerate(regions)
+        ]
+    else:
+        rules = []
+    if rules:
+        # Localities are region/zone/subzone; "<region>/*" covers every zone of the region.
+        setting["distribute"] = [{"from": f"{src}/*", "to": {f"{dst}/*": w for dst, w in to.items()}} for src, to in rules]
+    return setting
