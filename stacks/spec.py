@@ -13,6 +13,7 @@ from typing import Any
 from .baseline import Baseline
 from .config import Cloud, Environment, NodesConfig, Role, SecurityConfig
 from .ipam import NetworkPlan
+from .sections.autoscaling import NodeProvisioningConfig
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class FleetSpec:
     security: SecurityConfig
     gcp_project: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    node_provisioning: NodeProvisioningConfig = field(default_factory=NodeProvisioningConfig)
 
     @property
     def management(self) -> ClusterSpec:

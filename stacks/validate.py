@@ -86,6 +86,7 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         gcp_project=fleet.gcp_project,
         baseline=baseline_for(fleet.environment),
         security=fleet.security,
+        node_provisioning=fleet.node_provisioning,
     )
     for hook in SPEC_HOOKS:
         hook(raw, spec)
