@@ -218,14 +218,33 @@ def test_karpenter_chart_pinned_and_wired(plan) -> None:
         assert pod_identity["urn"] in r["dependencies"]
 
 
-def test_chart_default_affinity_avoids_karpenter_nodes() -> None:
+def test_rendered_chart_runs_controller_on_the_managed_node_group(prod_plan) -> None:
+    """Render the pinned chart offline with the values the plan sends, and check what lands."""
+    import helm_python as helm
     import yaml
 
     from stacks.loader import ROOT
+    from stacks.schemas import validate_builtin
 
-    values = yaml.safe_load((ROOT.parent / "shared" / "charts" / "karpenter" / "values.yaml").read_text())
-    terms = values["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    chart = helm.Chart.load(ROOT.parent / "shared" / "charts" / "karpenter")
+    assert chart.version == CHARTS["karpenter"]["version"]
+    c = next(c for c in prod_plan.spec.clusters if c.cloud == "aws")
+    release = _named(prod_plan, "kubernetes:helm.sh/v3:Release", f"{c.name}-karpenter")
+    rendered = chart.render(_ints(release["inputs"]["values"]), name="karpenter", namespace="kube-system", is_install=True)
+    docs = [d for text in rendered.values() for d in yaml.safe_load_all(text) if d]
+    for doc in docs:
+        assert validate_builtin(doc, c.kubernetes_version) == [], (doc["kind"], doc["metadata"]["name"])
+    (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
+    pod = deploy["spec"]["template"]["spec"]
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert {"key": "karpenter.sh/nodepool", "operator": "DoesNotExist"} in terms[0]["matchExpressions"]
+    image = KARPENTER_CONTROLLER_IMAGE
+    assert pod["containers"][0]["image"] == f"{image['repository']}:{image['tag']}@{image['digest']}"
+    assert pod["serviceAccountName"] == "karpenter" and deploy["metadata"]["namespace"] == "kube-system"
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    queue = _named(prod_plan, "aws:sqs/queue:Queue", f"{c.name}-karpenter")["inputs"]["name"]
+    assert (env["CLUSTER_NAME"], env["INTERRUPTION_QUEUE"], env["RESERVED_ENIS"]) == (c.name, queue, "1")
+    assert deploy["spec"]["replicas"] == 2
 
 
 # --- AKS ------------------------------------------------------------------------------------------

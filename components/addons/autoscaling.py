@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pulumi
 import pulumi_aws as aws
@@ -210,7 +210,10 @@ class NodeProvisioning(pulumi.ComponentResource):
         self.node_pool = self.node_class = None
         self.karpenter: k8s.helm.v3.Release | None = None
         # The one per-cloud branch: what each cloud needs besides the shared NodePool shape.
-        target = {"aws": self._eks, "azure": self._aks, "gcp": self._gke}[h.cloud](h, fleet)
+        backends: dict[str, Callable[[ClusterHandle, FleetSpec], KarpenterTarget | None]] = {
+            "aws": self._eks, "azure": self._aks, "gcp": self._gke,
+        }
+        target = backends[h.cloud](h, fleet)
         if target is not None:
             cr_opts = h.k8s_opts(self, depends_on=target.depends_on)
             self.node_class = k8s.apiextensions.CustomResource(
