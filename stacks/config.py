@@ -145,7 +145,8 @@ class SecurityConfig(Model):
         return out
 
 
-from .sections.autoscaling import NodeProvisioningConfig  # noqa: E402 - needs Model above (issue 5)
+# Imported here, not at the top: the section models build on Model above (issue 5).
+from .sections.autoscaling import NodeProvisioningConfig
 
 
 class FleetConfig(Model):

@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from components.addons.autoscaling import INTERRUPTION_EVENTS, KarpenterTarget, node_pool_spec
+from components.addons.autoscaling import (
+    INTERRUPTION_EVENTS,
+    KarpenterTarget,
+    machine_vcpus,
+    node_pool_spec,
+)
 from stacks.config import ConfigError
 from stacks.plan import run_plan
 from stacks.report import cluster_of
@@ -285,6 +290,13 @@ def test_gke_node_auto_provisioning_and_spot_pool(plan) -> None:
         assert spot["inputs"]["autoscaling"]["totalMinNodeCount"] == 0
         assert spot["inputs"]["autoscaling"]["locationPolicy"] == "ANY"
         assert spot["provider"] and spot["provider"].split("::")[-1].startswith("gcp")
+
+
+@pytest.mark.parametrize(("machine", "vcpus"), [
+    ("e2-standard-4", 4), ("n2-standard-8", 8), ("n2-custom-8-32768", 8), ("e2-medium", 2), ("c3-highcpu-22", 22),
+])
+def test_spot_pool_size_counts_machine_vcpus(machine, vcpus) -> None:
+    assert machine_vcpus(machine) == vcpus
 
 
 # --- config -----------------------------------------------------------------------------------------

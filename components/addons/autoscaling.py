@@ -16,9 +16,9 @@ when spot is unavailable; ``weight`` puts it ahead of the pools AKS creates by d
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -192,10 +192,15 @@ def queue_policy(queue_arn: str) -> str:
     })
 
 
-def _vcpus(machine_type: str) -> int:
-    """vCPUs of a GCE machine type named <family>-<class>-<n> (e.g. n2-standard-8); 2 if unnamed."""
-    m = re.search(r"-(\d+)$", machine_type)
-    return int(m.group(1)) if m else 2
+def machine_vcpus(machine_type: str) -> int:
+    """vCPUs of a GCE machine type: e2-standard-4 -> 4, n2-custom-8-32768 -> 8; shared-core and
+    other unnumbered types (e2-medium) count as 2."""
+    parts = machine_type.split("-")
+    if "custom" in parts and parts.index("custom") + 1 < len(parts):
+        n = parts[parts.index("custom") + 1]
+    else:
+        n = parts[-1]
+    return int(n) if n.isdigit() and int(n) > 0 else 2
 
 
 class NodeProvisioning(pulumi.ComponentResource):
@@ -369,14 +374,13 @@ class NodeProvisioning(pulumi.ComponentResource):
                 initial_node_count=0,
                 autoscaling=gcp.container.NodePoolAutoscalingArgs(
                     total_min_node_count=0,
-                    total_max_node_count=max(1, cfg.limits.cpu // _vcpus(c.instance_type)),
+                    total_max_node_count=max(1, cfg.limits.cpu // machine_vcpus(c.instance_type)),
                     location_policy="ANY",  # take spot capacity from whichever zone has it
                 ),
                 management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
                 node_config=node_pool_config(c, h.cloud_outputs["nodeServiceAccount"], "spot", spot=True),
                 opts=h.cloud_opts(self),
             )
-        return None
 
 
 def node_provisioning(handle: ClusterHandle, fleet: FleetSpec) -> NodeProvisioning:
