@@ -6,6 +6,7 @@ wiring -> exports. Everything else lives in stacks/ (what) and components/ (how)
 
 import pulumi
 
+from components.addons.autoscaling import node_provisioning
 from components.clusters import build_cluster
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
 from components.providers import CloudProviders
@@ -18,6 +19,7 @@ handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.cluster
 # -- security baseline inside every cluster (issue 4) --
 
 # -- add-ons: ArgoCD, Velero, node provisioning (issue 5) --
+node_provisioners = [node_provisioning(h, fleet) for h in handles]
 
 # -- mesh and connectivity: Istio, Submariner (issue 6) --
 mesh = IstioMesh("mesh", IstioMeshArgs(fleet=fleet, handles=handles))

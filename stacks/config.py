@@ -155,6 +155,7 @@ class FleetConfig(Model):
     gcp_project: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
     security: SecurityConfig = SecurityConfig()
     # -- add-on sections (issue 5) --
+    node_provisioning: NodeProvisioningConfig = Field(default_factory=lambda: NodeProvisioningConfig())
 
     # -- mesh and connectivity sections (issue 6) --
     submariner: SubmarinerConfig = Field(default_factory=lambda: SubmarinerConfig())
@@ -218,9 +219,18 @@ def format_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def _known_keys() -> set[str]:
     keys: set[str] = set()
-    for model in (NetworkConfig, NodesConfig, ClusterConfig, GroupBinding, SecurityConfig, FleetConfig, *EXTRA_MODELS):
+    todo: list[type[BaseModel]] = [NetworkConfig, NodesConfig, ClusterConfig, GroupBinding, SecurityConfig, FleetConfig, *EXTRA_MODELS]
+    seen: set[type[BaseModel]] = set()
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
         for name, field in model.model_fields.items():
             keys.add(field.alias or name)
+            # Nested section models (e.g. nodeProvisioning.limits) count too, without registering.
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                todo.append(field.annotation)
     return keys
 
 
@@ -253,6 +263,7 @@ def issues_from(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Conf
 
 # Section models subclass Model (and may use ConfigIssue) above, so they are imported last;
 # FleetConfig's fields that name them resolve here.
+from .sections.autoscaling import NodeProvisioningConfig  # noqa: E402
 from .sections.connectivity import SubmarinerConfig  # noqa: E402
 from .sections.mesh import MeshConfig  # noqa: E402
 

@@ -132,6 +132,10 @@ def _azure_resource(a: MockResourceArgs) -> dict[str, Any]:
     name = next((v for k, v in a.inputs.items() if k.endswith("Name") and k != "resourceGroupName" and isinstance(v, str)), None)
     name = name or a.inputs.get("resourceName") or a.name
     rg = a.inputs.get("resourceGroupName", "rg")
+    if a.typ == "azure-native:network:Subnet":
+        # Child resource: ARM nests it under its virtual network (AKSNodeClass validates the shape).
+        vnet = a.inputs.get("virtualNetworkName", "vnet")
+        return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}"}
     return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.{module}/{kind}/{name}"}
 
 

@@ -15,6 +15,7 @@ from .config import Cloud, Environment, NodesConfig, Role, SecurityConfig
 from .ipam import NetworkPlan
 from .sections.connectivity import SubmarinerConfig
 from .sections.mesh import MeshConfig
+from .sections.autoscaling import NodeProvisioningConfig
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class FleetSpec:
     submariner: SubmarinerConfig = field(default_factory=SubmarinerConfig)
     mesh: MeshConfig = field(default_factory=MeshConfig)  # issue 6: Istio mesh
     extras: dict[str, Any] = field(default_factory=dict)
+    node_provisioning: NodeProvisioningConfig = field(default_factory=NodeProvisioningConfig)
 
     @property
     def management(self) -> ClusterSpec:

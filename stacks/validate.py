@@ -91,6 +91,7 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         security=fleet.security,
         submariner=fleet.submariner,
         mesh=fleet.mesh,
+        node_provisioning=fleet.node_provisioning,
     )
     for hook in SPEC_HOOKS:
         hook(raw, spec)

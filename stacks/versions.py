@@ -61,3 +61,12 @@ CRD_API_VERSIONS: dict[str, str] = {
     "ServiceExport": "multicluster.x-k8s.io/v1alpha1",
     "Submariner": "submariner.io/v1alpha1",  # rendered by the submariner-operator chart
 }
+
+# Karpenter controller image for chart 1.14.1, as the release packaging writes it into the published
+# chart (the chart source at tag v1.14.1, copied to ../shared/charts, still names 1.13.0). Set
+# explicitly so an offline render of that source installs the same controller as the registry chart.
+KARPENTER_CONTROLLER_IMAGE: dict[str, str] = {
+    "repository": "public.ecr.aws/karpenter/controller",
+    "tag": "1.14.1",
+    "digest": "sha256:723130949e4cab989461ff07d1be4cd781d63515432494641b33c235f300ae23",
+}

@@ -233,6 +233,7 @@ class AksCluster(pulumi.ComponentResource):
                 "resourceGroupName": rg,
                 "resourceGroupId": self.network.resource_group_id,
                 "vnetId": self.network.vnet_id,
+                "nodeSubnetId": self.network.node_subnet_id,
                 "nodeResourceGroup": self.cluster.node_resource_group,
                 "tenantId": client.tenant_id,
             },

@@ -32,6 +32,18 @@ def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
     })
 
 
+def node_role(
+    logical: str, attachment_prefix: str, role_name: str, opts: pulumi.ResourceOptions
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """An EC2 instance role with the managed policies every EKS node needs."""
+    role = aws.iam.Role(logical, name=role_name, assume_role_policy=assume_role_policy("ec2.amazonaws.com"), opts=opts)
+    attachments = [
+        aws.iam.RolePolicyAttachment(f"{attachment_prefix}-{p}", role=role.name, policy_arn=MANAGED_POLICY + p, opts=opts)
+        for p in NODE_POLICIES
+    ]
+    return role, attachments
+
+
 @dataclass
 class EksClusterArgs:
     cluster: ClusterSpec
@@ -138,16 +150,7 @@ class EksCluster(pulumi.ComponentResource):
             )
 
         # Nodes: IMDSv2 only, encrypted gp3 root volumes, private subnets.
-        self.node_role = aws.iam.Role(
-            f"{name}-node-role",
-            name=naming.iam_role(c.name, "eks-node"),
-            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
-            opts=child,
-        )
-        node_policies = [
-            aws.iam.RolePolicyAttachment(f"{name}-node-{p}", role=self.node_role.name, policy_arn=MANAGED_POLICY + p, opts=child)
-            for p in NODE_POLICIES
-        ]
+        self.node_role, node_policies = node_role(f"{name}-node-role", f"{name}-node", naming.iam_role(c.name, "eks-node"), child)
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-nodes",
             name_prefix=f"{c.name}-nodes-",

@@ -16,7 +16,57 @@ from stacks.sections.connectivity import GATEWAY_NODE_LABELS
 from stacks.spec import ClusterSpec, FleetSpec
 
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 LOG_COMPONENTS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
+
+
+def node_pool_config(
+    c: ClusterSpec, service_account: pulumi.Input[str], pool: str, *, spot: bool = False, labels: dict[str, str] | None = None
+) -> gcp.container.NodePoolNodeConfigArgs:
+    """Hardened node settings shared by every node pool the fleet creates on GKE."""
+    return gcp.container.NodePoolNodeConfigArgs(
+        machine_type=c.instance_type,
+        disk_size_gb=c.nodes.disk_size_gb,
+        disk_type="pd-balanced",
+        image_type="COS_CONTAINERD",
+        spot=spot or None,
+        shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+            enable_secure_boot=True, enable_integrity_monitoring=True
+        ),
+        workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+        labels={"archipelago.io/pool": pool, **(labels or {})},
+        service_account=service_account,
+        oauth_scopes=[CLOUD_PLATFORM_SCOPE],
+    )
+
+
+def auto_provisioning(fleet: FleetSpec, c: ClusterSpec, service_account: pulumi.Input[str]) -> gcp.container.ClusterClusterAutoscalingArgs:
+    """Node auto-provisioning from ``nodeProvisioning``: NAP-created pools run as the nodes'
+    least-privilege service account, shielded, auto-repaired and auto-upgraded, inside the
+    configured CPU/memory ceiling. GKE caps memory in GB; the config's GiB are used as-is."""
+    cfg = fleet.node_provisioning
+    return gcp.container.ClusterClusterAutoscalingArgs(
+        enabled=True,
+        # Karpenter's WhenEmptyOrUnderutilized corresponds to GKE's aggressive scale-down profile.
+        autoscaling_profile="OPTIMIZE_UTILIZATION" if cfg.consolidation_policy == "WhenEmptyOrUnderutilized" else "BALANCED",
+        resource_limits=[
+            gcp.container.ClusterClusterAutoscalingResourceLimitArgs(resource_type="cpu", minimum=0, maximum=cfg.limits.cpu),
+            gcp.container.ClusterClusterAutoscalingResourceLimitArgs(resource_type="memory", minimum=0, maximum=cfg.limits.memory_gib),
+        ],
+        auto_provisioning_locations=list(c.zones) or None,
+        auto_provisioning_defaults=gcp.container.ClusterClusterAutoscalingAutoProvisioningDefaultsArgs(
+            service_account=service_account,
+            oauth_scopes=[CLOUD_PLATFORM_SCOPE],
+            disk_type="pd-balanced",
+            image_type="COS_CONTAINERD",
+            shielded_instance_config=gcp.container.ClusterClusterAutoscalingAutoProvisioningDefaultsShieldedInstanceConfigArgs(
+                enable_secure_boot=True, enable_integrity_monitoring=True
+            ),
+            management=gcp.container.ClusterClusterAutoscalingAutoProvisioningDefaultsManagementArgs(
+                auto_repair=True, auto_upgrade=True
+            ),
+        ),
+    )
 
 
 @dataclass
@@ -75,10 +125,7 @@ class GkeCluster(pulumi.ComponentResource):
             )
             for role in NODE_ROLES
         ]
-        node_config_common = dict(
-            service_account=self.node_sa.email,
-            oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
-        )
+        node_config_common = dict(service_account=self.node_sa.email, oauth_scopes=[CLOUD_PLATFORM_SCOPE])
 
         allowed = [str(n) for n in fleet.security.api_allowed_cidrs]
         authorized = [gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(c.network.vpc), display_name="cluster-vpc")]
@@ -139,6 +186,7 @@ class GkeCluster(pulumi.ComponentResource):
                 gce_persistent_disk_csi_driver_config=gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(enabled=True),
                 http_load_balancing=gcp.container.ClusterAddonsConfigHttpLoadBalancingArgs(disabled=False),
             ),
+            cluster_autoscaling=auto_provisioning(fleet, c, self.node_sa.email),
             deletion_protection=base.deletion_protection,
             resource_labels={"archipelago-cluster": c.name},
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[kms_grant, *node_roles])),
@@ -152,18 +200,7 @@ class GkeCluster(pulumi.ComponentResource):
             initial_node_count=c.nodes.desired_size,
             autoscaling=gcp.container.NodePoolAutoscalingArgs(min_node_count=c.nodes.min_size, max_node_count=c.nodes.max_size),
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
-            node_config=gcp.container.NodePoolNodeConfigArgs(
-                machine_type=c.instance_type,
-                disk_size_gb=c.nodes.disk_size_gb,
-                disk_type="pd-balanced",
-                image_type="COS_CONTAINERD",
-                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
-                    enable_secure_boot=True, enable_integrity_monitoring=True
-                ),
-                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
-                labels={"archipelago.io/pool": "system", **GATEWAY_NODE_LABELS},
-                **node_config_common,
-            ),
+            node_config=node_pool_config(c, self.node_sa.email, "system", labels=GATEWAY_NODE_LABELS),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),
         )
 
@@ -192,6 +229,7 @@ class GkeCluster(pulumi.ComponentResource):
             cloud_outputs={
                 "networkId": self.network.network_id,
                 "subnetworkId": self.network.subnetwork_id,
+                "clusterId": self.cluster.id,
                 "nodeServiceAccount": self.node_sa.email,
                 "workloadPool": f"{project}.svc.id.goog",
             },
