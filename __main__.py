@@ -7,6 +7,8 @@ wiring -> exports. Everything else lives in stacks/ (what) and components/ (how)
 import pulumi
 
 from components.clusters import build_cluster
+from components.fleet.ports import open_fleet_ports
+from components.security.baseline import apply_security_baseline
 from components.providers import CloudProviders
 from stacks.loader import load_spec_from_runtime
 
@@ -15,6 +17,8 @@ providers = CloudProviders(environment=fleet.environment, gcp_project=fleet.gcp_
 handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.clusters]
 
 # -- security baseline inside every cluster (issue 4) --
+apply_security_baseline(handles, fleet.security.groups, fleet.security.developer_secrets_read)
+open_fleet_ports(handles, fleet)
 
 # -- add-ons: ArgoCD, Velero, node provisioning (issue 5) --
 

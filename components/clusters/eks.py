@@ -82,7 +82,7 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-cluster-policy", role=cluster_role.name, policy_arn=MANAGED_POLICY + "AmazonEKSClusterPolicy", opts=child
         )
 
-        allowed = [str(n) for n in fleet.security.api_allowed_cidrs]
+        allowed = fleet.public_api_cidrs
         self.cluster = aws.eks.Cluster(
             f"{name}-eks",
             name=c.name,

@@ -79,7 +79,7 @@ class GkeCluster(pulumi.ComponentResource):
             oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
         )
 
-        allowed = [str(n) for n in fleet.security.api_allowed_cidrs]
+        allowed = fleet.public_api_cidrs
         authorized = [gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(c.network.vpc), display_name="cluster-vpc")]
         authorized += [
             gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=cidr, display_name=f"allowed-{i}")
