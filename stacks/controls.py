@@ -50,7 +50,8 @@ class Eq(Expect):
     field: str | None = None  # take the expected value from this Baseline field instead
 
     def expected(self, base: Baseline) -> Any:
-        return getattr(base, self.field) if self.field else self.value
+        value = getattr(base, self.field) if self.field else self.value
+        return list(value) if isinstance(value, tuple) else value
 
     def ok(self, actual: Any, base: Baseline) -> bool:
         return _num(actual) == self.expected(base)
@@ -175,6 +176,9 @@ CONTROLS: tuple[Control, ...] = (
     Control("aws", "secrets envelope encryption", EKS, "encryptionConfig.resources", Has(("secrets",))),
     Control("aws", "secrets encrypted with a customer KMS key", EKS, "encryptionConfig.provider.keyArn", Matches(r"^arn:aws[-a-z]*:kms:")),
     Control("aws", "KMS key rotation on", "aws:kms/key:Key", "enableKeyRotation", Eq(True)),
+    Control("aws", "KMS key rotation period", "aws:kms/key:Key", "rotationPeriodInDays", Eq(field="kms_rotation_days")),
+    Control("aws", "NetworkPolicy enforced (VPC CNI network policy agent)", "aws:eks/addon:Addon", "configurationValues",
+            Matches(r'"enableNetworkPolicy": "true"'), where=(("addonName", "vpc-cni"),)),
     Control("aws", "KMS key protected from deletion", "aws:kms/key:Key", "$protect", Eq(field="protect_stateful")),
     Control("aws", "control-plane logs", EKS, "enabledClusterLogTypes", Has(("api", "audit", "authenticator"))),
     Control("aws", "private API endpoint", EKS, "vpcConfig.endpointPrivateAccess", Eq(True)),
@@ -189,6 +193,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("aws", "IMDSv2 required", "aws:ec2/launchTemplate:LaunchTemplate", "metadataOptions.httpTokens", Eq("required")),
     Control("aws", "IMDS hop limit", "aws:ec2/launchTemplate:LaunchTemplate", "metadataOptions.httpPutResponseHopLimit", Eq(field="imds_hop_limit")),
     Control("aws", "node volumes encrypted", "aws:ec2/launchTemplate:LaunchTemplate", "blockDeviceMappings[*].ebs.encrypted", Eq("true")),
+    Control("aws", "control-plane log types", EKS, "enabledClusterLogTypes", Eq(field="eks_log_types")),
     Control("aws", "cluster deletion protection", EKS, "deletionProtection", Eq(field="deletion_protection")),
     # AKS
     Control("azure", "Entra ID integration", AKS, "aadProfile.managed", Eq(True)),

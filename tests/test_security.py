@@ -157,6 +157,26 @@ def test_every_cluster_has_restricted_app_namespaces_and_default_deny(plan) -> N
             assert {("Namespace", "", ns), ("NetworkPolicy", ns, "default-deny"), ("NetworkPolicy", ns, "allow-dns-egress")} <= got[c.name]
 
 
+def test_every_namespace_in_the_plan_carries_pss_labels(plan) -> None:
+    """Whoever creates it (this baseline or an add-on), a namespace states all three PSS modes at
+    the pinned version, and a level looser than restricted states why."""
+    from components.security.namespaces import REASON_ANNOTATION
+    from stacks.versions import POD_SECURITY_VERSION
+
+    namespaces = plan.of_type("kubernetes:core/v1:Namespace")
+    assert len(namespaces) >= len(APPLICATION_NAMESPACES) * len(plan.spec.clusters)
+    for r in namespaces:
+        meta = r["inputs"]["metadata"]
+        labels = meta.get("labels", {})
+        levels = {labels.get(f"pod-security.kubernetes.io/{m}") for m in ("enforce", "audit", "warn")}
+        assert len(levels) == 1 and levels <= {"restricted", "baseline", "privileged"}, meta["name"]
+        assert all(labels.get(f"pod-security.kubernetes.io/{m}-version") == POD_SECURITY_VERSION for m in ("enforce", "audit", "warn"))
+        if levels != {"restricted"}:
+            assert meta.get("annotations", {}).get(REASON_ANNOTATION), meta["name"]
+        if meta["name"] in APPLICATION_NAMESPACES:
+            assert levels == {"restricted"}
+
+
 def test_group_subjects_follow_each_clouds_identity(prod_plan) -> None:
     """AKS binds Entra group object ids, EKS and GKE the group name; EKS access entries hand the
     mapped IAM role exactly that group name."""

@@ -121,6 +121,9 @@ class EksCluster(pulumi.ComponentResource):
         cni_config = pulumi.Output.from_input(eni_subnets).apply(
             lambda subnets: json.dumps({
                 "env": {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"},
+                # The VPC CNI enforces NetworkPolicy only when asked (its network policy agent);
+                # without this the fleet's default-deny policies would be inert on EKS.
+                "enableNetworkPolicy": "true",
                 "eniConfig": {"create": True, "region": c.region, "subnets": subnets},
             }, sort_keys=True)
         )
@@ -159,7 +162,8 @@ class EksCluster(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name="/dev/xvda",
                     ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_size=c.nodes.disk_size_gb, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                        volume_size=c.nodes.disk_size_gb, volume_type="gp3",
+                        encrypted=str(base.encrypted_node_volumes).lower(), delete_on_termination="true"
                     ),
                 )
             ],
