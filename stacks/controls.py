@@ -14,8 +14,9 @@ every item of a list (the expectation must hold for each), and ``$protect`` for 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .baseline import APPLICATION_NAMESPACES, BASELINES, DEV_RELAXES, PROD, Baseline
 from .ports import FLEET_PORTS
@@ -62,20 +63,6 @@ class Eq(Expect):
     def violation(self, base: Baseline) -> Any:
         exp = self.expected(base)
         return (not exp) if isinstance(exp, bool) else "weakened"
-
-
-@dataclass(frozen=True)
-class OneOf(Expect):
-    values: tuple[Any, ...]
-
-    def ok(self, actual: Any, base: Baseline) -> bool:
-        return _num(actual) in self.values
-
-    def describe(self, base: Baseline) -> str:
-        return " or ".join(f"`{_fmt(v)}`" for v in self.values)
-
-    def violation(self, base: Baseline) -> Any:
-        return "weakened"
 
 
 @dataclass(frozen=True)
@@ -324,11 +311,9 @@ def _matches(record: dict[str, Any], where: Iterable[tuple[str, Any]]) -> bool:
 
 
 def applies(control: Control, environment: str) -> bool:
-    if environment not in control.envs:
-        return False
-    if control.relaxed_by and getattr(BASELINES[environment], control.relaxed_by) != getattr(PROD, control.relaxed_by):
-        return False
-    return True
+    """Whether ``control`` is enforced in ``environment`` (not relaxed by its baseline)."""
+    relaxed = bool(control.relaxed_by) and getattr(BASELINES[environment], control.relaxed_by) != getattr(PROD, control.relaxed_by)
+    return environment in control.envs and not relaxed
 
 
 def check(control: Control, resources: Sequence[dict[str, Any]], clusters: dict[str, str], environment: str) -> list[str]:
@@ -370,7 +355,7 @@ def _dev_cell(control: Control) -> str:
     if control.relaxed_by and not applies(control, "dev"):
         return f"relaxed: `{control.relaxed_by}`"
     if "dev" not in control.envs:
-        return "(not configured)"
+        return "prod only (needs prod config)"
     prod, dev = control.expect.describe(PROD), control.expect.describe(DEV)
     if prod != dev:
         field = getattr(control.expect, "field", None)

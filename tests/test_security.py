@@ -82,7 +82,7 @@ def test_relaxed_controls_are_named_dev_relaxations() -> None:
 
 def test_readme_security_section_is_the_controls_table() -> None:
     text = (ROOT / "README.md").read_text()
-    section = re.search(r"<!-- section: security-baseline \(issue 4\) -->(.*?)<!-- /section: security-baseline -->", text, re.S)
+    section = re.search(r"<!-- section: security-baseline \(issue 4\) -->(.*?)<!-- /section: security-baseline -->", text, re.DOTALL)
     assert section, "README security-baseline section markers"
     assert ctl.render_markdown() in section.group(1), "README is stale: paste stacks.controls.render_markdown()"
 

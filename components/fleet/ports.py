@@ -13,8 +13,8 @@ off the cluster, and needs nothing from the other clusters but their planned CID
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pulumi
 import pulumi_aws as aws

@@ -6,8 +6,8 @@ one thing, kept in :data:`GROUP_SUBJECT`: how an identity-provider group appears
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pulumi
 import pulumi_kubernetes as k8s
