@@ -49,7 +49,7 @@ FLEET_PORTS: tuple[FleetPort, ...] = (
     FleetPort("subm-natt-disc", "udp", 4490, "fleet", "Submariner NAT-T discovery between gateways"),
     FleetPort("subm-ike", "udp", 500, "fleet", "Submariner libreswan IKE (ceIPSecIKEPort)"),
     # GKE private control plane -> istiod sidecar-injection webhook on the nodes.
-    FleetPort("istio-webhook-cp", "tcp", 15017, "control-plane", "API server -> istiod injection webhook (GKE private clusters)"),
+    FleetPort("istio-webhook-cp", "tcp", 15017, "control-plane", "API server to the istiod injection webhook (GKE private clusters)"),
     # Inside one cluster: non-gateway nodes reach the active gateway over VXLAN.
     FleetPort("subm-vxlan", "udp", 4800, "cluster", "Submariner intra-cluster VXLAN (vx-submariner) to the gateway node"),
 )

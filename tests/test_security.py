@@ -275,6 +275,8 @@ def test_port_table_has_what_istio_and_submariner_need() -> None:
     assert ports.port("subm-vxlan") == 4800 and ports.ports("cluster")
     assert len({p.name for p in ports.FLEET_PORTS}) == len(ports.FLEET_PORTS)
     assert all(re.fullmatch(r"[a-z][-a-z0-9]{0,30}", p.name) for p in ports.FLEET_PORTS)
+    # Purposes become rule descriptions: AWS security-group rules accept only this character set.
+    assert all(re.fullmatch(r"[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]{1,140}", p.purpose) for p in ports.FLEET_PORTS)
 
 
 def test_no_firewall_rule_opens_to_the_internet(plan) -> None:
@@ -306,8 +308,10 @@ def test_eks_identity_is_a_pod_identity_association(identity_plan) -> None:
         stmt = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]
         assert stmt["Principal"] == {"Service": "pods.eks.amazonaws.com"}
         assert set(stmt["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
+    agents = {r["urn"] for r in identity_plan.of_type("aws:eks/addon:Addon") if r["inputs"]["addonName"] == "eks-pod-identity-agent"}
     for a in assocs:
         assert (a["inputs"]["namespace"], a["inputs"]["serviceAccount"]) == ("wi-probe", "probe-sa")
+        assert agents & set(a["dependencies"]), "the association waits for the Pod Identity agent"
         assert a["inputs"]["roleArn"].startswith("arn:aws:iam::") and a["inputs"]["clusterName"] in {c.name for c in aws}
     assert len(_under_probe(identity_plan, "aws:iam/rolePolicy:RolePolicy")) == len(aws)
     out = identity_plan.outputs["identities"]["value"]
