@@ -9,6 +9,9 @@ import pulumi
 from components.addons.autoscaling import node_provisioning
 from components.clusters import build_cluster
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
+from components.fleet.submariner import Submariner, SubmarinerArgs
+from components.fleet.ports import open_fleet_ports
+from components.security.baseline import apply_security_baseline
 from components.providers import CloudProviders
 from stacks.loader import load_spec_from_runtime
 
@@ -17,6 +20,8 @@ providers = CloudProviders(environment=fleet.environment, gcp_project=fleet.gcp_
 handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.clusters]
 
 # -- security baseline inside every cluster (issue 4) --
+apply_security_baseline(handles, fleet.security.groups, fleet.security.developer_secrets_read)
+open_fleet_ports(handles, fleet)
 
 # -- add-ons: ArgoCD, Velero, node provisioning (issue 5) --
 node_provisioners = [node_provisioning(h, fleet) for h in handles]
@@ -25,8 +30,6 @@ node_provisioners = [node_provisioning(h, fleet) for h in handles]
 mesh = IstioMesh("mesh", IstioMeshArgs(fleet=fleet, handles=handles))
 
 # Submariner: broker on the management cluster, a join on every cluster.
-from components.fleet.submariner import Submariner, SubmarinerArgs
-
 submariner = Submariner("submariner", SubmarinerArgs(fleet, handles))
 pulumi.export("submariner", submariner.summary)
 pulumi.export("submarinerBrokerInfo", submariner.broker_info)

@@ -12,9 +12,11 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class Baseline:
-    # Control plane access. The private endpoint is always on. The public endpoint is on only
-    # when allowed CIDRs are configured (``security.apiAllowedCidrs``), and then limited to them.
+    # Control plane access. The private endpoint is always on. A public endpoint exists only where
+    # the baseline allows one AND ``security.apiAllowedCidrs`` is set, and then only for those CIDRs
+    # (never 0.0.0.0/0, rejected by the config model).
     private_endpoint: bool = True
+    public_api_endpoint: bool = False
     # Audit and API logs shipped by each cloud.
     eks_log_types: tuple[str, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
     # Secrets encryption with a customer-managed key (EKS KMS, AKS Key Vault KMS, GKE Cloud KMS).
@@ -42,6 +44,7 @@ PROD = Baseline()
 
 # What dev relaxes, and why. Nothing here weakens encryption, identity, private nodes or logs.
 DEV_RELAXES: dict[str, tuple[object, str]] = {
+    "public_api_endpoint": (True, "engineers reach dev API servers from the configured office/VPN CIDRs"),
     "aks_sku_tier": ("Free", "no uptime SLA needed for dev"),
     "deletion_protection": (False, "dev clusters are torn down freely"),
     "protect_stateful": (False, "dev backup buckets and keys may be destroyed with the stack"),
@@ -51,6 +54,10 @@ DEV_RELAXES: dict[str, tuple[object, str]] = {
 }
 
 DEV = replace(PROD, **{k: v for k, (v, _why) in DEV_RELAXES.items()})
+
+# Namespaces every cluster gets for applications: PSS restricted, default-deny network policy,
+# the targets of ``security.groups[].namespaceRoles``.
+APPLICATION_NAMESPACES: tuple[str, ...] = ("production", "staging")
 
 BASELINES: dict[str, Baseline] = {"prod": PROD, "staging": PROD, "dev": DEV}
 

@@ -19,6 +19,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from .baseline import APPLICATION_NAMESPACES
+
 PROJECT = "archipelago"
 
 Cloud = Literal["aws", "azure", "gcp"]
@@ -104,6 +106,14 @@ class GroupBinding(Model):
     namespace_roles: dict[str, Literal["developer", "viewer"]] = {}
     aws_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[-a-z]*:iam::\d{12}:role/[\w+=,.@/-]+$")
     azure_object_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+
+    @field_validator("namespace_roles")
+    @classmethod
+    def _app_namespaces(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(APPLICATION_NAMESPACES))
+        if unknown:
+            raise ValueError(f"{unknown} are not application namespaces ({', '.join(APPLICATION_NAMESPACES)})")
+        return v
 
     @field_validator("name")
     @classmethod

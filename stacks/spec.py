@@ -72,5 +72,13 @@ class FleetSpec:
     def is_prod(self) -> bool:
         return self.environment == "prod"
 
+    @property
+    def public_api_cidrs(self) -> list[str]:
+        """CIDRs the public API endpoint admits; empty = private endpoint only. Only a baseline that
+        allows a public endpoint (dev) opens one; validation rejects CIDRs anywhere else."""
+        if not self.baseline.public_api_endpoint:
+            return []
+        return [str(n) for n in self.security.api_allowed_cidrs]
+
     def cluster(self, name: str) -> ClusterSpec:
         return next(c for c in self.clusters if c.name == name)

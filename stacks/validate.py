@@ -110,6 +110,18 @@ SECTION_VALIDATORS.append(connectivity.check_submariner)
 EXTRA_MODELS.extend(connectivity.MODELS)
 
 
+def _check_public_api(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
+    """A public API endpoint is a relaxation the environment's baseline must allow (dev only)."""
+    cidrs = fleet.security.api_allowed_cidrs
+    if cidrs and not baseline_for(fleet.environment).public_api_endpoint:
+        return [ConfigIssue("security.apiAllowedCidrs", [str(n) for n in cidrs],
+                            f"the {fleet.environment} baseline allows no public API endpoint; leave it empty")]
+    return []
+
+
+SECTION_VALIDATORS.append(_check_public_api)
+
+
 def _extra_sections(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     for validator in SECTION_VALIDATORS:

@@ -127,7 +127,7 @@ class AksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
-        allowed = [str(n) for n in fleet.security.api_allowed_cidrs]
+        allowed = fleet.public_api_cidrs
         admin_groups = [g.azure_object_id for g in fleet.security.groups if g.azure_object_id and g.cluster_role == "cluster-admin"]
         self.cluster = containerservice.ManagedCluster(
             f"{name}-aks",
@@ -234,6 +234,7 @@ class AksCluster(pulumi.ComponentResource):
                 "resourceGroupId": self.network.resource_group_id,
                 "vnetId": self.network.vnet_id,
                 "nodeSubnetId": self.network.node_subnet_id,
+                "nodeSecurityGroupName": self.network.node_nsg_name,
                 "nodeResourceGroup": self.cluster.node_resource_group,
                 "tenantId": client.tenant_id,
             },

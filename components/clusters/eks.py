@@ -95,7 +95,7 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-cluster-policy", role=cluster_role.name, policy_arn=MANAGED_POLICY + "AmazonEKSClusterPolicy", opts=child
         )
 
-        allowed = [str(n) for n in fleet.security.api_allowed_cidrs]
+        allowed = fleet.public_api_cidrs
         self.cluster = aws.eks.Cluster(
             f"{name}-eks",
             name=c.name,
@@ -134,6 +134,9 @@ class EksCluster(pulumi.ComponentResource):
         cni_config = pulumi.Output.from_input(eni_subnets).apply(
             lambda subnets: json.dumps({
                 "env": {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"},
+                # The VPC CNI enforces NetworkPolicy only when asked (its network policy agent);
+                # without this the fleet's default-deny policies would be inert on EKS.
+                "enableNetworkPolicy": "true",
                 "eniConfig": {"create": True, "region": c.region, "subnets": subnets},
             }, sort_keys=True)
         )
@@ -163,7 +166,8 @@ class EksCluster(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name="/dev/xvda",
                     ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_size=c.nodes.disk_size_gb, volume_type="gp3", encrypted="true", delete_on_termination="true"
+                        volume_size=c.nodes.disk_size_gb, volume_type="gp3",
+                        encrypted=str(base.encrypted_node_volumes).lower(), delete_on_termination="true"
                     ),
                 )
             ],

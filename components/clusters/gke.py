@@ -127,7 +127,7 @@ class GkeCluster(pulumi.ComponentResource):
         ]
         node_config_common = dict(service_account=self.node_sa.email, oauth_scopes=[CLOUD_PLATFORM_SCOPE])
 
-        allowed = [str(n) for n in fleet.security.api_allowed_cidrs]
+        allowed = fleet.public_api_cidrs
         authorized = [gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(c.network.vpc), display_name="cluster-vpc")]
         authorized += [
             gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=cidr, display_name=f"allowed-{i}")

@@ -24,6 +24,7 @@ class AzureNetwork(pulumi.ComponentResource):
     resource_group_id: pulumi.Output[str]
     vnet_id: pulumi.Output[str]
     node_subnet_id: pulumi.Output[str]
+    node_nsg_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: AzureNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("archipelago:network:AzureNetwork", name, None, opts)
@@ -63,6 +64,17 @@ class AzureNetwork(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["subnets"])),
         )
+        # The node subnet's own NSG: Azure's default rules (VNet and load balancer in, internet
+        # denied) plus the fleet's cross-cluster ports, which components/fleet/ports.py adds as
+        # standalone rules (so no rules are declared inline here).
+        nsg = network.NetworkSecurityGroup(
+            f"{name}-nodes-nsg",
+            resource_group_name=rg.name,
+            location=c.region,
+            network_security_group_name=f"{c.name}-nodes",
+            tags=tags,
+            opts=child,
+        )
         subnet = network.Subnet(
             f"{name}-nodes",
             resource_group_name=rg.name,
@@ -70,6 +82,7 @@ class AzureNetwork(pulumi.ComponentResource):
             subnet_name="nodes",
             address_prefix=str(ipam.node_subnet(c.network.vpc)),
             nat_gateway=network.SubResourceArgs(id=nat.id),
+            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
             default_outbound_access=False,
             opts=child,
         )
@@ -77,4 +90,5 @@ class AzureNetwork(pulumi.ComponentResource):
         self.resource_group_id = rg.id
         self.vnet_id = vnet.id
         self.node_subnet_id = subnet.id
+        self.node_nsg_name = nsg.name
         self.register_outputs({"resourceGroup": rg.name, "vnetId": vnet.id, "nodeSubnetId": subnet.id})

@@ -1,0 +1,74 @@
+"""The ports the fleet opens between and inside its clusters: one table, no Pulumi.
+
+``components/fleet/ports.py`` turns the ``fleet``-scoped rows into each cloud's firewall rules
+(AWS cluster security group, Azure node-subnet NSG, GCP VPC firewall), admitting only the OTHER
+clusters' fleet ranges (their VPC and pod CIDRs), never 0.0.0.0/0. The mesh and Submariner
+components read their port numbers from here so that a chart value and the firewall never
+disagree.
+
+Scopes:
+  ``fleet``          from every other cluster's VPC and pod ranges (cross-cluster traffic);
+  ``control-plane``  from the cluster's own private control-plane range (webhooks the API server
+                     calls). Only GKE keeps its control plane outside the node firewall; EKS
+                     control-plane ENIs share the cluster security group and AKS reaches nodes
+                     through its konnectivity tunnel, so they need no rule;
+  ``cluster``        between the cluster's own nodes. Every cloud admits that already (EKS cluster
+                     SG self-reference, Azure ``AllowVnetInBound``, GKE's own intra-VPC rule);
+                     listed so the Submariner engineer sees the whole picture, never opened here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+
+from .spec import ClusterSpec, FleetSpec
+
+Protocol = Literal["tcp", "udp"]
+Scope = Literal["fleet", "control-plane", "cluster"]
+
+
+@dataclass(frozen=True)
+class FleetPort:
+    name: str  # DNS-label style; used in rule names
+    protocol: Protocol
+    port: int
+    scope: Scope
+    purpose: str
+
+
+FLEET_PORTS: tuple[FleetPort, ...] = (
+    # Istio multi-primary, multi-network east-west gateway (networkGatewayPorts of the gateway chart).
+    FleetPort("istio-mtls", "tcp", 15443, "fleet", "Istio east-west gateway: cross-network mTLS (AUTO_PASSTHROUGH)"),
+    FleetPort("istio-xds", "tcp", 15012, "fleet", "Istio east-west gateway: istiod XDS/CA for remote clusters"),
+    FleetPort("istio-webhook", "tcp", 15017, "fleet", "Istio east-west gateway: istiod webhooks for remote clusters"),
+    # Submariner gateway-to-gateway cable (libreswan IPsec; the same NAT-T port carries the
+    # wireguard and vxlan cable drivers).
+    FleetPort("subm-nat-t", "udp", 4500, "fleet", "Submariner cable: IPsec NAT-T encapsulation (ceIPSecNATTPort)"),
+    FleetPort("subm-natt-disc", "udp", 4490, "fleet", "Submariner NAT-T discovery between gateways"),
+    FleetPort("subm-ike", "udp", 500, "fleet", "Submariner libreswan IKE (ceIPSecIKEPort)"),
+    # GKE private control plane -> istiod sidecar-injection webhook on the nodes.
+    FleetPort("istio-webhook-cp", "tcp", 15017, "control-plane", "API server to the istiod injection webhook (GKE private clusters)"),
+    # Inside one cluster: non-gateway nodes reach the active gateway over VXLAN.
+    FleetPort("subm-vxlan", "udp", 4800, "cluster", "Submariner intra-cluster VXLAN (vx-submariner) to the gateway node"),
+)
+
+
+def ports(scope: Scope) -> tuple[FleetPort, ...]:
+    return tuple(p for p in FLEET_PORTS if p.scope == scope)
+
+
+def port(name: str) -> int:
+    """The port number of row ``name`` (for chart values)."""
+    return next(p.port for p in FLEET_PORTS if p.name == name)
+
+
+def fleet_sources(fleet: FleetSpec, cluster: ClusterSpec) -> list[ipaddress.IPv4Network]:
+    """Where cross-cluster traffic into ``cluster`` may come from: every other cluster's VPC and pod
+    ranges (gateways run on nodes; pods on VPC-routed CNIs keep their pod address), in fleet order."""
+    out: list[ipaddress.IPv4Network] = []
+    for other in fleet.clusters:
+        if other.name != cluster.name:
+            out += [other.network.vpc, other.network.pods]
+    return out
