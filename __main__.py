@@ -17,6 +17,9 @@ handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.cluster
 # -- security baseline inside every cluster (issue 4) --
 
 # -- add-ons: ArgoCD, Velero, node provisioning (issue 5) --
+from components.fleet.gitops_backup import argocd_and_velero  # noqa: E402
+
+argocd_and_velero(fleet, handles)
 
 # -- mesh and connectivity: Istio, Submariner (issue 6) --
 

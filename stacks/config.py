@@ -145,6 +145,11 @@ class SecurityConfig(Model):
         return out
 
 
+# Add-on sections live in their own modules (they import Model from here, defined above).
+from .sections.argocd import ArgoCDConfig  # noqa: E402
+from .sections.backup import BackupConfig  # noqa: E402
+
+
 class FleetConfig(Model):
     """Top-level keys of the ``archipelago`` config namespace."""
 
@@ -154,6 +159,8 @@ class FleetConfig(Model):
     gcp_project: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
     security: SecurityConfig = SecurityConfig()
     # -- add-on sections (issue 5) --
+    argocd: ArgoCDConfig = ArgoCDConfig()
+    backup: BackupConfig = BackupConfig()
 
     # -- mesh and connectivity sections (issue 6) --
 
@@ -222,7 +229,7 @@ def _known_keys() -> set[str]:
 
 
 # Models defined elsewhere (add-on sections) register here so that typo hints know their keys.
-EXTRA_MODELS: list[type[BaseModel]] = []
+EXTRA_MODELS: list[type[BaseModel]] = [ArgoCDConfig, BackupConfig]
 
 
 def issues_from(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[ConfigIssue]:

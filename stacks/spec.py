@@ -12,6 +12,8 @@ from typing import Any
 
 from .baseline import Baseline
 from .config import Cloud, Environment, NodesConfig, Role, SecurityConfig
+from .sections.argocd import ArgoCDConfig
+from .sections.backup import BackupConfig
 from .ipam import NetworkPlan
 
 
@@ -52,6 +54,8 @@ class FleetSpec:
     baseline: Baseline
     security: SecurityConfig
     gcp_project: str | None = None
+    argocd: ArgoCDConfig = ArgoCDConfig()
+    backup: BackupConfig = BackupConfig()
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

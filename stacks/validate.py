@@ -22,6 +22,7 @@ from .config import (
     issues_from,
 )
 from .baseline import baseline_for
+from .sections import argocd as argocd_section, backup as backup_section
 from .regions import REGIONS, default_zones
 from .spec import ClusterSpec, FleetSpec
 from .versions import KUBERNETES_VERSIONS
@@ -86,6 +87,8 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         gcp_project=fleet.gcp_project,
         baseline=baseline_for(fleet.environment),
         security=fleet.security,
+        argocd=fleet.argocd,
+        backup=fleet.backup,
     )
     for hook in SPEC_HOOKS:
         hook(raw, spec)
@@ -94,7 +97,7 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
 
 # Add-on config sections plug in here: each hook validates its own key (returning issues) and
 # later attaches its parsed model to ``FleetSpec.extras``.
-SECTION_VALIDATORS: list[Any] = []
+SECTION_VALIDATORS: list[Any] = [argocd_section.check, backup_section.check]
 SPEC_HOOKS: list[Any] = []
 
 
