@@ -146,8 +146,8 @@ class SecurityConfig(Model):
 
 
 # Add-on sections live in their own modules (they import Model from here, defined above).
-from .sections.argocd import ArgoCDConfig  # noqa: E402
-from .sections.backup import BackupConfig  # noqa: E402
+from .sections.argocd import ArgoCDConfig
+from .sections.backup import BackupConfig
 
 
 class FleetConfig(Model):

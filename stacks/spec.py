@@ -12,9 +12,9 @@ from typing import Any
 
 from .baseline import Baseline
 from .config import Cloud, Environment, NodesConfig, Role, SecurityConfig
+from .ipam import NetworkPlan
 from .sections.argocd import ArgoCDConfig
 from .sections.backup import BackupConfig
-from .ipam import NetworkPlan
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ class FleetSpec:
     baseline: Baseline
     security: SecurityConfig
     gcp_project: str | None = None
-    argocd: ArgoCDConfig = ArgoCDConfig()
-    backup: BackupConfig = BackupConfig()
+    argocd: ArgoCDConfig = field(default_factory=ArgoCDConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -9,12 +9,17 @@ import pytest
 
 from components.addons.argocd import MANAGER_ROLE, MANAGER_WRITES
 from stacks import schemas
-from stacks.config import ConfigError
 from stacks.plan import Plan, run_plan
 from stacks.report import cluster_of
 from stacks.validate import build_spec
 from stacks.versions import CHARTS
 
+from .addon_support import (
+    assert_config_error,
+    render_chart,
+    restricted_violations,
+    workloads,
+)
 from .conftest import stack_raw
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -64,6 +69,24 @@ def test_ha_in_prod_single_in_dev(request: pytest.FixtureRequest, stack: str, re
     assert values["dex"]["enabled"] is False
     # redis-ha's privileged sysctl init container would break the restricted namespace.
     assert "sysctlImage" not in values.get("redis-ha", {})
+
+
+def test_rendered_chart_fits_restricted_namespace(plan: Plan) -> None:
+    """Render the pinned chart with the plan's values: every pod passes PSS 'restricted', and
+    the HA shape reaches the manifests."""
+    values = argocd_releases(plan)[plan.spec.management.name]["inputs"]["values"]
+    docs = render_chart("argo-cd", values, name="argocd", namespace="argocd")
+    assert restricted_violations(docs) == []
+    by_name = {d["metadata"]["name"]: d for d in workloads(docs)}
+    controller = by_name["argocd-application-controller"]
+    env = {e["name"]: e.get("value") for e in controller["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert int(env["ARGOCD_CONTROLLER_REPLICAS"]) == controller["spec"]["replicas"] == values["controller"]["replicas"]
+    hpas = {d["spec"]["scaleTargetRef"]["name"]: d["spec"]["minReplicas"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    redis_ha = any(n.startswith("argocd-redis-ha") for n in by_name)
+    if plan.spec.environment == "dev":
+        assert hpas == {} and not redis_ha and "argocd-dex-server" not in by_name
+    else:
+        assert hpas == {"argocd-server": 2, "argocd-repo-server": 2} and redis_ha
 
 
 def test_every_workload_cluster_registered_on_hub(plan: Plan) -> None:
@@ -184,12 +207,7 @@ def test_standalone_and_self_managed(options_plan: Plan) -> None:
     ({"reopUrl": "https://x/y"}, "argocd.reopUrl", "reopUrl", "did you mean 'repoUrl'"),
 ])
 def test_config_errors(section: dict, path: str, value: Any, text: str) -> None:
-    raw = stack_raw("dev")
-    raw["argocd"] = section
-    with pytest.raises(ConfigError) as exc:
-        build_spec(raw, "dev")
-    hits = [i for i in exc.value.issues if i.path == path]
-    assert hits and hits[0].value == value and text in hits[0].message, exc.value.render()
+    assert_config_error("dev", "argocd", section, path, value, text)
 
 
 @pytest.mark.parametrize("url", ["https://github.com/company/k8s-manifests", "ssh://git@github.com/company/x.git",

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from components.addons.velero import BACKENDS, DR_AUDIENCE
+from components.addons.velero import (
+    BACKENDS,
+    DR_AUDIENCE,
+    DR_TOKEN_FILE,
+    aws_credentials_file,
+    azure_credentials_file,
+    gcp_credentials_file,
+)
 from stacks import schemas
 from stacks.config import ConfigError
 from stacks.plan import Plan
@@ -17,6 +24,7 @@ from stacks.report import cluster_of
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, VELERO_PLUGINS
 
+from .addon_support import assert_config_error, render_chart, workloads
 from .conftest import ROOT, stack_raw
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -143,7 +151,7 @@ def test_locations_and_schedule(plan: Plan) -> None:
     cfg = plan.spec.backup
     schedules = {cluster_of(r, by_urn): r for r in plan.of_type(SCHEDULE)}
     assert sorted(schedules) == sorted(c.name for c in plan.spec.clusters)
-    for name, r in schedules.items():
+    for r in schedules.values():
         spec = r["inputs"]["spec"]
         assert spec["schedule"] == "0 2 * * *"
         assert spec["useOwnerReferencesInBackup"] is False
@@ -213,6 +221,49 @@ def test_dr_grant_is_keyless_and_read_only(prod_plan: Plan) -> None:
         assert s["inputs"]["metadata"]["namespace"] == "velero"
 
 
+def test_rendered_chart(plan: Plan) -> None:
+    """Render the pinned chart with each cluster's values (schema-checked): plugins, identity,
+    node-agent and the DR token reach the pods; the chart itself renders no locations."""
+    peers = plan.spec.backup.dr_peers
+    for name, r in velero_releases(plan).items():
+        values = r["inputs"]["values"]
+        docs = render_chart("velero", values, name="velero", namespace="velero")
+        kinds = {d["kind"] for d in docs}
+        assert not kinds & {"BackupStorageLocation", "VolumeSnapshotLocation", "Schedule"}, name
+        pods = {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in workloads(docs) if d["kind"] != "Job"}
+        assert set(pods) == {"velero", "node-agent"}, name
+        server = pods["velero"]
+        assert server["serviceAccountName"] == pods["node-agent"]["serviceAccountName"] == "velero"
+        assert [c["image"] for c in server["initContainers"]] == [c["image"] for c in values["initContainers"]]
+        sa = next(d for d in docs if d["kind"] == "ServiceAccount" and d["metadata"]["name"] == "velero")
+        assert (sa["metadata"].get("annotations") or {}) == values["serviceAccount"]["server"]["annotations"]
+        for pod in pods.values():
+            has_token = any(v["name"] == "velero-dr-token" for v in pod.get("volumes", []))
+            assert has_token is (name in peers), name
+        secrets = [d for d in docs if d["kind"] == "Secret"]
+        assert bool(secrets) is (plan.spec.cluster(name).cloud == "azure"), name
+
+
+def test_credential_files_point_at_the_token() -> None:
+    """The DR credential files carry no secret: each names an identity and the projected token."""
+    aws_file = aws_credentials_file("arn:aws:iam::123456789012:role/x")
+    assert "role_arn = arn:aws:iam::123456789012:role/x" in aws_file and f"web_identity_token_file = {DR_TOKEN_FILE}" in aws_file
+    assert "aws_secret_access_key" not in aws_file
+    azure_file = dict(line.split("=", 1) for line in azure_credentials_file("sub", "rg", "cid", "tid").splitlines())
+    assert azure_file == {"AZURE_SUBSCRIPTION_ID": "sub", "AZURE_RESOURCE_GROUP": "rg", "AZURE_CLOUD_NAME": "AzurePublicCloud",
+                          "AZURE_CLIENT_ID": "cid", "AZURE_TENANT_ID": "tid", "AZURE_FEDERATED_TOKEN_FILE": DR_TOKEN_FILE}
+    gcp_file = json.loads(gcp_credentials_file("42", "pool", "prov"))
+    assert gcp_file["type"] == "external_account" and gcp_file["credential_source"] == {"file": DR_TOKEN_FILE}
+    assert gcp_file["audience"] == "//iam.googleapis.com/projects/42/locations/global/workloadIdentityPools/pool/providers/prov"
+
+
+def test_gcp_can_sign_urls_only_as_itself(plan: Plan) -> None:
+    for c in (c for c in plan.spec.clusters if c.cloud == "gcp"):
+        [grant] = [r for r in plan.of_type("gcp:serviceaccount/iAMMember:IAMMember") if r["name"] == f"{c.name}-velero-signblob"]
+        email = grant["inputs"]["member"].removeprefix("serviceAccount:")
+        assert grant["inputs"]["serviceAccountId"].endswith(f"/serviceAccounts/{email}")
+
+
 def test_custom_resources_valid(plan: Plan) -> None:
     crs = [r for r in plan.resources if r["type"].startswith("kubernetes:velero.io/")]
     assert {r["type"] for r in crs} == {BSL, VSL, SCHEDULE}
@@ -240,12 +291,7 @@ def test_plugins_match_velero_minor() -> None:
     ({"includedNamespaces": []}, "backup.includedNamespaces", [], "at least 1"),
 ])
 def test_config_errors(section: dict, path: str, value: Any, text: str) -> None:
-    raw = stack_raw("dev")
-    raw["backup"] = section
-    with pytest.raises(ConfigError) as exc:
-        build_spec(raw, "dev")
-    hits = [i for i in exc.value.issues if i.path == path]
-    assert hits and hits[0].value == value and text in hits[0].message, exc.value.render()
+    assert_config_error("dev", "backup", section, path, value, text)
 
 
 def test_all_errors_at_once() -> None:

@@ -22,11 +22,10 @@ from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_azure_native.authorization as authorization
-import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_azure_native.storage as azstorage
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
+from pulumi_azure_native import authorization, managedidentity
 
 from components import naming
 from components.addons.helm import release
@@ -77,9 +76,35 @@ class Backend(Protocol):
 
     def chart_credentials(self, h: ClusterHandle, s: Storage) -> dict[str, Any]: ...
 
+    def after_identity(self, h: ClusterHandle, s: Storage, identity: WorkloadIdentity, parent: pulumi.Resource) -> list[pulumi.Resource]:
+        """Grants that need the identity itself (empty on most clouds)."""
+        ...
+
     def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> pulumi.Output[str]:
         """Let ``reader``'s velero SA read ``s``. Returns the credential file for the reader's DR location."""
         ...
+
+
+def aws_credentials_file(role_arn: str) -> str:
+    """AWS shared credentials: assume ``role_arn`` with the projected token (web identity)."""
+    return f"[default]\nrole_arn = {role_arn}\nweb_identity_token_file = {DR_TOKEN_FILE}\n"
+
+
+def azure_credentials_file(subscription: str, resource_group: str, client_id: str, tenant_id: str) -> str:
+    """The Azure plugin's env-style credential file, authenticating with the federated token."""
+    return (f"AZURE_SUBSCRIPTION_ID={subscription}\nAZURE_RESOURCE_GROUP={resource_group}\nAZURE_CLOUD_NAME=AzurePublicCloud\n"
+            f"AZURE_CLIENT_ID={client_id}\nAZURE_TENANT_ID={tenant_id}\nAZURE_FEDERATED_TOKEN_FILE={DR_TOKEN_FILE}\n")
+
+
+def gcp_credentials_file(project_number: str, pool: str, provider: str) -> str:
+    """A Google external-account credential: exchange the projected token at STS for the pool principal."""
+    return json.dumps({
+        "type": "external_account",
+        "audience": f"//iam.googleapis.com/projects/{project_number}/locations/global/workloadIdentityPools/{pool}/providers/{provider}",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": "https://sts.googleapis.com/v1/token",
+        "credential_source": {"file": DR_TOKEN_FILE},
+    }, indent=2)
 
 
 def _stateful(h: ClusterHandle, parent: pulumi.Resource, protect: bool) -> pulumi.ResourceOptions:
@@ -139,6 +164,9 @@ class AwsBackend:
         # EKS Pod Identity: the agent hands credentials to the pod; no secret, no SA annotation.
         return {"useSecret": False}
 
+    def after_identity(self, h: ClusterHandle, s: Storage, identity: WorkloadIdentity, parent: pulumi.Resource) -> list[pulumi.Resource]:
+        return []
+
     def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> pulumi.Output[str]:
         opts = peer.cloud_opts(parent)
         prefix = f"{peer.name}-velero-dr-{reader.name}"
@@ -155,7 +183,7 @@ class AwsBackend:
                 {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": a[1]},
             ]}))
         aws.iam.RolePolicy(prefix, role=role.id, policy=read_only, opts=opts)
-        return role.arn.apply(lambda arn: f"[default]\nrole_arn = {arn}\nweb_identity_token_file = {DR_TOKEN_FILE}\n")
+        return role.arn.apply(aws_credentials_file)
 
 
 class AzureBackend:
@@ -198,6 +226,9 @@ class AzureBackend:
             lambda a: f"AZURE_SUBSCRIPTION_ID={a[0]}\nAZURE_RESOURCE_GROUP={a[1]}\nAZURE_CLOUD_NAME=AzurePublicCloud\n")
         return {"useSecret": True, "secretContents": {"cloud": cloud}}
 
+    def after_identity(self, h: ClusterHandle, s: Storage, identity: WorkloadIdentity, parent: pulumi.Resource) -> list[pulumi.Resource]:
+        return []
+
     def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> pulumi.Output[str]:
         opts = peer.cloud_opts(parent)
         prefix = f"{peer.name}-velero-dr-{reader.name}"
@@ -211,9 +242,8 @@ class AzureBackend:
             prefix, role_assignment_name=assignment_name(peer.name, "velero-dr", reader.name),
             principal_id=uami.principal_id, principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             role_definition_id=role_definition(peer.account, STORAGE_BLOB_DATA_READER), scope=s.details["account_id"], opts=opts)
-        return pulumi.Output.all(peer.account, s.details["resource_group"], uami.client_id, uami.tenant_id).apply(lambda a: (
-            f"AZURE_SUBSCRIPTION_ID={a[0]}\nAZURE_RESOURCE_GROUP={a[1]}\nAZURE_CLOUD_NAME=AzurePublicCloud\n"
-            f"AZURE_CLIENT_ID={a[2]}\nAZURE_TENANT_ID={a[3]}\nAZURE_FEDERATED_TOKEN_FILE={DR_TOKEN_FILE}\n"))
+        return pulumi.Output.all(peer.account, s.details["resource_group"], uami.client_id, uami.tenant_id).apply(
+            lambda a: azure_credentials_file(*a))
 
 
 class GcpBackend:
@@ -235,6 +265,15 @@ class GcpBackend:
     def chart_credentials(self, h: ClusterHandle, s: Storage) -> dict[str, Any]:
         return {"useSecret": False}
 
+    def after_identity(self, h: ClusterHandle, s: Storage, identity: WorkloadIdentity, parent: pulumi.Resource) -> list[pulumi.Resource]:
+        # Under Workload Identity the plugin signs GCS download URLs (velero backup logs/download)
+        # with iam.serviceAccounts.signBlob on its own service account. It may do so on no other.
+        gsa = pulumi.Output.all(h.account, identity.principal).apply(lambda a: f"projects/{a[0]}/serviceAccounts/{a[1]}")
+        member = pulumi.Output.from_input(identity.principal).apply(lambda e: f"serviceAccount:{e}")
+        return [gcp.serviceaccount.IAMMember(f"{h.name}-velero-signblob", service_account_id=gsa,
+                                             role="roles/iam.serviceAccountTokenCreator", member=member,
+                                             opts=h.cloud_opts(parent, depends_on=identity.resources))]
+
     def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> pulumi.Output[str]:
         opts = peer.cloud_opts(parent)
         prefix = f"{peer.name}-velero-dr-{reader.name}"
@@ -254,13 +293,7 @@ class GcpBackend:
                                     member=pulumi.Output.all(number, pool_id).apply(
                                         lambda a: f"principal://iam.googleapis.com/projects/{a[0]}/locations/global/workloadIdentityPools/{a[1]}/subject/{SUBJECT}"),
                                     opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[provider])))
-        return pulumi.Output.all(number, pool_id, provider.workload_identity_pool_provider_id).apply(lambda a: json.dumps({
-            "type": "external_account",
-            "audience": f"//iam.googleapis.com/projects/{a[0]}/locations/global/workloadIdentityPools/{a[1]}/providers/{a[2]}",
-            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
-            "token_url": "https://sts.googleapis.com/v1/token",
-            "credential_source": {"file": DR_TOKEN_FILE},
-        }, indent=2))
+        return pulumi.Output.all(number, pool_id, provider.workload_identity_pool_provider_id).apply(lambda a: gcp_credentials_file(*a))
 
 
 BACKENDS: dict[str, Backend] = {"aws": AwsBackend(), "azure": AzureBackend(), "gcp": GcpBackend()}
@@ -326,6 +359,7 @@ class Velero(pulumi.ComponentResource):
         self.storage = backend.create(h, self, args.protect_stateful)
         self.bucket = self.storage.bucket
         identity = h.grant_workload_identity(NAMESPACE, SERVICE_ACCOUNT, self.storage.permissions, purpose="velero", parent=self)
+        grants = [*identity.resources, *backend.after_identity(h, self.storage, identity, self)]
         self.namespace = pss_namespace(h, NAMESPACE, "privileged", parent=self, reason=POD_SECURITY_REASON)
 
         providers = [backend.provider]
@@ -336,6 +370,8 @@ class Velero(pulumi.ComponentResource):
             "initContainers": [plugin_init_container(p) for p in providers],
             "serviceAccount": {"server": {"create": True, "name": SERVICE_ACCOUNT, "annotations": identity.service_account_annotations}},
             "podLabels": identity.pod_labels,
+            # Projected token files (Pod Identity, the DR token) get this group, so a non-root server can read them.
+            "podSecurityContext": {"fsGroup": 65534},
             "credentials": backend.chart_credentials(h, self.storage),
             # The locations and the schedule are first-class custom resources below, not chart templates.
             "backupsEnabled": False,
@@ -353,7 +389,7 @@ class Velero(pulumi.ComponentResource):
             },
         }
         self.release = release(h, "velero", release_name="velero", namespace=NAMESPACE, values=values, parent=self,
-                               depends_on=[self.namespace, *identity.resources])
+                               depends_on=[self.namespace, *grants])
         cr_opts = h.k8s_opts(self, depends_on=[self.release])
         self.bsl = _cr(h, "BackupStorageLocation", "default", {
             "provider": backend.provider, "default": True, "accessMode": "ReadWrite",

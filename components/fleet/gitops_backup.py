@@ -12,7 +12,12 @@ from dataclasses import dataclass
 import pulumi
 
 from components import naming
-from components.addons.argocd import ArgoCD, ArgoCDArgs, HubRegistration, HubRegistrationArgs
+from components.addons.argocd import (
+    ArgoCD,
+    ArgoCDArgs,
+    HubRegistration,
+    HubRegistrationArgs,
+)
 from components.addons.velero import Velero, VeleroArgs, VeleroDrLink, VeleroDrLinkArgs
 from components.handle import ClusterHandle
 from stacks.spec import FleetSpec
