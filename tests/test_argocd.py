@@ -159,7 +159,9 @@ def test_application_set_is_the_reference(plan: Plan) -> None:
     [project] = plan.of_type(PROJECT)
     dest = project["inputs"]["spec"]["destinations"]
     assert {"server": "*", "namespace": "!argocd"} in dest
-    assert sorted(d["name"] for d in dest if "name" in d) == sorted(c.name for c in plan.spec.workloads)
+    allowed = {d["name"]: d["server"] for d in dest if "name" in d}
+    assert allowed == {s["inputs"]["metadata"]["annotations"]["cluster_name"]: s["inputs"]["metadata"]["annotations"]["api_server"]
+                       for s in hub_secrets(plan).values()}
     assert project["inputs"]["spec"]["sourceRepos"] == [plan.spec.argocd.repo_url]
 
 

@@ -199,6 +199,22 @@ def test_dr_peer_read_only_location(plan: Plan) -> None:
         assert releases[name]["inputs"]["values"]["extraVolumes"] == []
 
 
+def test_dr_links_hang_off_clusters(plan: Plan) -> None:
+    """Nothing but the link itself waits on a DR link, and no cluster's Velero waits on another cluster."""
+    by_urn = plan.by_urn()
+    links = {r["urn"] for r in plan.resources if "archipelago:fleet:VeleroDrLink" in r["urn"]}
+    assert links
+    for r in plan.resources:
+        if r["urn"] not in links:
+            assert not links & set(r["dependencies"]), r["urn"]
+    for r in plan.resources:
+        if "archipelago:addons:Velero$" in r["urn"] and r["custom"]:
+            mine = r["name"].split("-velero")[0]
+            for dep in r["dependencies"]:
+                assert cluster_of(by_urn[dep], by_urn) in (mine, None), (r["urn"], dep)
+                assert by_urn[dep]["name"].startswith(mine), (r["urn"], dep)
+
+
 def test_dr_grant_is_keyless_and_read_only(prod_plan: Plan) -> None:
     """The peer's cloud trusts the reader's OIDC issuer; the reader's credential file points at a token."""
     plan = prod_plan

@@ -135,7 +135,7 @@ def sync_policy() -> dict[str, Any]:
     return {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]}
 
 
-def project_spec(settings: ArgoCDConfig, destinations: list[dict[str, str]]) -> dict[str, Any]:
+def project_spec(settings: ArgoCDConfig, destinations: list[dict[str, pulumi.Input[str]]]) -> dict[str, Any]:
     denies = [{"server": "*", "namespace": f"!{ns}"} for ns in DENIED_NAMESPACES]
     return {
         "description": "Fleet applications from the GitOps repository",
@@ -188,7 +188,7 @@ class ArgoCDArgs:
     environment: str
     # Hub: the clusters its ApplicationSet serves. Standalone: empty.
     hub: bool = True
-    spoke_names: list[str] = field(default_factory=list)
+    spokes: list[ClusterHandle] = field(default_factory=list)
 
 
 class ArgoCD(pulumi.ComponentResource):
@@ -211,7 +211,10 @@ class ArgoCD(pulumi.ComponentResource):
         cr_opts = h.k8s_opts(self, depends_on=[self.release])
         self.self_secret: k8s.core.v1.Secret | None = None
         if args.hub:
-            names = list(args.spoke_names)
+            # Allowed by name or by API address: ApplicationSet destinations use the server URL,
+            # and hand-written Applications often use the name.
+            destinations: list[dict[str, pulumi.Input[str]]] = [
+                {"name": sp.name, "server": sp.endpoint, "namespace": "*"} for sp in sorted(args.spokes, key=lambda x: x.name)]
             purposes = ["workload"]
             if s.manage_management:
                 # The in-cluster destination has no Secret. A declarative one gives the hub the same
@@ -226,17 +229,15 @@ class ArgoCD(pulumi.ComponentResource):
                                  "config": '{"tlsClientConfig":{"insecure":false}}'},
                     opts=h.k8s_opts(self, depends_on=[self.namespace]),
                 )
-                names.append(h.name)
+                destinations.append({"name": h.name, "server": IN_CLUSTER, "namespace": "*"})
                 purposes.append("management")
-            destinations = [{"name": n, "namespace": "*"} for n in sorted(names)]
             self.project = custom_resource(h, "AppProject", PROJECT, project_spec(s, destinations), cr_opts,
                                            finalizers=["resources-finalizer.argocd.argoproj.io"])
             self.apps = custom_resource(h, "ApplicationSet", "workload-clusters", application_set_spec(s, purposes),
                                         pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[self.project])))
         else:
-            destinations = [{"server": IN_CLUSTER, "namespace": "*"}]
-            self.project = custom_resource(h, "AppProject", PROJECT, project_spec(s, destinations), cr_opts,
-                                           finalizers=["resources-finalizer.argocd.argoproj.io"])
+            self.project = custom_resource(h, "AppProject", PROJECT, project_spec(s, [{"server": IN_CLUSTER, "namespace": "*"}]),
+                                           cr_opts, finalizers=["resources-finalizer.argocd.argoproj.io"])
             self.apps = custom_resource(h, "Application", f"{h.name}-apps", {
                 "project": PROJECT,
                 "source": {"repoURL": s.repo_url, "targetRevision": s.revision, "path": f"{s.path_prefix}/{h.name}"},

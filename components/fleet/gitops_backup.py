@@ -51,7 +51,7 @@ def argocd_and_velero(fleet: FleetSpec, handles: list[ClusterHandle]) -> GitOpsA
     standalone = set(settings.standalone)
     spokes = [h for h in handles if not h.is_management and h.name not in standalone]
     argocd = {hub.name: ArgoCD(naming.logical(hub.name, "argocd"), ArgoCDArgs(
-        handle=hub, settings=settings, environment=fleet.environment, hub=True, spoke_names=[s.name for s in spokes]))}
+        handle=hub, settings=settings, environment=fleet.environment, hub=True, spokes=spokes))}
     for h in handles:
         if h.name in standalone:
             argocd[h.name] = ArgoCD(naming.logical(h.name, "argocd"), ArgoCDArgs(
