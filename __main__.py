@@ -8,6 +8,7 @@ import pulumi
 
 from components.addons.autoscaling import node_provisioning
 from components.clusters import build_cluster
+from components.fleet.gitops_backup import argocd_and_velero
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
 from components.fleet.submariner import Submariner, SubmarinerArgs
 from components.fleet.ports import open_fleet_ports
@@ -25,6 +26,7 @@ open_fleet_ports(handles, fleet)
 
 # -- add-ons: ArgoCD, Velero, node provisioning (issue 5) --
 node_provisioners = [node_provisioning(h, fleet) for h in handles]
+argocd_and_velero(fleet, handles)
 
 # -- mesh and connectivity: Istio, Submariner (issue 6) --
 mesh = IstioMesh("mesh", IstioMeshArgs(fleet=fleet, handles=handles))

@@ -40,6 +40,21 @@ def fleet_of(size: int, stack: str = "prod") -> dict[str, Any]:
         c["network"] = {"slot": 10 + i}
         clusters.append(c)
     raw["clusters"] = clusters
+    # DR peers follow the replication: copy i's peer is the same-round copy of its base peer.
+    peers = (raw.get("backup") or {}).get("drPeers")
+    if peers:
+        index = {c["name"]: j for j, c in enumerate(base)}
+        new_peers = {}
+        for i, c in enumerate(clusters):
+            b = i % len(base)
+            peer = peers.get(base[b]["name"])
+            if peer is None:
+                continue
+            j = i - b + index[peer]
+            if j >= size:
+                j = index[peer]
+            new_peers[c["name"]] = clusters[j]["name"]
+        raw["backup"]["drPeers"] = new_peers
     return raw
 
 

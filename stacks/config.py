@@ -166,6 +166,8 @@ class FleetConfig(Model):
     security: SecurityConfig = SecurityConfig()
     # -- add-on sections (issue 5) --
     node_provisioning: NodeProvisioningConfig = Field(default_factory=lambda: NodeProvisioningConfig())
+    argocd: ArgoCDConfig = Field(default_factory=lambda: ArgoCDConfig())
+    backup: BackupConfig = Field(default_factory=lambda: BackupConfig())
 
     # -- mesh and connectivity sections (issue 6) --
     submariner: SubmarinerConfig = Field(default_factory=lambda: SubmarinerConfig())
@@ -273,7 +275,9 @@ def issues_from(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Conf
 
 # Section models subclass Model (and may use ConfigIssue) above, so they are imported last;
 # FleetConfig's fields that name them resolve here.
+from .sections.argocd import ArgoCDConfig  # noqa: E402
 from .sections.autoscaling import NodeProvisioningConfig  # noqa: E402
+from .sections.backup import BackupConfig  # noqa: E402
 from .sections.connectivity import SubmarinerConfig  # noqa: E402
 from .sections.mesh import MeshConfig  # noqa: E402
 

@@ -163,6 +163,16 @@ OUTPUTS: dict[str, Callable[[MockResourceArgs], dict[str, Any]]] = {
         **_azure_resource(a),
         "primaryEndpoints": {"blob": f"https://{a.inputs.get('accountName')}.blob.core.windows.net/"},
     },
+    "azure-native:resources:ResourceGroup": lambda a: {
+        "name": a.inputs.get("resourceGroupName", a.name),
+        "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{a.inputs.get('resourceGroupName', a.name)}",
+    },
+    "azure-native:storage:BlobContainer": lambda a: {
+        **_azure_resource(a), "name": a.inputs.get("containerName", a.name),
+    },
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda a: {
+        "arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{str(a.inputs.get('url', a.name)).removeprefix('https://')}",
+    },
     "gcp:container/cluster:Cluster": _gke_cluster,
     "gcp:serviceaccount/account:Account": lambda a: {
         "email": f"{a.inputs['accountId']}@mock-project.iam.gserviceaccount.com",

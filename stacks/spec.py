@@ -16,6 +16,8 @@ from .ipam import NetworkPlan
 from .sections.connectivity import SubmarinerConfig
 from .sections.mesh import MeshConfig
 from .sections.autoscaling import NodeProvisioningConfig
+from .sections.argocd import ArgoCDConfig
+from .sections.backup import BackupConfig
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class FleetSpec:
     gcp_project: str | None = None
     submariner: SubmarinerConfig = field(default_factory=SubmarinerConfig)
     mesh: MeshConfig = field(default_factory=MeshConfig)  # issue 6: Istio mesh
+    argocd: ArgoCDConfig = field(default_factory=ArgoCDConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
     extras: dict[str, Any] = field(default_factory=dict)
     node_provisioning: NodeProvisioningConfig = field(default_factory=NodeProvisioningConfig)
 

@@ -23,6 +23,7 @@ from .config import (
     issues_from,
 )
 from .baseline import baseline_for
+from .sections import argocd as argocd_section, backup as backup_section
 from .regions import REGIONS, default_zones
 from .sections import connectivity
 from .sections import mesh as mesh_section
@@ -92,6 +93,8 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         submariner=fleet.submariner,
         mesh=fleet.mesh,
         node_provisioning=fleet.node_provisioning,
+        argocd=fleet.argocd,
+        backup=fleet.backup,
     )
     for hook in SPEC_HOOKS:
         hook(raw, spec)
@@ -100,7 +103,7 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
 
 # Add-on config sections plug in here: each hook validates its own key (returning issues) and
 # later attaches its parsed model to ``FleetSpec.extras``.
-SECTION_VALIDATORS: list[Any] = []
+SECTION_VALIDATORS: list[Any] = [argocd_section.check, backup_section.check]
 SPEC_HOOKS: list[Any] = []
 # -- mesh and connectivity sections (issue 6) --
 SECTION_VALIDATORS.append(mesh_section.check)

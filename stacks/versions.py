@@ -43,6 +43,15 @@ CHARTS: dict[str, dict[str, str]] = {
 # Submariner's images (operator, gateway, route agent, Lighthouse): the upstream chart leaves the
 # tags empty, so they are pinned here to the charts' version.
 SUBMARINER_IMAGE_TAG = CHARTS["submariner-operator"]["version"]
+# Velero provider plugins, per BSL provider. Plugin v1.14.x pairs with Velero 1.18.x (chart
+# velero 12.1.0). The plugin repositories' own snapshot here shows only v1.14.0-rc.1.
+# Downstream packages of 1.14.0, 1.14.2 and 1.14.4 (Chainguard advisories, 2026) show that
+# final 1.14 releases exist, so we pin the first final release.
+VELERO_PLUGINS: dict[str, str] = {
+    "velero.io/aws": "velero/velero-plugin-for-aws:v1.14.0",
+    "velero.io/azure": "velero/velero-plugin-for-microsoft-azure:v1.14.0",
+    "velero.io/gcp": "velero/velero-plugin-for-gcp:v1.14.0",
+}
 
 # apiVersion of each custom resource kind the program renders (matches ../shared/crds).
 CRD_API_VERSIONS: dict[str, str] = {

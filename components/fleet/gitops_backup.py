@@ -1,0 +1,67 @@
+"""Composition of the Argo CD and Velero add-ons over the fleet (issue 5).
+
+Per cluster: Velero everywhere; Argo CD on the hub and on standalone clusters. Fleet links hang
+off clusters and nothing waits for them: hub registrations (spoke token -> cluster Secret on the
+hub) and DR links (peer storage grant -> read-only location on the reader).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components import naming
+from components.addons.argocd import (
+    ArgoCD,
+    ArgoCDArgs,
+    HubRegistration,
+    HubRegistrationArgs,
+)
+from components.addons.velero import Velero, VeleroArgs, VeleroDrLink, VeleroDrLinkArgs
+from components.handle import ClusterHandle
+from stacks.spec import FleetSpec
+
+
+@dataclass
+class GitOpsAndBackups:
+    velero: dict[str, Velero]
+    argocd: dict[str, ArgoCD]
+    registrations: dict[str, HubRegistration]
+    dr_links: dict[str, VeleroDrLink]
+
+
+def argocd_and_velero(fleet: FleetSpec, handles: list[ClusterHandle]) -> GitOpsAndBackups:
+    by_name = {h.name: h for h in handles}
+    peers = fleet.backup.dr_peers
+    velero = {
+        h.name: Velero(naming.logical(h.name, "velero"), VeleroArgs(
+            handle=h, backup=fleet.backup, protect_stateful=fleet.baseline.protect_stateful, key_rotation_days=fleet.baseline.kms_rotation_days,
+            dr_peer_cloud=by_name[peers[h.name]].cloud if h.name in peers else None))
+        for h in handles
+    }
+    dr_links = {
+        reader: VeleroDrLink(naming.logical(reader, "velero-dr", peer), VeleroDrLinkArgs(
+            reader=by_name[reader], reader_velero=velero[reader], peer=by_name[peer], peer_velero=velero[peer]))
+        for reader, peer in sorted(peers.items())
+    }
+
+    settings = fleet.argocd
+    hub = next(h for h in handles if h.is_management)
+    standalone = set(settings.standalone)
+    spokes = [h for h in handles if not h.is_management and h.name not in standalone]
+    argocd = {hub.name: ArgoCD(naming.logical(hub.name, "argocd"), ArgoCDArgs(
+        handle=hub, settings=settings, environment=fleet.environment, hub=True, spokes=spokes))}
+    for h in handles:
+        if h.name in standalone:
+            argocd[h.name] = ArgoCD(naming.logical(h.name, "argocd"), ArgoCDArgs(
+                handle=h, settings=settings, environment=fleet.environment, hub=False))
+    registrations = {
+        s.name: HubRegistration(naming.logical(s.name, "argocd-hub"), HubRegistrationArgs(
+            hub=hub, spoke=s, settings=settings, environment=fleet.environment, hub_namespace=argocd[hub.name].namespace,
+            annotations={"velero_backup_bucket_name": velero[s.name].bucket, "velero_backup_prefix": s.name}))
+        for s in spokes
+    }
+    pulumi.export("argocd", {"hub": hub.name, "spokes": sorted(registrations), "standalone": sorted(standalone)})
+    pulumi.export("velero", {name: {"bucket": v.bucket, "drPeer": peers.get(name)} for name, v in velero.items()})
+    return GitOpsAndBackups(velero, argocd, registrations, dr_links)
