@@ -213,8 +213,10 @@ class ArgoCD(pulumi.ComponentResource):
         if args.hub:
             # Allowed by name or by API address: ApplicationSet destinations use the server URL,
             # and hand-written Applications often use the name.
-            destinations: list[dict[str, pulumi.Input[str]]] = [
-                {"name": sp.name, "server": sp.endpoint, "namespace": "*"} for sp in sorted(args.spokes, key=lambda x: x.name)]
+            # One entry each: a destination with both fields set would have to match both.
+            destinations: list[dict[str, pulumi.Input[str]]] = []
+            for sp in sorted(args.spokes, key=lambda x: x.name):
+                destinations += [{"name": sp.name, "namespace": "*"}, {"server": sp.endpoint, "namespace": "*"}]
             purposes = ["workload"]
             if s.manage_management:
                 # The in-cluster destination has no Secret. A declarative one gives the hub the same

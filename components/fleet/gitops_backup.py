@@ -37,7 +37,8 @@ def argocd_and_velero(fleet: FleetSpec, handles: list[ClusterHandle]) -> GitOpsA
     velero = {
         h.name: Velero(naming.logical(h.name, "velero"), VeleroArgs(
             handle=h, backup=fleet.backup, protect_stateful=fleet.baseline.protect_stateful, key_rotation_days=fleet.baseline.kms_rotation_days,
-            dr_peer_cloud=by_name[peers[h.name]].cloud if h.name in peers else None))
+            dr_peer_cloud=by_name[peers[h.name]].cloud if h.name in peers else None),
+            pulumi.ResourceOptions(parent=h.component))
         for h in handles
     }
     dr_links = {
@@ -51,11 +52,13 @@ def argocd_and_velero(fleet: FleetSpec, handles: list[ClusterHandle]) -> GitOpsA
     standalone = set(settings.standalone)
     spokes = [h for h in handles if not h.is_management and h.name not in standalone]
     argocd = {hub.name: ArgoCD(naming.logical(hub.name, "argocd"), ArgoCDArgs(
-        handle=hub, settings=settings, environment=fleet.environment, hub=True, spokes=spokes))}
+        handle=hub, settings=settings, environment=fleet.environment, hub=True, spokes=spokes),
+        pulumi.ResourceOptions(parent=hub.component))}
     for h in handles:
         if h.name in standalone:
             argocd[h.name] = ArgoCD(naming.logical(h.name, "argocd"), ArgoCDArgs(
-                handle=h, settings=settings, environment=fleet.environment, hub=False))
+                handle=h, settings=settings, environment=fleet.environment, hub=False),
+                pulumi.ResourceOptions(parent=h.component))
     registrations = {
         s.name: HubRegistration(naming.logical(s.name, "argocd-hub"), HubRegistrationArgs(
             hub=hub, spoke=s, settings=settings, environment=fleet.environment, hub_namespace=argocd[hub.name].namespace,
