@@ -383,7 +383,7 @@ def no_broad_admin_binding(_t: str, p: Props) -> list[str]:
 
 def pss_labels(_t: str, p: Props) -> list[str]:
     labels = get(p, "metadata.labels", {})
-    enforce = get(labels, PSS_PREFIX + "enforce") if isinstance(labels, Mapping) else None
+    enforce = labels.get(PSS_PREFIX + "enforce") if isinstance(labels, Mapping) else None
     if enforce not in PSS_LEVELS:
         return [f"label {PSS_PREFIX}enforce is {enforce!r}, want one of {', '.join(PSS_LEVELS)}"]
     return []
@@ -394,7 +394,7 @@ def pss_complete(_t: str, p: Props) -> list[str]:
     labels = labels if isinstance(labels, Mapping) else {}
     annotations = get(p, "metadata.annotations", {})
     reasons = [f"label {PSS_PREFIX}{m} is missing" for m in ("audit", "warn", "enforce-version") if PSS_PREFIX + m not in labels]
-    level = get(labels, PSS_PREFIX + "enforce")
+    level = labels.get(PSS_PREFIX + "enforce")
     if level in ("baseline", "privileged") and not (isinstance(annotations, Mapping) and annotations.get(PSS_REASON)):
         reasons.append(f"enforces {level} without a {PSS_REASON} annotation saying why")
     return reasons
