@@ -21,7 +21,6 @@ import grpc
 import pulumi
 import pulumi_aws as aws
 import pulumi_azure_native as azure_native
-from pulumi_azure_native import storage as azure_storage
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pytest
@@ -30,6 +29,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+from pulumi_azure_native import storage as azure_storage
 from rich.console import Console
 
 from components.security.namespaces import REASON_ANNOTATION, pss_labels
