@@ -402,20 +402,20 @@ def pss_complete(_t: str, p: Props) -> list[str]:
 
 # --- providers --------------------------------------------------------------------------------
 
-# Types that are not cloud resources: the stack, components and providers themselves.
-def _needs_provider(t: str) -> bool:
-    return not (t.startswith(("pulumi:", "archipelago:")))
-
-
 def explicit_provider(t: str, provider_urn: str | None) -> list[str]:
-    if not _needs_provider(t):
+    """The engine gives every custom resource a provider reference; default providers are named
+    ``default`` or ``default_<version>``. No reference at all means a component: nothing to check."""
+    if provider_urn is None or t.startswith("pulumi:providers:"):
         return []
-    if provider_urn is None:
-        return ["no provider given: the resource would use the default provider"]
     name = provider_urn.rsplit("::", 1)[-1]
     if name == "default" or name.startswith("default_"):
-        return [f"on the default provider {name}"]
+        return [f"on the default provider {name}: providers must be explicit"]
     return []
+
+
+def default_provider_urn(t: str) -> str:
+    """The reference the engine would give a custom resource registered without a provider."""
+    return f"pulumi:providers:{t.split(':', 1)[0]}::default"
 
 
 # --- the table ----------------------------------------------------------------------------------

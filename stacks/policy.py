@@ -16,6 +16,7 @@ from policy.rules import (
     RESOURCE_POLICIES,
     STACK_POLICIES,
     Subject,
+    default_provider_urn,
 )
 
 
@@ -46,8 +47,10 @@ def evaluate(records: Iterable[Mapping[str, Any]]) -> list[Violation]:
         for pol in RESOURCE_POLICIES:
             if typ in pol.types:
                 out += [Violation(pol.name, pol.level, r["urn"], why) for why in pol.check(typ, props)]
+        # The mock engine records no reference where the real one would use a default provider.
+        provider = r.get("provider") or default_provider_urn(typ)
         for ppol in PROVIDER_POLICIES:
-            out += [Violation(ppol.name, ppol.level, r["urn"], why) for why in ppol.check(typ, r.get("provider"))]
+            out += [Violation(ppol.name, ppol.level, r["urn"], why) for why in ppol.check(typ, provider)]
     subjects = [Subject(r["urn"], r["type"], r.get("inputs") or {}, tuple(r.get("dependencies") or ())) for r in records]
     for spol in STACK_POLICIES:
         out += [Violation(spol.name, spol.level, urn, why) for urn, why in spol.check(subjects)]

@@ -293,8 +293,9 @@ def test_every_policy_type_is_a_real_sdk_type() -> None:
 
 @pytest.fixture(scope="module")
 def analyzer():
-    """``policy/__main__.py`` started as the Pulumi CLI starts it; it prints its gRPC port."""
-    proc = subprocess.Popen([sys.executable, str(ROOT / "policy" / "__main__.py")], cwd=ROOT / "policy",
+    """The pack started as the Pulumi CLI's Python analyzer host starts it (``python -m
+    pulumi.policy <engine> <pack dir>`` in the pack's folder); it prints its gRPC port."""
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", "."], cwd=ROOT / "policy",
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         port = int(proc.stdout.readline().strip())
@@ -318,11 +319,11 @@ def _analyze(stub: Any, records: list[dict[str, Any]]) -> set[tuple[str, str]]:
     for r in records:
         if not r["custom"]:
             continue
-        provider = r.get("provider")
+        # As the engine does: a custom resource always comes with its provider, a default one if unset.
+        provider = r.get("provider") or rules.default_provider_urn(r["type"])
         req = analyzer_pb2.AnalyzeRequest(
             type=r["type"], properties=_struct(r["inputs"]), urn=r["urn"], name=r["name"],
-            provider=analyzer_pb2.AnalyzerProviderResource(type=provider.split("::")[-2], urn=provider, name=provider.rsplit("::", 1)[-1])
-            if provider else None)
+            provider=analyzer_pb2.AnalyzerProviderResource(type=provider.split("::")[-2], urn=provider, name=provider.rsplit("::", 1)[-1]))
         out |= {(d.policyName, r["urn"]) for d in stub.Analyze(req).diagnostics}
     stack = analyzer_pb2.AnalyzeStackRequest(resources=[
         analyzer_pb2.AnalyzerResource(type=r["type"], properties=_struct(r["inputs"]), urn=r["urn"], name=r["name"],
@@ -351,7 +352,8 @@ def test_pack_agrees_with_offline_run(analyzer: Any, dev_plan: Any, compliant: l
         weaken(next(r for r in real if r["type"] == typ))
     # The synthetic programs share logical names: take only the binding from the second one.
     weak = real + synthetic("s3-no-tls-policy") + [r for r in synthetic("rbac-authenticated-admin") if r["type"] in rules.BINDINGS]
+    weak += [r for r in synthetic("default-provider") if r["type"] == rules.GCS_BUCKET]
     offline = {(v.policy, v.urn) for v in evaluate(weak)}
     assert {"eks-secrets-encryption", "aks-local-accounts-disabled", "gke-private-nodes", "s3-bucket-guarded",
-            "no-broad-admin-binding"} <= {p for p, _ in offline}
+            "no-broad-admin-binding", "explicit-provider"} <= {p for p, _ in offline}
     assert _analyze(analyzer, weak) == offline
