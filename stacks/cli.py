@@ -1,8 +1,10 @@
 """``python -m stacks``: the offline plan and its outputs.
 
-    python -m stacks plan <stack> [--json FILE] [--manifests DIR] [--dot FILE]
+    python -m stacks plan <stack> [--json FILE] [--manifests DIR] [--dot FILE] [--policy]
+    python -m stacks diff BASE.json HEAD.json
 
-Exit codes: 0 planned, 2 invalid config (every error listed, no traceback), 1 program error.
+Exit codes: 0 planned, 2 invalid config (every error listed, no traceback), 1 program error,
+3 mandatory policy violations (``--policy``).
 """
 
 from __future__ import annotations
@@ -83,7 +85,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.dot:
         write_dot(plan, Path(args.dot))
         console.print(f"component graph: {args.dot}")
+    if args.policy:
+        from .policy import command as policy_command
+
+        return policy_command(plan.to_json()["resources"], console)
     return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import command
+
+    return command(args.base, args.head, args.base_label, args.head_label)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,8 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", metavar="FILE", help="write the plan record (every resource, secrets masked)")
     p.add_argument("--manifests", metavar="DIR", help="write every Kubernetes object as YAML, one folder per cluster")
     p.add_argument("--dot", metavar="FILE", help="write the component tree as Graphviz")
+    p.add_argument("--policy", action="store_true", help="evaluate the policy pack (policy/) offline; exit 3 on a mandatory violation")
     p.add_argument("--root", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_plan)
+    d = sub.add_parser("diff", help="Markdown diff of two plan records (--json files), grouped by cluster")
+    d.add_argument("base")
+    d.add_argument("head")
+    d.add_argument("--base-label")
+    d.add_argument("--head-label")
+    d.set_defaults(func=cmd_diff)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -1,0 +1,177 @@
+"""The credential-free plan diff: real plans before and after a config change, record edits for
+the cases config cannot express, the CLI, and ``make diff``'s script over a git worktree."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from stacks import diff
+from stacks.plan import run_plan
+from tests.conftest import stack_raw
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _doc(plan: Any) -> dict[str, Any]:
+    return copy.deepcopy(plan.to_json())
+
+
+def _record(doc: dict[str, Any], typ: str, name: str | None = None) -> dict[str, Any]:
+    return next(r for r in doc["resources"] if r["type"] == typ and (name is None or r["name"] == name))
+
+
+def test_identical_plans_have_no_changes(plan: Any) -> None:
+    text = diff.render(diff.diff_records(_doc(plan), _doc(plan)))
+    assert "No changes." in text and "REPLACE" not in text
+
+
+@pytest.fixture(scope="module")
+def dev_with_new_cluster() -> Any:
+    raw = stack_raw("dev")
+    raw["clusters"].append({"name": "dev-eks2", "cloud": "aws", "region": "eu-west-1", "role": "workload",
+                            "kubernetesVersion": "1.33", "nodes": {"instanceType": "t3.large", "minSize": 1, "desiredSize": 1, "maxSize": 2}})
+    raw["security"]["apiAllowedCidrs"] = ["198.51.100.0/24"]
+    return run_plan("dev", raw=raw)
+
+
+def test_added_cluster_is_named_with_its_resources(dev_plan: Any, dev_with_new_cluster: Any) -> None:
+    d = diff.diff_records(_doc(dev_plan), _doc(dev_with_new_cluster))
+    new = next(c for c in d.clusters if c.name == "dev-eks2")
+    assert new.status == "new cluster" and not new.changed and not new.removed
+    added_types = {r["type"] for r in new.added}
+    assert {"aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:ec2/vpc:Vpc", "aws:kms/key:Key"} <= added_types
+    # Everything the new cluster brings is in its own group; on the other clusters only the links
+    # to it appear (e.g. Istio remote secrets for dev-eks2), each naming it.
+    for c in d.clusters:
+        if c.name not in ("dev-eks2", diff.FLEET):
+            assert all("dev-eks2" in r["name"] for r in c.added), [r["name"] for r in c.added]
+    text = diff.render(d)
+    assert "#### Cluster `dev-eks2` — **new cluster**" in text
+    assert "➕ `aws:eks/cluster:Cluster` **dev-eks2-eks**" in text
+    # Its region's provider is new and fleet-wide.
+    assert "➕ `pulumi:providers:aws` **aws-eu-west-1**" in text
+
+
+def test_changed_property_shows_path_and_old_and_new(dev_plan: Any, dev_with_new_cluster: Any) -> None:
+    d = diff.diff_records(_doc(dev_plan), _doc(dev_with_new_cluster))
+    eks = next(c for c in d.clusters if c.name == "dev-eks")
+    change = next(ch for ch in eks.changed if ch.record["type"] == "aws:eks/cluster:Cluster")
+    assert ("vpcConfig.publicAccessCidrs", ["203.0.113.0/24"], ["198.51.100.0/24"]) in change.props
+    assert not change.replaces  # public access CIDRs update in place
+    text = diff.render(d)
+    assert '| `vpcConfig.publicAccessCidrs` | `["203.0.113.0/24"]` | `["198.51.100.0/24"]` |' in text
+
+
+REPLACEMENTS = [
+    ("aws:eks/cluster:Cluster", "kubernetesNetworkConfig.serviceIpv4Cidr", "10.250.0.0/20"),
+    ("aws:eks/cluster:Cluster", "name", "renamed"),
+    ("aws:ec2/vpc:Vpc", "cidrBlock", "10.250.0.0/16"),
+    ("aws:ec2/subnet:Subnet", "cidrBlock", "10.250.1.0/24"),
+    ("azure-native:containerservice:ManagedCluster", "networkProfile.podCidr", "10.251.0.0/16"),
+    ("gcp:container/cluster:Cluster", "privateClusterConfig.masterIpv4CidrBlock", "10.252.0.0/28"),
+    ("gcp:compute/subnetwork:Subnetwork", "ipCidrRange", "10.253.0.0/20"),
+]
+
+
+@pytest.mark.parametrize(("typ", "path", "value"), REPLACEMENTS)
+def test_replacement_is_flagged_loudly(dev_plan: Any, typ: str, path: str, value: str) -> None:
+    base, head = _doc(dev_plan), _doc(dev_plan)
+    target = _record(head, typ)
+    node = target["inputs"]
+    *parents, last = path.split(".")
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    text = diff.render(diff.diff_records(base, head))
+    assert "> [!CAUTION]" in text and "1 resource(s) will be REPLACED" in text
+    assert f"**{target['name']}** because of `{path}`" in text
+    assert f"**{target['name']}** — 🔴 **REPLACE**" in text
+    assert f"`{path}` ⚠️ forces replacement" in text
+
+
+def test_in_place_change_is_not_a_replacement(dev_plan: Any) -> None:
+    base, head = _doc(dev_plan), _doc(dev_plan)
+    _record(head, "aws:eks/nodeGroup:NodeGroup")["inputs"]["scalingConfig"]["maxSize"] = 9
+    d = diff.diff_records(base, head)
+    assert d.counts() == {"add": 0, "change": 1, "replace": 0, "delete": 0}
+    assert "REPLACE" not in diff.render(d)
+
+
+def test_secrets_stay_masked() -> None:
+    def doc(token: str) -> dict[str, Any]:
+        return {"stack": "dev", "resources": [{
+            "urn": "urn:pulumi:dev::archipelago::kubernetes:core/v1:Secret::hub-token", "type": "kubernetes:core/v1:Secret",
+            "name": "hub-token", "custom": True, "parent": None, "provider": None, "dependencies": [], "protect": False,
+            "inputs": {"stringData": {"token": token}, "metadata": {"name": "hub-token"}}}]}
+
+    text = diff.render(diff.diff_records(doc("plain-before"), doc("[secret]")))
+    assert '| `stringData.token` | `plain-before` | `[secret]` |' in text
+    # A masked value on both sides shows no change: the diff never sees secret values.
+    assert "No changes." in diff.render(diff.diff_records(doc("[secret]"), doc("[secret]")))
+
+
+def test_removed_cluster_is_named(dev_plan: Any) -> None:
+    base, head = _doc(dev_plan), _doc(dev_plan)
+    head["resources"] = [r for r in head["resources"] if "dev-aks" not in r["urn"]]
+    d = diff.diff_records(base, head)
+    gone = next(c for c in d.clusters if c.name == "dev-aks")
+    assert gone.status == "cluster removed" and not gone.added
+    assert any(r["type"] == "azure-native:containerservice:ManagedCluster" for r in gone.removed)
+    assert "#### Cluster `dev-aks` — **cluster removed**" in diff.render(d)
+
+
+def test_labels_with_dots_get_bracketed_paths() -> None:
+    changes = diff.property_changes({"metadata": {"labels": {"a.io/x": "1"}}}, {"metadata": {"labels": {"a.io/x": "2"}}})
+    assert changes == [('metadata.labels["a.io/x"]', "1", "2")]
+
+
+def test_replace_table_names_real_types_and_properties() -> None:
+    """Every type token in the table exists in the installed SDKs, and each path's first segment
+    is one of that resource's input properties (a typo would silently never flag)."""
+    site = Path(pulumi.__file__).parent.parent
+    for typ, paths in diff.REPLACE_ON.items():
+        pkg = {"aws": "pulumi_aws", "azure-native": "pulumi_azure_native", "gcp": "pulumi_gcp", "kubernetes": "pulumi_kubernetes"}[typ.split(":")[0]]
+        module = typ.split(":")[1].split("/")[0]
+        folder = site / pkg / {"helm.sh": "helm"}.get(module, module)
+        source = next((p.read_text() for p in folder.rglob("*.py") if f"'{typ}'" in p.read_text()), None)
+        assert source is not None, f"{typ} is not a type token of {pkg}"
+        for path in paths:
+            top = re.split(r"[.\[]", path)[0]
+            snake = re.sub(r"(?<!^)(?=[A-Z])", "_", top).lower()
+            assert f'getter(name="{top}")' in source or f"def {top}(" in source or f"def {snake}(" in source, (typ, path)
+
+
+def test_cli_diff(tmp_path: Path, dev_plan: Any) -> None:
+    base, head = _doc(dev_plan), _doc(dev_plan)
+    _record(head, "aws:eks/cluster:Cluster", "dev-eks-eks")["inputs"]["kubernetesNetworkConfig"]["serviceIpv4Cidr"] = "10.250.0.0/20"
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    run = subprocess.run([sys.executable, "-m", "stacks", "diff", str(tmp_path / "base.json"), str(tmp_path / "head.json")],
+                         cwd=ROOT, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("### Plan diff: stack `dev` (base → head)")
+    assert "#### Cluster `dev-eks`" in run.stdout and "🔴 **REPLACE**" in run.stdout
+
+
+def _worktrees() -> set[str]:
+    out = subprocess.run(["git", "worktree", "list", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return {line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("worktree ")}
+
+
+def test_make_diff_script_plans_the_base_in_a_temporary_worktree() -> None:
+    before = _worktrees()
+    run = subprocess.run(["scripts/plan-diff.sh", "HEAD", "dev"], cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "### Plan diff: stack `dev` (HEAD (" in run.stdout
+    # The temporary worktree is gone afterwards (other checkouts of the repository may come and go).
+    assert not {w for w in _worktrees() - before if w.startswith(tempfile.gettempdir())}
