@@ -57,8 +57,14 @@ def _iter_crds(paths: Iterable[Path]) -> Iterable[dict[str, Any]]:
 @lru_cache(maxsize=None)
 def crd_schemas(extra: tuple[str, ...] = ()) -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> strict JSON schema of every CRD version found."""
+    return crd_index(_iter_crds([*crd_dirs(), *(Path(p) for p in extra)]))
+
+
+def crd_index(crds: Iterable[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> strict JSON schema for CRD objects already in memory (e.g. the CRDs
+    a rendered chart installs)."""
     index: dict[tuple[str, str], dict[str, Any]] = {}
-    for crd in _iter_crds([*crd_dirs(), *(Path(p) for p in extra)]):
+    for crd in crds:
         group = crd["spec"]["group"]
         kind = crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
@@ -77,12 +83,15 @@ class SchemaError(Exception):
     pass
 
 
-def validate_custom_resource(obj: dict[str, Any]) -> list[str]:
-    """Every schema violation of a custom resource, as ``path: message`` strings."""
+def validate_custom_resource(
+    obj: dict[str, Any], schemas: dict[tuple[str, str], dict[str, Any]] | None = None
+) -> list[str]:
+    """Every schema violation of a custom resource, as ``path: message`` strings. ``schemas``
+    (from :func:`crd_index`) are consulted before the CRDs in :func:`crd_dirs`."""
     import jsonschema
 
     key = (obj.get("apiVersion", ""), obj.get("kind", ""))
-    schema = crd_schemas().get(key)
+    schema = (schemas or {}).get(key) or crd_schemas().get(key)
     if schema is None:
         return [f"no CRD schema for {key[0]} {key[1]} in {', '.join(map(str, crd_dirs()))}"]
     validator = jsonschema.Draft7Validator(schema)

@@ -1,0 +1,147 @@
+"""Offline admission: would each cluster accept everything the plan sends it?
+
+Per cluster, over the program's Kubernetes objects (from the plan record) and every object the
+rendered Helm charts install (their CRDs included):
+
+- ``schema``: built-in objects against the Kubernetes OpenAPI schema of the cluster's version;
+- ``crd-schema``: custom resources against their CRD (the cluster's own - from the charts and the
+  program - else ``../shared/crds``);
+- ``pss-<level>:<rule>``: every pod template against the Pod Security level its namespace enforces;
+- ``helm-values`` / ``helm-values-schema``: every value a release passes is one its chart knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from stacks import schemas
+from stacks.report import cluster_of, is_k8s_object, manifest
+
+from . import pss
+from .values import chart_knowledge, schema_errors, unknown_paths
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    cluster: str
+    namespace: str
+    kind: str
+    name: str
+    rule: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.cluster}  {self.namespace or '-'}  {self.kind}/{self.name}  {self.rule}: {self.detail}"
+
+
+# Built-in kinds that live outside namespaces (a violation on them names no namespace).
+CLUSTER_SCOPED = frozenset({
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PriorityClass", "StorageClass",
+    "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding", "APIService", "PersistentVolume", "IngressClass", "RuntimeClass", "CSIDriver",
+})
+
+
+@dataclass(frozen=True)
+class Landing:
+    """One object that lands in a cluster, and where it came from."""
+
+    obj: dict[str, Any]
+    source: str  # "program" or "helm:<release>"
+    namespace: str  # where a namespaced object lands when its metadata names none
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj.get("kind"))
+
+    @property
+    def name(self) -> str:
+        return str((self.obj.get("metadata") or {}).get("name") or "(unnamed)")
+
+    @property
+    def ns(self) -> str:
+        if self.kind in CLUSTER_SCOPED and schemas.is_builtin(self.obj):
+            return ""
+        return str((self.obj.get("metadata") or {}).get("namespace") or self.namespace)
+
+
+def landings(plan: Any, releases: Iterable[Any] = ()) -> dict[str, list[Landing]]:
+    """Everything that lands, per cluster: the program's objects, then each chart's CRDs and objects."""
+    by_urn = plan.by_urn()
+    out: dict[str, list[Landing]] = {c.name: [] for c in plan.spec.clusters}
+    for r in plan.resources:
+        if is_k8s_object(r):
+            out.setdefault(cluster_of(r, by_urn) or "_fleet", []).append(Landing(manifest(r), "program", "default"))
+    for rel in releases:
+        items = out.setdefault(rel.cluster, [])
+        items += [Landing(o, f"helm:{rel.release}", "") for o in rel.crds]
+        items += [Landing(o, f"helm:{rel.release}", rel.namespace) for o in rel.objects]
+    return out
+
+
+def namespace_levels(items: Iterable[Landing]) -> dict[str, str]:
+    """Namespace -> the Pod Security level it enforces (from the Namespace objects that land)."""
+    levels = {}
+    for item in items:
+        if item.kind == "Namespace" and item.obj.get("apiVersion") == "v1":
+            labels = (item.obj.get("metadata") or {}).get("labels") or {}
+            levels[item.name] = labels.get(pss.ENFORCE_LABEL, pss.DEFAULT_LEVEL)
+    return levels
+
+
+def check_objects(cluster: str, kubernetes_version: str, items: list[Landing]) -> list[Violation]:
+    """Schema, CRD and Pod Security checks for one cluster's objects."""
+    crds = schemas.crd_index(i.obj for i in items if i.kind == "CustomResourceDefinition")
+    levels = namespace_levels(items)
+    found: list[Violation] = []
+    for item in items:
+        def add(rule: str, detail: str, item: Landing = item) -> None:
+            found.append(Violation(cluster, item.ns, item.kind, item.name, rule, detail))
+
+        if schemas.is_builtin(item.obj):
+            for error in schemas.validate_builtin(item.obj, kubernetes_version):
+                add("schema", error)
+        else:
+            for error in schemas.validate_custom_resource(item.obj, crds):
+                add("crd-schema", error)
+        pod = pss.pod_template(item.obj)
+        if pod is not None:
+            level = levels.get(item.ns, pss.DEFAULT_LEVEL)
+            for rule, finding in pss.evaluate(pod, level):
+                add(f"pss-{level}:{rule.id}", finding)
+    return found
+
+
+def check_values(releases: Iterable[Any]) -> list[Violation]:
+    found = []
+    for rel in releases:
+        def add(rule: str, detail: str, rel: Any = rel) -> None:
+            found.append(Violation(rel.cluster, rel.namespace, "HelmRelease", rel.release, rule, detail))
+
+        for path in unknown_paths(rel.values, chart_knowledge(rel.chart_dir)):
+            add("helm-values", f"unknown value {path} for chart {rel.chart} {rel.version}")
+        for error in schema_errors(rel.values, rel.chart_dir):
+            add("helm-values-schema", error.strip())
+    return found
+
+
+def check_plan(plan: Any, releases: list[Any]) -> list[Violation]:
+    """Every violation in the plan, sorted by cluster, namespace, kind/name, rule."""
+    versions = {c.name: c.kubernetes_version for c in plan.spec.clusters}
+    found: list[Violation] = []
+    for cluster, items in landings(plan, releases).items():
+        found += check_objects(cluster, versions.get(cluster, "1.33"), items)
+    found += check_values(releases)
+    return sorted(found)
+
+
+def print_violations(violations: list[Violation], console: Any) -> None:
+    """One line per violation (cluster, namespace, kind/name, rule: detail), then counts per cluster."""
+    from collections import Counter
+
+    for v in violations:
+        console.print(v.line(), markup=False, soft_wrap=True)
+    per_cluster = Counter(v.cluster for v in violations)
+    summary = ", ".join(f"{c}: {n}" for c, n in sorted(per_cluster.items()))
+    console.print(f"admission: {len(violations)} violation(s){' (' + summary + ')' if summary else ''}")
