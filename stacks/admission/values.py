@@ -141,7 +141,8 @@ def chart_knowledge(chart_dir: Path) -> ChartKnowledge:
     from stacks.render import load_chart
 
     chart = load_chart(chart_dir)
-    defaults = chart.merge_values({})
+    # The raw values.yaml, not Helm's coalesced values: coalescing drops keys declared as null.
+    defaults = chart.values
     if isinstance(defaults.get(ISTIO_DEFAULTS), dict):
         defaults = _deep_merge({k: v for k, v in defaults.items() if k != ISTIO_DEFAULTS}, defaults[ISTIO_DEFAULTS])
     templates = [("", t["data"]) for t in chart.templates]
@@ -150,6 +151,8 @@ def chart_knowledge(chart_dir: Path) -> ChartKnowledge:
         with helm_python.Chart.load(str(sub)) as subchart:
             scope = aliases.get(subchart.name, subchart.name)
             templates += [(scope, t["data"]) for t in subchart.templates]
+            parent = defaults.get(scope)
+            defaults = {**defaults, scope: _deep_merge(subchart.values, parent if isinstance(parent, dict) else {})}
     return ChartKnowledge(defaults=defaults, schema=chart.schema, reads=template_reads(templates))
 
 
