@@ -15,6 +15,7 @@ gets, as Helm's discovery would after installing them.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,6 +31,8 @@ RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 NOTES_SUFFIX = "NOTES.txt"
 # Test hooks only run on ``helm test``; every other hook lands during install.
 TEST_HOOKS = {"test", "test-success", "test-failure"}
+# Helm's own document separator: ``---`` at a line start, even when text follows on the same line.
+_DOC_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 # libyaml when available: the CRDs some charts render are megabytes of YAML.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -140,7 +143,8 @@ def render_chart(chart_dir: Path, values: dict[str, Any], *, name: str, namespac
     for path in sorted(files):
         if path.endswith(NOTES_SUFFIX) or Path(path).name.startswith("_"):
             continue
-        for doc in yaml.load_all(files[path], Loader=_LOADER):
+        for chunk in _DOC_SEPARATOR.split(files[path]):
+            doc = yaml.load(chunk, Loader=_LOADER) if chunk.strip() else None
             if not isinstance(doc, dict) or not doc:
                 continue
             hooks = ((doc.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")

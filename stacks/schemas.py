@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -13,6 +14,9 @@ from typing import Any, Iterable
 import yaml
 
 from .loader import ROOT
+
+# libyaml when available: the upstream CRDs are tens of megabytes of YAML.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def crd_dirs() -> list[Path]:
@@ -49,7 +53,7 @@ def _iter_crds(paths: Iterable[Path]) -> Iterable[dict[str, Any]]:
         if not base.exists():
             continue
         for path in sorted(base.rglob("*.yaml")):
-            for doc in yaml.safe_load_all(path.read_text()):
+            for doc in yaml.load_all(path.read_text(), Loader=_LOADER):
                 if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                     yield doc
 
@@ -103,19 +107,63 @@ def validate_custom_resource(
 
 
 def validate_builtin(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
-    """Schema violations of a built-in object for Kubernetes ``1.NN`` (strict: unknown fields fail)."""
-    import kubernetes_validate
-    from kubernetes_validate.utils import SchemaNotFoundError, ValidationError, VersionNotSupportedError
+    """Schema violations of a built-in object for Kubernetes ``1.NN`` (strict: unknown fields fail).
 
-    version = kubernetes_version if kubernetes_version.count(".") == 2 else f"{kubernetes_version}.0"
+    Uses the schemas bundled with ``kubernetes-validate`` (the latest one not newer than the
+    requested version), with each parsed schema and validator cached: the package itself re-reads
+    megabytes of JSON on every call, which made checking a cluster's few hundred objects slow.
+    """
+    from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
+
     try:
-        kubernetes_validate.validate(obj, version, strict=True)
-    except ValidationError as exc:
-        path = ".".join(str(p) for p in exc.path) or "(root)"
-        return [f"{path}: {exc.message}"]
+        validator = _builtin_validator(_k8s_schema_dir(kubernetes_version), str(obj.get("apiVersion", "")),
+                                       str(obj.get("kind", "")))
     except (SchemaNotFoundError, VersionNotSupportedError) as exc:
-        return [str(exc)]
-    return []
+        return [str(exc.message)]
+    errors = []
+    for e in sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path]):
+        path = ".".join(str(p) for p in e.absolute_path) or "(root)"
+        errors.append(f"{path}: {e.message}")
+    return errors
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+
+
+@lru_cache(maxsize=None)
+def _k8s_schema_dir(kubernetes_version: str) -> str:
+    from kubernetes_validate import utils
+    from kubernetes_validate.utils import VersionNotSupportedError
+
+    wanted = _minor(kubernetes_version)
+    known = [v for v in utils.all_versions() if _minor(v) <= wanted]
+    if not known or wanted > _minor(utils.latest_version()):
+        raise VersionNotSupportedError(version=kubernetes_version)
+    return f"v{known[-1]}-local-strict"
+
+
+@lru_cache(maxsize=None)
+def _k8s_schema(schema_dir: str, name: str) -> Any:
+    from kubernetes_validate import utils
+
+    return utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{name}", schema_dir)
+
+
+@lru_cache(maxsize=None)
+def _builtin_validator(schema_dir: str, api_version: str, kind: str) -> Any:
+    import jsonschema
+    from kubernetes_validate.utils import SchemaNotFoundError
+    from referencing import Registry, Resource
+
+    # rbac.authorization.k8s.io/v1 -> rbac-v1, as the bundled file names are spelt.
+    api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = _k8s_schema(schema_dir, f"{kind.lower()}-{api}.json")
+    except FileNotFoundError:
+        raise SchemaNotFoundError(version=schema_dir.split("-")[0], kind=kind, api_version=api_version) from None
+    registry = Resource.from_contents(_k8s_schema(schema_dir, "_definitions.json")) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
 def is_builtin(obj: dict[str, Any]) -> bool:

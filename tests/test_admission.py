@@ -388,3 +388,23 @@ def test_values_that_break_the_chart_schema_are_reported() -> None:
 
     assert schema_errors({"replicaCount": "three"}, CHARTS / "gateway")
     assert schema_errors({"replicaCount": 3}, CHARTS / "gateway") == []
+
+
+def test_documents_split_the_way_helm_splits_them() -> None:
+    """submariner-operator renders ``---apiVersion`` (no newline after the separator); Helm splits there."""
+    objects = render.render_chart(CHARTS / "submariner-operator", {}, name="submariner", namespace="submariner-operator",
+                                  kubernetes_version="1.33")
+    assert not any(k.startswith("---") for o in objects for k in o)
+    names = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert ("ClusterRoleBinding", "submariner-submariner-operator") in names
+
+
+def test_null_fields_count_as_unset() -> None:
+    """Charts render ``key: null``; the API server treats it as unset, so must the checks."""
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": None}, "data": None}
+    bsl = {"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation", "metadata": {"name": "b", "namespace": "v"},
+           "spec": {"provider": "aws", "objectStorage": {"bucket": "b"}, "credential": None}}
+    assert check_objects("c1", "1.33", [Landing(cm, "helm:x", "v"), Landing(bsl, "helm:x", "v")]) == []
+    del bsl["spec"]["provider"]
+    (v,) = check_objects("c1", "1.33", [Landing(bsl, "helm:x", "v")])
+    assert v.rule == "crd-schema" and "'provider' is a required property" in v.detail

@@ -90,6 +90,16 @@ def namespace_levels(items: Iterable[Landing]) -> dict[str, str]:
     return levels
 
 
+def without_nulls(value: Any) -> Any:
+    """The object as the API server sees it: a ``null`` field is an unset one (Go decoding for
+    built-ins, pruning of non-nullable fields for custom resources). Charts render many."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
 def check_objects(cluster: str, kubernetes_version: str, items: list[Landing]) -> list[Violation]:
     """Schema, CRD and Pod Security checks for one cluster's objects."""
     crds = schemas.crd_index(i.obj for i in items if i.kind == "CustomResourceDefinition")
@@ -99,11 +109,12 @@ def check_objects(cluster: str, kubernetes_version: str, items: list[Landing]) -
         def add(rule: str, detail: str, item: Landing = item) -> None:
             found.append(Violation(cluster, item.ns, item.kind, item.name, rule, detail))
 
-        if schemas.is_builtin(item.obj):
-            for error in schemas.validate_builtin(item.obj, kubernetes_version):
+        obj = without_nulls(item.obj)
+        if schemas.is_builtin(obj):
+            for error in schemas.validate_builtin(obj, kubernetes_version):
                 add("schema", error)
         else:
-            for error in schemas.validate_custom_resource(item.obj, crds):
+            for error in schemas.validate_custom_resource(obj, crds):
                 add("crd-schema", error)
         pod = pss.pod_template(item.obj)
         if pod is not None:
