@@ -101,7 +101,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.admission:
         from .admission import check_plan, print_violations
         violations = check_plan(plan, releases or [])
-        print_violations(violations, console)
+        print_violations(violations, console, plan, releases or [])
         return 3 if violations else 0
     return 0
 

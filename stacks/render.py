@@ -56,6 +56,7 @@ class RenderedRelease:
     kubernetes_version: str
     values: dict[str, Any]
     chart_dir: Path
+    skip_crds: bool = False
     objects: list[dict[str, Any]] = field(default_factory=list)  # rendered templates
     crds: list[dict[str, Any]] = field(default_factory=list)  # the chart's crds/ folder
     seconds: float = 0.0
@@ -190,12 +191,12 @@ def render_plan(plan: Any, charts_dir: Path) -> list[RenderedRelease]:
             cluster=cluster, logical_name=r["name"], release=str(inputs.get("name") or r["name"]), chart=chart,
             version=pinned, namespace=str(inputs.get("namespace") or "default"),
             kubernetes_version=versions.get(cluster, "1.33"), values=_plain(inputs.get("values") or {}),
-            chart_dir=folder,
+            chart_dir=folder, skip_crds=bool(inputs.get("skipCrds")),
         ))
     # Helm installs a chart's crds/ before rendering, and releases on one cluster see each other's CRDs.
     cluster_apis: dict[str, set[str]] = {}
     for rel in pending:
-        rel.crds = chart_crds(rel.chart_dir)
+        rel.crds = [] if rel.skip_crds else chart_crds(rel.chart_dir)
         cluster_apis.setdefault(rel.cluster, set()).update(crd_api_versions(rel.crds))
     for rel in pending:
         start = time.perf_counter()

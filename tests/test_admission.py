@@ -143,6 +143,11 @@ def test_render_errors_name_the_release(synthetic_plan: Plan, changes: dict[str,
     assert "velero" in problem and expect in problem, problem
 
 
+def test_skip_crds_leaves_the_chart_crds_out(synthetic_plan: Plan) -> None:
+    (rel,) = render.render_plan(_with_release(synthetic_plan, skipCrds=True), CHARTS)
+    assert rel.crds == [] and rel.objects
+
+
 def test_oci_chart_reference_is_matched_by_name() -> None:
     assert render.chart_name("oci://public.ecr.aws/karpenter/karpenter") == "karpenter"
     assert render.chart_index(CHARTS.resolve())["karpenter"][1] == "1.14.1"
@@ -180,7 +185,8 @@ def test_cli_lists_violations_and_exits_nonzero(test_root: Path, capsys: pytest.
     out = capsys.readouterr().out
     assert code == 3
     assert "Deployment/hostnet  pss-baseline:host-namespaces: hostNetwork=true" in out
-    assert "admission: 4 violation(s)" in out
+    assert "admission: 4 violation(s)" in out and "What lands in each cluster" in out
+    assert "configuration.bogusKey" in out and "[helm:velero]" in out
     rendered = list(tmp_path.glob("*/helm-velero/deployment-velero-velero.yaml"))
     assert rendered and "kind: Deployment" in rendered[0].read_text()
     assert list(tmp_path.glob("*/helm-velero/customresourcedefinition-_cluster-schedules.velero.io.yaml"))

@@ -30,9 +30,11 @@ class Violation:
     name: str
     rule: str
     detail: str
+    source: str = ""  # "program" or "helm:<release>"
 
     def line(self) -> str:
-        return f"{self.cluster}  {self.namespace or '-'}  {self.kind}/{self.name}  {self.rule}: {self.detail}"
+        origin = f"  [{self.source}]" if self.source else ""
+        return f"{self.cluster}  {self.namespace or '-'}  {self.kind}/{self.name}  {self.rule}: {self.detail}{origin}"
 
 
 # Built-in kinds that live outside namespaces (a violation on them names no namespace).
@@ -107,7 +109,7 @@ def check_objects(cluster: str, kubernetes_version: str, items: list[Landing]) -
     found: list[Violation] = []
     for item in items:
         def add(rule: str, detail: str, item: Landing = item) -> None:
-            found.append(Violation(cluster, item.ns, item.kind, item.name, rule, detail))
+            found.append(Violation(cluster, item.ns, item.kind, item.name, rule, detail, item.source))
 
         obj = without_nulls(item.obj)
         if schemas.is_builtin(obj):
@@ -128,7 +130,7 @@ def check_values(releases: Iterable[Any]) -> list[Violation]:
     found = []
     for rel in releases:
         def add(rule: str, detail: str, rel: Any = rel) -> None:
-            found.append(Violation(rel.cluster, rel.namespace, "HelmRelease", rel.release, rule, detail))
+            found.append(Violation(rel.cluster, rel.namespace, "HelmRelease", rel.release, rule, detail, f"helm:{rel.release}"))
 
         for path in unknown_paths(rel.values, chart_knowledge(rel.chart_dir)):
             add("helm-values", f"unknown value {path} for chart {rel.chart} {rel.version}")
@@ -147,12 +149,24 @@ def check_plan(plan: Any, releases: list[Any]) -> list[Violation]:
     return sorted(found)
 
 
-def print_violations(violations: list[Violation], console: Any) -> None:
-    """One line per violation (cluster, namespace, kind/name, rule: detail), then counts per cluster."""
+def print_violations(violations: list[Violation], console: Any, plan: Any = None, releases: Iterable[Any] = ()) -> None:
+    """One line per violation (cluster, namespace, kind/name, rule: detail [source]), then a table of
+    what lands per cluster (the numbers the README's "What lands" section quotes)."""
     from collections import Counter
+
+    from rich.table import Table
 
     for v in violations:
         console.print(v.line(), markup=False, soft_wrap=True)
     per_cluster = Counter(v.cluster for v in violations)
-    summary = ", ".join(f"{c}: {n}" for c, n in sorted(per_cluster.items()))
-    console.print(f"admission: {len(violations)} violation(s){' (' + summary + ')' if summary else ''}")
+    if plan is not None:
+        table = Table(title="What lands in each cluster", title_justify="left")
+        for col in ("cluster", "program objects", "Helm releases", "rendered objects", "chart CRDs", "violations"):
+            table.add_column(col, justify="left" if col == "cluster" else "right")
+        rels = list(releases)
+        for cluster, items in landings(plan).items():
+            mine = [r for r in rels if r.cluster == cluster]
+            table.add_row(cluster, str(len(items)), str(len(mine)), str(sum(len(r.objects) for r in mine)),
+                          str(sum(len(r.crds) for r in mine)), str(per_cluster.get(cluster, 0)))
+        console.print(table)
+    console.print(f"admission: {len(violations)} violation(s)" + ("" if violations else ": every cluster accepts what it gets"))
