@@ -184,13 +184,17 @@ def render_plan(plan: Any, charts_dir: Path) -> list[RenderedRelease]:
             problems.append(f"{where}: chart {chart!r} not found in {charts_dir} (have: {', '.join(sorted(index))})")
             continue
         folder, found = index[chart]
+        values = inputs.get("values") or {}
+        if not isinstance(values, dict):  # e.g. "[secret]": the whole map was a Pulumi secret
+            problems.append(f"{where}: values are {values!r}, not a map; pass secrets as leaves so the rest can render")
+            continue
         if pinned != found:
             problems.append(f"{where}: the program pins {chart} {pinned or '(no version)'} but {folder} is {found}")
             continue
         pending.append(RenderedRelease(
             cluster=cluster, logical_name=r["name"], release=str(inputs.get("name") or r["name"]), chart=chart,
             version=pinned, namespace=str(inputs.get("namespace") or "default"),
-            kubernetes_version=versions.get(cluster, "1.33"), values=_plain(inputs.get("values") or {}),
+            kubernetes_version=versions.get(cluster, "1.33"), values=_plain(values),
             chart_dir=folder, skip_crds=bool(inputs.get("skipCrds")),
         ))
     # Helm installs a chart's crds/ before rendering, and releases on one cluster see each other's CRDs.

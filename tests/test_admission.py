@@ -135,7 +135,8 @@ def _with_release(plan: Plan, **changes: Any) -> Plan:
     ({"version": "12.0.0"}, "pins velero 12.0.0 but"),
     ({"chart": "nonexistent"}, "chart 'nonexistent' not found"),
     ({"values": {"configuration": {"backupStorageLocation": "not-a-list"}}}, "velero 12.1.0"),
-], ids=["version-mismatch", "missing-chart", "template-error"])
+    ({"values": "[secret]"}, "not a map"),
+], ids=["version-mismatch", "missing-chart", "template-error", "secret-values"])
 def test_render_errors_name_the_release(synthetic_plan: Plan, changes: dict[str, Any], expect: str) -> None:
     with pytest.raises(render.RenderError) as exc:
         render.render_plan(_with_release(synthetic_plan, **changes), CHARTS)
@@ -337,7 +338,8 @@ def test_every_pod_template_kind_is_admitted_by_its_namespace_level(kind: str) -
     found = check_objects("c1", "1.33", [Landing(ns, "program", "default"), Landing(obj, "program", "apps")])
     assert [(v.namespace, v.kind, v.rule) for v in found] == [("apps", kind, "pss-baseline:host-namespaces")], found
     # An unlabelled namespace gets the cluster default, privileged: nothing to enforce.
-    assert check_objects("c1", "1.33", [Landing(obj, "program", "elsewhere")]) == []
+    assert check_objects("c1", "1.33", [_ns("elsewhere"), Landing(obj, "program", "elsewhere")]) == []
+    assert check_objects("c1", "1.33", [Landing(obj, "program", "kube-system")]) == []
 
 
 def test_schema_checks_use_the_cluster_version_and_the_clusters_crds() -> None:
@@ -345,12 +347,12 @@ def test_schema_checks_use_the_cluster_version_and_the_clusters_crds() -> None:
     crd["spec"]["group"] = "example.org"  # only this cluster's CRD can validate it
     cr = {"apiVersion": "example.org/v1", "kind": "Schedule", "metadata": {"name": "s", "namespace": "x"},
           "spec": {"schedule": "@daily", "template": {}, "typo": 1}}
-    found = check_objects("c1", "1.33", [Landing(crd, "helm:v", ""), Landing(cr, "program", "x")])
+    found = check_objects("c1", "1.33", [_ns("x"), Landing(crd, "helm:v", ""), Landing(cr, "program", "x")])
     assert [(v.kind, v.rule) for v in found] == [("Schedule", "crd-schema")] and "'typo'" in found[0].detail
     orphan = {**cr, "apiVersion": "nothere.example.org/v1"}
-    assert "no CRD schema" in check_objects("c1", "1.33", [Landing(orphan, "program", "x")])[0].detail
+    assert "no CRD schema" in check_objects("c1", "1.33", [_ns("x"), Landing(orphan, "program", "x")])[0].detail
     bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": "two"}}
-    assert {v.rule for v in check_objects("c1", "1.33", [Landing(bad, "program", "x")])} == {"schema"}
+    assert {v.rule for v in check_objects("c1", "1.33", [_ns("x"), Landing(bad, "program", "x")])} == {"schema"}
 
 
 # ---- Helm values ---------------------------------------------------------------------------------
@@ -410,7 +412,54 @@ def test_null_fields_count_as_unset() -> None:
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": None}, "data": None}
     bsl = {"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation", "metadata": {"name": "b", "namespace": "v"},
            "spec": {"provider": "aws", "objectStorage": {"bucket": "b"}, "credential": None}}
-    assert check_objects("c1", "1.33", [Landing(cm, "helm:x", "v"), Landing(bsl, "helm:x", "v")]) == []
+    assert check_objects("c1", "1.33", [_ns("v"), Landing(cm, "helm:x", "v"), Landing(bsl, "helm:x", "v")]) == []
     del bsl["spec"]["provider"]
-    (v,) = check_objects("c1", "1.33", [Landing(bsl, "helm:x", "v")])
+    (v,) = check_objects("c1", "1.33", [_ns("v"), Landing(bsl, "helm:x", "v")])
     assert v.rule == "crd-schema" and "'provider' is a required property" in v.detail
+
+
+def _ns(name: str, level: str | None = None) -> Landing:
+    labels = {pss.ENFORCE_LABEL: level} if level else {}
+    return Landing({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}, "program", "default")
+
+
+def _cm(name: str, namespace: str | None, source: str) -> Landing:
+    meta = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return Landing({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}, source, "from-release")
+
+
+def test_objects_need_a_namespace_that_exists() -> None:
+    found = check_objects("c1", "1.33", [_ns("apps"), _cm("a", "apps", "program"), _cm("b", "kube-system", "program"),
+                                         _cm("c", None, "helm:r"), _cm("d", "nowhere", "program")])
+    assert [(v.name, v.namespace, v.rule) for v in found] == [
+        ("c", "from-release", "namespace-missing"), ("d", "nowhere", "namespace-missing")]
+    # cluster-scoped objects need none, custom resources follow their CRD's scope
+    crd = next(c for c in render.chart_crds(CHARTS / "karpenter") if c["spec"]["names"]["kind"] == "NodePool")
+    pool = {"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": "p"}, "spec": {"template": {"spec": {
+        "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "d"}, "requirements": []}}}}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}, "rules": []}
+    assert check_objects("c1", "1.33", [Landing(crd, "helm:k", "", chart_crd=True), Landing(pool, "program", "default"),
+                                        Landing(role, "helm:k", "nowhere")]) == []
+
+
+def test_release_namespace_must_exist(synthetic_plan: Plan, releases: list[render.RenderedRelease]) -> None:
+    moved = [dataclasses.replace(releases[0], namespace="nowhere", objects=[])]
+    found = [v for v in check_plan(synthetic_plan, moved) if v.kind == "HelmRelease"]
+    assert ("nowhere", "namespace-missing") in {(v.namespace, v.rule) for v in found}
+
+
+def test_two_sources_creating_one_object_conflict() -> None:
+    items = [_ns("apps"), _cm("a", "apps", "program"), _cm("a", "apps", "helm:r"), _cm("b", "apps", "helm:r")]
+    found = check_objects("c1", "1.33", items)
+    assert [(v.name, v.rule, v.source, v.detail) for v in found] == [("a", "duplicate", "helm:r", "also created by program")]
+    # Helm skips a crds/ folder CRD that exists already: two charts shipping one CRD is fine
+    crd = render.chart_crds(CHARTS / "velero")[0]
+    assert check_objects("c1", "1.33", [Landing(crd, "helm:a", "", chart_crd=True), Landing(crd, "helm:b", "", chart_crd=True)]) == []
+
+
+def test_an_invalid_enforce_level_is_reported_and_read_as_restricted() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "apps"},
+           "spec": {"containers": [{"name": "c", "image": "c:1"}]}}
+    found = check_objects("c1", "1.33", [_ns("apps", "strict"), Landing(pod, "program", "apps")])
+    rules = {v.rule for v in found}
+    assert "pss-level" in rules and "pss-restricted:run-as-non-root" in rules

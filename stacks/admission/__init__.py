@@ -7,13 +7,17 @@ rendered Helm charts install (their CRDs included):
 - ``crd-schema``: custom resources against their CRD (the cluster's own - from the charts and the
   program - else ``../shared/crds``);
 - ``pss-<level>:<rule>``: every pod template against the Pod Security level its namespace enforces;
-- ``helm-values`` / ``helm-values-schema``: every value a release passes is one its chart knows.
+- ``helm-values`` / ``helm-values-schema``: every value a release passes is one its chart knows;
+- ``namespace-missing``: a namespaced object (or a release) whose namespace nothing creates (Helm's
+  ``createNamespace`` is off in this program);
+- ``duplicate``: two sources create the same object (Helm and Pulumi both refuse to adopt it);
+  CRDs in a chart's ``crds/`` folder are exempt, Helm skips those that exist.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from stacks import schemas
 from stacks.report import cluster_of, is_k8s_object, manifest
@@ -41,8 +45,13 @@ class Violation:
 CLUSTER_SCOPED = frozenset({
     "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PriorityClass", "StorageClass",
     "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding", "APIService", "PersistentVolume", "IngressClass", "RuntimeClass", "CSIDriver",
+    "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "APIService",
+    "PersistentVolume", "IngressClass", "RuntimeClass", "CSIDriver", "CSINode", "VolumeAttachment", "Node",
+    "FlowSchema", "PriorityLevelConfiguration", "CertificateSigningRequest", "ClusterTrustBundle", "DeviceClass",
+    "ResourceSlice", "VolumeAttributesClass", "IPAddress", "ServiceCIDR", "StorageVersionMigration",
 })
+# Namespaces every cluster has before the program runs.
+BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class Landing:
     obj: dict[str, Any]
     source: str  # "program" or "helm:<release>"
     namespace: str  # where a namespaced object lands when its metadata names none
+    chart_crd: bool = False  # from a chart's crds/ folder (Helm skips it when it exists)
 
     @property
     def kind(self) -> str:
@@ -77,7 +87,7 @@ def landings(plan: Any, releases: Iterable[Any] = ()) -> dict[str, list[Landing]
             out.setdefault(cluster_of(r, by_urn) or "_fleet", []).append(Landing(manifest(r), "program", "default"))
     for rel in releases:
         items = out.setdefault(rel.cluster, [])
-        items += [Landing(o, f"helm:{rel.release}", "") for o in rel.crds]
+        items += [Landing(o, f"helm:{rel.release}", "", chart_crd=True) for o in rel.crds]
         items += [Landing(o, f"helm:{rel.release}", rel.namespace) for o in rel.objects]
     return out
 
@@ -88,8 +98,30 @@ def namespace_levels(items: Iterable[Landing]) -> dict[str, str]:
     for item in items:
         if item.kind == "Namespace" and item.obj.get("apiVersion") == "v1":
             labels = (item.obj.get("metadata") or {}).get("labels") or {}
-            levels[item.name] = labels.get(pss.ENFORCE_LABEL, pss.DEFAULT_LEVEL)
+            levels[item.name] = str(labels.get(pss.ENFORCE_LABEL, pss.DEFAULT_LEVEL))
     return levels
+
+
+def _group(obj: dict[str, Any]) -> str:
+    api = str(obj.get("apiVersion", ""))
+    return api.split("/")[0] if "/" in api else ""
+
+
+def _structure_checks(items: list[Landing], crds: list[dict[str, Any]], namespaces: set[str]) -> Iterator[tuple[Landing, str, str]]:
+    """Objects whose namespace nothing creates, and objects that two sources create."""
+    scopes = {(c["spec"]["group"], c["spec"]["names"]["kind"]): c["spec"].get("scope", "Namespaced") for c in crds}
+    seen: dict[tuple[str, str, str, str], Landing] = {}
+    for item in items:
+        builtin = schemas.is_builtin(item.obj)
+        namespaced = item.kind not in CLUSTER_SCOPED if builtin else scopes.get((_group(item.obj), item.kind)) == "Namespaced"
+        if namespaced and item.ns not in namespaces:
+            yield item, "namespace-missing", f"namespace {item.ns} is not created on this cluster"
+        if item.chart_crd or item.name == "(unnamed)":
+            continue
+        key = (_group(item.obj), item.kind, item.ns if namespaced or not builtin else "", item.name)
+        if key in seen and seen[key].source != item.source:
+            yield item, "duplicate", f"also created by {seen[key].source}"
+        seen.setdefault(key, item)
 
 
 def without_nulls(value: Any) -> Any:
@@ -104,12 +136,23 @@ def without_nulls(value: Any) -> Any:
 
 def check_objects(cluster: str, kubernetes_version: str, items: list[Landing]) -> list[Violation]:
     """Schema, CRD and Pod Security checks for one cluster's objects."""
-    crds = schemas.crd_index(i.obj for i in items if i.kind == "CustomResourceDefinition")
+    crd_objects = [i.obj for i in items if i.kind == "CustomResourceDefinition" and "spec" in i.obj]
+    crds = schemas.crd_index(crd_objects)
     levels = namespace_levels(items)
     found: list[Violation] = []
+
+    def add_for(item: Landing, rule: str, detail: str) -> None:
+        found.append(Violation(cluster, item.ns, item.kind, item.name, rule, detail, item.source))
+
+    for item, rule, detail in _structure_checks(items, crd_objects, set(levels) | BUILTIN_NAMESPACES):
+        add_for(item, rule, detail)
     for item in items:
         def add(rule: str, detail: str, item: Landing = item) -> None:
-            found.append(Violation(cluster, item.ns, item.kind, item.name, rule, detail, item.source))
+            add_for(item, rule, detail)
+
+        if item.kind == "Namespace" and levels.get(item.name) not in pss.LEVELS:
+            # An unparsable level: reported, and evaluated as restricted, the safe reading.
+            add("pss-level", f"{pss.ENFORCE_LABEL}={levels.get(item.name)!r} is not a Pod Security level")
 
         obj = without_nulls(item.obj)
         if schemas.is_builtin(obj):
@@ -121,6 +164,7 @@ def check_objects(cluster: str, kubernetes_version: str, items: list[Landing]) -
         pod = pss.pod_template(item.obj)
         if pod is not None:
             level = levels.get(item.ns, pss.DEFAULT_LEVEL)
+            level = level if level in pss.LEVELS else "restricted"
             for rule, finding in pss.evaluate(pod, level):
                 add(f"pss-{level}:{rule.id}", finding)
     return found
@@ -143,8 +187,13 @@ def check_plan(plan: Any, releases: list[Any]) -> list[Violation]:
     """Every violation in the plan, sorted by cluster, namespace, kind/name, rule."""
     versions = {c.name: c.kubernetes_version for c in plan.spec.clusters}
     found: list[Violation] = []
-    for cluster, items in landings(plan, releases).items():
+    per_cluster = landings(plan, releases)
+    for cluster, items in per_cluster.items():
         found += check_objects(cluster, versions.get(cluster, "1.33"), items)
+    for rel in releases:
+        if rel.namespace not in set(namespace_levels(per_cluster.get(rel.cluster, []))) | BUILTIN_NAMESPACES:
+            found.append(Violation(rel.cluster, rel.namespace, "HelmRelease", rel.release, "namespace-missing",
+                                   f"namespace {rel.namespace} is not created on this cluster", f"helm:{rel.release}"))
     found += check_values(releases)
     return sorted(found)
 
