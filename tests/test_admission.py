@@ -463,3 +463,22 @@ def test_an_invalid_enforce_level_is_reported_and_read_as_restricted() -> None:
     found = check_objects("c1", "1.33", [_ns("apps", "strict"), Landing(pod, "program", "apps")])
     rules = {v.rule for v in found}
     assert "pss-level" in rules and "pss-restricted:run-as-non-root" in rules
+
+
+def test_crd_groups_ending_in_k8s_io_are_custom_resources() -> None:
+    """A Gateway API kind (group gateway.networking.k8s.io) is checked against its CRD, not the OpenAPI."""
+    crd = copy.deepcopy(next(c for c in render.chart_crds(CHARTS / "velero") if c["spec"]["names"]["kind"] == "Schedule"))
+    crd["spec"]["group"] = "gateway.networking.k8s.io"
+    crd["metadata"]["name"] = "schedules.gateway.networking.k8s.io"
+    cr = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Schedule", "metadata": {"name": "s", "namespace": "x"},
+          "spec": {"schedule": "@daily", "template": {}}}
+    assert check_objects("c1", "1.33", [_ns("x"), Landing(crd, "helm:g", "", chart_crd=True), Landing(cr, "program", "x")]) == []
+
+
+# ---- the real stacks (CI runs the admission check on both) ----------------------------------------
+
+def test_every_cluster_of_the_real_stack_accepts_what_it_gets(plan: Plan) -> None:
+    releases = render.render_plan(plan, CHARTS)
+    assert len(releases) == len(render.release_records(plan))  # every release rendered
+    violations = check_plan(plan, releases)
+    assert violations == [], "\n".join(v.line() for v in violations)

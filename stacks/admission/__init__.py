@@ -102,17 +102,25 @@ def namespace_levels(items: Iterable[Landing]) -> dict[str, str]:
     return levels
 
 
+def _is_builtin(obj: dict[str, Any], crds: dict[tuple[str, str], Any]) -> bool:
+    """Built-in unless a CRD defines it: some CRD groups end in ``.k8s.io`` too (Gateway API,
+    volume snapshots), and those are validated against their CRD."""
+    key = (str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+    return schemas.is_builtin(obj) and key not in crds and key not in schemas.crd_schemas()
+
+
 def _group(obj: dict[str, Any]) -> str:
     api = str(obj.get("apiVersion", ""))
     return api.split("/")[0] if "/" in api else ""
 
 
-def _structure_checks(items: list[Landing], crds: list[dict[str, Any]], namespaces: set[str]) -> Iterator[tuple[Landing, str, str]]:
+def _structure_checks(items: list[Landing], crds: list[dict[str, Any]], index: dict[tuple[str, str], Any],
+                      namespaces: set[str]) -> Iterator[tuple[Landing, str, str]]:
     """Objects whose namespace nothing creates, and objects that two sources create."""
     scopes = {(c["spec"]["group"], c["spec"]["names"]["kind"]): c["spec"].get("scope", "Namespaced") for c in crds}
     seen: dict[tuple[str, str, str, str], Landing] = {}
     for item in items:
-        builtin = schemas.is_builtin(item.obj)
+        builtin = _is_builtin(item.obj, index)
         namespaced = item.kind not in CLUSTER_SCOPED if builtin else scopes.get((_group(item.obj), item.kind)) == "Namespaced"
         if namespaced and item.ns not in namespaces:
             yield item, "namespace-missing", f"namespace {item.ns} is not created on this cluster"
@@ -144,7 +152,7 @@ def check_objects(cluster: str, kubernetes_version: str, items: list[Landing]) -
     def add_for(item: Landing, rule: str, detail: str) -> None:
         found.append(Violation(cluster, item.ns, item.kind, item.name, rule, detail, item.source))
 
-    for item, rule, detail in _structure_checks(items, crd_objects, set(levels) | BUILTIN_NAMESPACES):
+    for item, rule, detail in _structure_checks(items, crd_objects, crds, set(levels) | BUILTIN_NAMESPACES):
         add_for(item, rule, detail)
     for item in items:
         def add(rule: str, detail: str, item: Landing = item) -> None:
@@ -155,7 +163,7 @@ def check_objects(cluster: str, kubernetes_version: str, items: list[Landing]) -
             add("pss-level", f"{pss.ENFORCE_LABEL}={levels.get(item.name)!r} is not a Pod Security level")
 
         obj = without_nulls(item.obj)
-        if schemas.is_builtin(obj):
+        if _is_builtin(obj, crds):
             for error in schemas.validate_builtin(obj, kubernetes_version):
                 add("schema", error)
         else:
