@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -75,7 +76,7 @@ def chart_name(chart_ref: str) -> str:
     return chart_ref.rstrip("/").rsplit("/", 1)[-1]
 
 
-@lru_cache(maxsize=None)
+@cache
 def chart_index(charts_dir: Path) -> dict[str, tuple[Path, str]]:
     """Chart name (from each ``Chart.yaml``) -> (folder, version) for the charts in ``charts_dir``."""
     index: dict[str, tuple[Path, str]] = {}
@@ -85,7 +86,7 @@ def chart_index(charts_dir: Path) -> dict[str, tuple[Path, str]]:
     return index
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_chart(path: Path) -> Any:
     """A loaded chart, kept for the process (charts are immutable; rendering is thread-safe)."""
     import helm_python
@@ -198,6 +199,8 @@ def render_plan(plan: Any, charts_dir: Path) -> list[RenderedRelease]:
             chart_dir=folder, skip_crds=bool(inputs.get("skipCrds")),
         ))
     # Helm installs a chart's crds/ before rendering, and releases on one cluster see each other's CRDs.
+    from helm_python import HelmError
+
     cluster_apis: dict[str, set[str]] = {}
     for rel in pending:
         rel.crds = [] if rel.skip_crds else chart_crds(rel.chart_dir)
@@ -208,7 +211,7 @@ def render_plan(plan: Any, charts_dir: Path) -> list[RenderedRelease]:
             rel.objects = render_chart(rel.chart_dir, rel.values, name=rel.release, namespace=rel.namespace,
                                        kubernetes_version=rel.kubernetes_version,
                                        api_versions=cluster_apis.get(rel.cluster, ()))
-        except Exception as exc:  # HelmRenderError/HelmValuesError carry the template and line
+        except (HelmError, yaml.YAMLError) as exc:  # Helm's errors carry the template and line
             problems.append(f"release {rel.logical_name} on {rel.cluster} ({rel.chart} {rel.version}): {exc}")
         rel.seconds = time.perf_counter() - start
     if problems:

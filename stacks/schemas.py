@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -131,7 +131,7 @@ def _minor(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", version)[:2])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _k8s_schema_dir(kubernetes_version: str) -> str:
     from kubernetes_validate import utils
     from kubernetes_validate.utils import VersionNotSupportedError
@@ -143,14 +143,14 @@ def _k8s_schema_dir(kubernetes_version: str) -> str:
     return f"v{known[-1]}-local-strict"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _k8s_schema(schema_dir: str, name: str) -> Any:
     from kubernetes_validate import utils
 
     return utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{name}", schema_dir)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin_validator(schema_dir: str, api_version: str, kind: str) -> Any:
     import jsonschema
     from kubernetes_validate.utils import SchemaNotFoundError

@@ -18,8 +18,13 @@ import pytest
 
 from components.security.namespaces import pss_labels
 from stacks import render
-from stacks.admission import Violation, check_objects, check_plan, Landing, pss
-from stacks.admission.values import ChartKnowledge, chart_knowledge, template_reads, unknown_paths
+from stacks.admission import Landing, Violation, check_objects, check_plan, pss
+from stacks.admission.values import (
+    ChartKnowledge,
+    chart_knowledge,
+    template_reads,
+    unknown_paths,
+)
 from stacks.cli import main
 from stacks.loader import ROOT
 from stacks.plan import Plan, run_plan

@@ -16,8 +16,9 @@ rendered Helm charts install (their CRDs included):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from stacks import schemas
 from stacks.report import cluster_of, is_k8s_object, manifest

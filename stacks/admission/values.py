@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ Path_ = tuple[str, ...]
 MISSING = object()
 ISTIO_DEFAULTS = "_internal_defaults_do_not_set"
 
-_ACTION = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
+_ACTION = re.compile(r"\{\{-?(.*?)-?\}\}", re.DOTALL)
 _DOTTED = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _INDEX = re.compile(r'index\s+\(?\s*\$?[A-Za-z0-9_]*\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\)?((?:\s+"[^"]*")+)')
 _WHOLE = re.compile(r"\b(toYaml|toJson|toPrettyJson|toRawJson|tpl|range|merge|mergeOverwrite|deepCopy|omit|pick|"
@@ -134,7 +134,7 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def chart_knowledge(chart_dir: Path) -> ChartKnowledge:
     import helm_python
 
