@@ -111,6 +111,29 @@ def kube_version(version: str) -> str:
     return f"v{v}" if v.count(".") == 2 else f"v{v}.0"
 
 
+def _version_tuple(text: str) -> tuple[int, int, int]:
+    parts = [int(x) for x in re.findall(r"\d+", text.split("-")[0])[:3]]
+    return (parts + [0, 0, 0])[0], (parts + [0, 0, 0])[1], (parts + [0, 0, 0])[2]
+
+
+_COMPARE = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b,
+            "!=": lambda a, b: a != b, "=": lambda a, b: a == b}
+
+
+def kube_version_allowed(constraint: str, version: str) -> bool:
+    """Whether Kubernetes ``version`` meets a Chart.yaml ``kubeVersion`` constraint, which Helm
+    enforces at install (rendering alone does not). Comparison operators joined by ``,``/space (and)
+    and ``||`` (or); ``~``/``^``/wildcard ranges raise ValueError."""
+    have = _version_tuple(version)
+    for alternative in constraint.split("||"):
+        terms = re.findall(r"(>=|<=|!=|>|<|=)?\s*v?([0-9][0-9A-Za-z.+-]*)", alternative)
+        if not terms or re.search(r"[~^*xX]|\s-\s", alternative):
+            raise ValueError(f"unsupported kubeVersion constraint {constraint!r}")
+        if all(_COMPARE[op or "="](have, _version_tuple(v)) for op, v in terms):
+            return True
+    return False
+
+
 def crd_api_versions(crds: Iterable[dict[str, Any]]) -> list[str]:
     """``group/version`` and ``group/version/Kind`` of each CRD, as Helm discovery lists them."""
     out: set[str] = set()
@@ -192,10 +215,19 @@ def render_plan(plan: Any, charts_dir: Path) -> list[RenderedRelease]:
         if pinned != found:
             problems.append(f"{where}: the program pins {chart} {pinned or '(no version)'} but {folder} is {found}")
             continue
+        constraint = load_chart(folder).metadata.get("kubeVersion")
+        kube = versions.get(cluster, "1.33")
+        try:
+            if constraint and not kube_version_allowed(str(constraint), kube):
+                problems.append(f"{where}: chart {chart} {pinned} requires Kubernetes {constraint}, the cluster runs {kube}")
+                continue
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
         pending.append(RenderedRelease(
             cluster=cluster, logical_name=r["name"], release=str(inputs.get("name") or r["name"]), chart=chart,
             version=pinned, namespace=str(inputs.get("namespace") or "default"),
-            kubernetes_version=versions.get(cluster, "1.33"), values=_plain(values),
+            kubernetes_version=kube, values=_plain(values),
             chart_dir=folder, skip_crds=bool(inputs.get("skipCrds")),
         ))
     # Helm installs a chart's crds/ before rendering, and releases on one cluster see each other's CRDs.

@@ -149,6 +149,23 @@ def test_render_errors_name_the_release(synthetic_plan: Plan, changes: dict[str,
     assert "velero" in problem and expect in problem, problem
 
 
+@pytest.mark.parametrize("constraint,version,ok", [
+    (">=1.25.0-0", "1.33", True), (">=1.34.0-0", "1.33", False), (">= 1.30, < 1.34", "1.34", False),
+    ("<1.20 || >=1.33", "1.33", True), ("=1.33.0", "1.33", True), ("!=1.33.0", "1.33", False),
+])
+def test_chart_kube_version_constraints(constraint: str, version: str, ok: bool) -> None:
+    assert render.kube_version_allowed(constraint, version) is ok
+
+
+def test_a_chart_that_refuses_the_cluster_version_is_an_error(synthetic_plan: Plan) -> None:
+    old = synthetic_plan.spec.clusters[0]
+    spec = dataclasses.replace(synthetic_plan.spec, clusters=(dataclasses.replace(old, kubernetes_version="1.15"),
+                                                             *synthetic_plan.spec.clusters[1:]))
+    with pytest.raises(render.RenderError) as exc:
+        render.render_plan(dataclasses.replace(synthetic_plan, spec=spec), CHARTS)
+    assert "requires Kubernetes >=1.16.0-0, the cluster runs 1.15" in exc.value.problems[0]
+
+
 def test_skip_crds_leaves_the_chart_crds_out(synthetic_plan: Plan) -> None:
     (rel,) = render.render_plan(_with_release(synthetic_plan, skipCrds=True), CHARTS)
     assert rel.crds == [] and rel.objects
