@@ -1,10 +1,11 @@
 """``python -m stacks``: the offline plan and its outputs.
 
-    python -m stacks plan <stack> [--json FILE] [--manifests DIR] [--dot FILE] [--policy]
+    python -m stacks plan <stack> [--json FILE] [--manifests DIR] [--dot FILE] [--charts DIR [--admission]] [--policy]
     python -m stacks diff BASE.json HEAD.json
 
-Exit codes: 0 planned, 2 invalid config (every error listed, no traceback), 1 program error,
-3 mandatory policy violations (``--policy``).
+Exit codes: 0 planned, 2 invalid config (every error listed, no traceback), 1 program error or a
+chart that does not render, 3 admission rejects something or a mandatory policy is violated
+(every violation listed).
 """
 
 from __future__ import annotations
@@ -76,20 +77,41 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return 2
     seconds = time.perf_counter() - start
     _summary(plan, seconds)
+    releases = None
+    if args.charts:  # issue 9: render every Helm release with its real chart
+        from .render import RenderError, print_releases, render_plan
+        try:
+            releases = render_plan(plan, Path(args.charts))
+        except RenderError as exc:
+            err.print("charts failed to render:\n  " + "\n  ".join(exc.problems), markup=False)
+            return 1
+        print_releases(releases, console)
+    else:
+        console.print("Helm charts not rendered (pass --charts DIR to render every release)")
     if args.json:
         Path(args.json).write_text(json.dumps(plan.to_json(), indent=1, sort_keys=True) + "\n")
         console.print(f"plan record: {args.json}")
     if args.manifests:
         n = write_manifests(plan, Path(args.manifests))
+        if releases is not None:
+            from .render import write_rendered
+            n += write_rendered(releases, Path(args.manifests))
         console.print(f"{n} Kubernetes objects written under {args.manifests}/<cluster>/")
     if args.dot:
         write_dot(plan, Path(args.dot))
         console.print(f"component graph: {args.dot}")
+    status = 0
+    if args.admission:
+        from .admission import check_plan, print_violations
+
+        violations = check_plan(plan, releases or [])
+        print_violations(violations, console, plan, releases or [])
+        status = 3 if violations else status
     if args.policy:
         from .policy import command as policy_command
 
-        return policy_command(plan.to_json()["resources"], console)
-    return 0
+        status = policy_command(plan.to_json()["resources"], console) or status
+    return status
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -107,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--manifests", metavar="DIR", help="write every Kubernetes object as YAML, one folder per cluster")
     p.add_argument("--dot", metavar="FILE", help="write the component tree as Graphviz")
     p.add_argument("--policy", action="store_true", help="evaluate the policy pack (policy/) offline; exit 3 on a mandatory violation")
+    p.add_argument("--charts", metavar="DIR", help="render every Helm release with its chart from DIR (folder per chart)")
+    p.add_argument("--admission", action="store_true", help="check what lands in each cluster (needs --charts)")
     p.add_argument("--root", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_plan)
     d = sub.add_parser("diff", help="Markdown diff of two plan records (--json files), grouped by cluster")
@@ -116,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--head-label")
     d.set_defaults(func=cmd_diff)
     args = parser.parse_args(argv)
+    if getattr(args, "admission", False) and not args.charts:
+        parser.error("--admission needs --charts DIR: what lands includes every rendered chart")
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@ Kubernetes manifests per cluster, and the component tree as Graphviz."""
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,16 @@ def is_k8s_object(r: dict[str, Any]) -> bool:
 
 
 def manifest(r: dict[str, Any]) -> dict[str, Any]:
-    doc = {k: v for k, v in r["inputs"].items() if not k.startswith("__")}
+    doc = copy.deepcopy({k: v for k, v in r["inputs"].items() if not k.startswith("__")})
     if doc.get("kind") == "Secret":
         for key in ("data", "stringData"):
             if isinstance(doc.get(key), dict):
                 doc[key] = {k: REDACTED for k in doc[key]}
             elif key in doc:
-                doc[key] = REDACTED
+                # The whole map is a Pulumi secret (even its keys): leave it out and say so.
+                del doc[key]
+                meta = doc.setdefault("metadata", {})
+                meta.setdefault("annotations", {})[f"archipelago.io/redacted-{key}"] = "whole map is a Pulumi secret"
     return doc
 
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import copy
 import os
-from functools import lru_cache
+import re
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
 from .loader import ROOT
+
+# libyaml when available: the upstream CRDs are tens of megabytes of YAML.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def crd_dirs() -> list[Path]:
@@ -49,7 +53,7 @@ def _iter_crds(paths: Iterable[Path]) -> Iterable[dict[str, Any]]:
         if not base.exists():
             continue
         for path in sorted(base.rglob("*.yaml")):
-            for doc in yaml.safe_load_all(path.read_text()):
+            for doc in yaml.load_all(path.read_text(), Loader=_LOADER):
                 if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                     yield doc
 
@@ -57,8 +61,14 @@ def _iter_crds(paths: Iterable[Path]) -> Iterable[dict[str, Any]]:
 @lru_cache(maxsize=None)
 def crd_schemas(extra: tuple[str, ...] = ()) -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> strict JSON schema of every CRD version found."""
+    return crd_index(_iter_crds([*crd_dirs(), *(Path(p) for p in extra)]))
+
+
+def crd_index(crds: Iterable[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> strict JSON schema for CRD objects already in memory (e.g. the CRDs
+    a rendered chart installs)."""
     index: dict[tuple[str, str], dict[str, Any]] = {}
-    for crd in _iter_crds([*crd_dirs(), *(Path(p) for p in extra)]):
+    for crd in crds:
         group = crd["spec"]["group"]
         kind = crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
@@ -77,12 +87,15 @@ class SchemaError(Exception):
     pass
 
 
-def validate_custom_resource(obj: dict[str, Any]) -> list[str]:
-    """Every schema violation of a custom resource, as ``path: message`` strings."""
+def validate_custom_resource(
+    obj: dict[str, Any], schemas: dict[tuple[str, str], dict[str, Any]] | None = None
+) -> list[str]:
+    """Every schema violation of a custom resource, as ``path: message`` strings. ``schemas``
+    (from :func:`crd_index`) are consulted before the CRDs in :func:`crd_dirs`."""
     import jsonschema
 
     key = (obj.get("apiVersion", ""), obj.get("kind", ""))
-    schema = crd_schemas().get(key)
+    schema = (schemas or {}).get(key) or crd_schemas().get(key)
     if schema is None:
         return [f"no CRD schema for {key[0]} {key[1]} in {', '.join(map(str, crd_dirs()))}"]
     validator = jsonschema.Draft7Validator(schema)
@@ -94,19 +107,63 @@ def validate_custom_resource(obj: dict[str, Any]) -> list[str]:
 
 
 def validate_builtin(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
-    """Schema violations of a built-in object for Kubernetes ``1.NN`` (strict: unknown fields fail)."""
-    import kubernetes_validate
-    from kubernetes_validate.utils import SchemaNotFoundError, ValidationError, VersionNotSupportedError
+    """Schema violations of a built-in object for Kubernetes ``1.NN`` (strict: unknown fields fail).
 
-    version = kubernetes_version if kubernetes_version.count(".") == 2 else f"{kubernetes_version}.0"
+    Uses the schemas bundled with ``kubernetes-validate`` (the latest one not newer than the
+    requested version), with each parsed schema and validator cached: the package itself re-reads
+    megabytes of JSON on every call, which made checking a cluster's few hundred objects slow.
+    """
+    from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
+
     try:
-        kubernetes_validate.validate(obj, version, strict=True)
-    except ValidationError as exc:
-        path = ".".join(str(p) for p in exc.path) or "(root)"
-        return [f"{path}: {exc.message}"]
+        validator = _builtin_validator(_k8s_schema_dir(kubernetes_version), str(obj.get("apiVersion", "")),
+                                       str(obj.get("kind", "")))
     except (SchemaNotFoundError, VersionNotSupportedError) as exc:
-        return [str(exc)]
-    return []
+        return [str(exc.message)]
+    errors = []
+    for e in sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path]):
+        path = ".".join(str(p) for p in e.absolute_path) or "(root)"
+        errors.append(f"{path}: {e.message}")
+    return errors
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+
+
+@cache
+def _k8s_schema_dir(kubernetes_version: str) -> str:
+    from kubernetes_validate import utils
+    from kubernetes_validate.utils import VersionNotSupportedError
+
+    wanted = _minor(kubernetes_version)
+    known = [v for v in utils.all_versions() if _minor(v) <= wanted]
+    if not known or wanted > _minor(utils.latest_version()):
+        raise VersionNotSupportedError(version=kubernetes_version)
+    return f"v{known[-1]}-local-strict"
+
+
+@cache
+def _k8s_schema(schema_dir: str, name: str) -> Any:
+    from kubernetes_validate import utils
+
+    return utils.schema_contents(f"kubernetes-json-schema/{schema_dir}/{name}", schema_dir)
+
+
+@cache
+def _builtin_validator(schema_dir: str, api_version: str, kind: str) -> Any:
+    import jsonschema
+    from kubernetes_validate.utils import SchemaNotFoundError
+    from referencing import Registry, Resource
+
+    # rbac.authorization.k8s.io/v1 -> rbac-v1, as the bundled file names are spelt.
+    api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = _k8s_schema(schema_dir, f"{kind.lower()}-{api}.json")
+    except FileNotFoundError:
+        raise SchemaNotFoundError(version=schema_dir.split("-")[0], kind=kind, api_version=api_version) from None
+    registry = Resource.from_contents(_k8s_schema(schema_dir, "_definitions.json")) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
 def is_builtin(obj: dict[str, Any]) -> bool:
