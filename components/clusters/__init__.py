@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.clusters.base import ClusterArgs
 from components.handle import ClusterHandle
 from components.providers import CloudProviders
 from stacks.spec import ClusterSpec, FleetSpec
@@ -13,13 +14,13 @@ def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProvid
     provider = providers.for_cluster(cluster.cloud, cluster.region)
     opts = pulumi.ResourceOptions()
     if cluster.cloud == "aws":
-        from components.clusters.eks import EksCluster, EksClusterArgs
+        from components.clusters.eks import EksCluster
 
-        return EksCluster(cluster.name, EksClusterArgs(cluster, fleet, provider), opts).handle
+        return EksCluster(cluster.name, ClusterArgs(cluster, fleet, provider), opts).handle
     if cluster.cloud == "azure":
-        from components.clusters.aks import AksCluster, AksClusterArgs
+        from components.clusters.aks import AksCluster
 
-        return AksCluster(cluster.name, AksClusterArgs(cluster, fleet, provider), opts).handle
-    from components.clusters.gke import GkeCluster, GkeClusterArgs
+        return AksCluster(cluster.name, ClusterArgs(cluster, fleet, provider), opts).handle
+    from components.clusters.gke import GkeCluster
 
-    return GkeCluster(cluster.name, GkeClusterArgs(cluster, fleet, provider), opts).handle
+    return GkeCluster(cluster.name, ClusterArgs(cluster, fleet, provider), opts).handle

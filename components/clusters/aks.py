@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import base64
 import uuid
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerservice as containerservice
 import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.managedidentity as managedidentity
-import pulumi_kubernetes as k8s
 import yaml
 
 from components import naming
 from components.clusters import kubeconfig
+from components.clusters.base import ClusterArgs, ManagedCluster
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
 from components.network.azure import AzureNetwork, AzureNetworkArgs
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
-from stacks.spec import ClusterSpec, FleetSpec
 
 # Built-in Azure role definition ids.
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
@@ -43,22 +41,13 @@ def _server_and_ca(encoded: str) -> tuple[str, str]:
     return cluster["server"], cluster["certificate-authority-data"]
 
 
-@dataclass
-class AksClusterArgs:
-    cluster: ClusterSpec
-    fleet: FleetSpec
-    provider: pulumi.ProviderResource
-
-
-class AksCluster(pulumi.ComponentResource):
+class AksCluster(ManagedCluster):
     handle: ClusterHandle
 
-    def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:clusters:AksCluster", name, None, opts)
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("archipelago:clusters:AksCluster", name, args, opts)
         c, fleet, base = args.cluster, args.fleet, args.fleet.baseline
-        self._provider = args.provider
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        stateful = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=base.protect_stateful))
+        child, stateful = self.child_opts, self.stateful_opts
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self))
         self._subscription = client.subscription_id
 
@@ -214,20 +203,12 @@ class AksCluster(pulumi.ComponentResource):
         # The API address and CA are not secret; only the credentials document as a whole is.
         endpoint = pulumi.Output.unsecret(server_ca.apply(lambda sc: sc[0]))
         ca = pulumi.Output.unsecret(server_ca.apply(lambda sc: sc[1]))
-        self.kubeconfig = kubeconfig.build(c.name, endpoint, ca, kubeconfig.aks_exec())
-        self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)
-        )
-        self.oidc_issuer = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else "")
-        self.handle = ClusterHandle(
-            spec=c,
-            provider=self.k8s_provider,
-            cloud_provider=args.provider,
-            component=self,
-            kubeconfig=self.kubeconfig,
+        self._finish(
+            c,
             endpoint=endpoint,
             ca_data=ca,
-            oidc_issuer=self.oidc_issuer,
+            exec_config=kubeconfig.aks_exec(),
+            oidc_issuer=self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else ""),
             account=self._subscription,
             cloud_outputs={
                 "resourceGroupName": rg,
@@ -242,9 +223,8 @@ class AksCluster(pulumi.ComponentResource):
                 "internal": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
                 "external": {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"},
             },
-            _identity=self._bind_identity,
+            identity=self._bind_identity,
         )
-        self.register_outputs({"endpoint": endpoint, "kubeconfig": self.kubeconfig, "oidcIssuer": self.oidc_issuer})
 
     def _bind_identity(
         self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from components import naming
 from components.clusters import kubeconfig
+from components.clusters.base import ClusterArgs, ManagedCluster
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
 from components.network.aws import AwsNetwork, AwsNetworkArgs
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
-from stacks.spec import ClusterSpec, FleetSpec
 
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
@@ -44,22 +42,13 @@ def node_role(
     return role, attachments
 
 
-@dataclass
-class EksClusterArgs:
-    cluster: ClusterSpec
-    fleet: FleetSpec
-    provider: aws.Provider
-
-
-class EksCluster(pulumi.ComponentResource):
+class EksCluster(ManagedCluster):
     handle: ClusterHandle
 
-    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:clusters:EksCluster", name, None, opts)
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("archipelago:clusters:EksCluster", name, args, opts)
         c, fleet, base = args.cluster, args.fleet, args.fleet.baseline
-        self._provider = args.provider
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        stateful = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=base.protect_stateful))
+        child, stateful = self.child_opts, self.stateful_opts
 
         self.network = AwsNetwork(
             f"{name}-net", AwsNetworkArgs(cluster=c, provider=args.provider, nat_per_zone=base.nat_per_zone),
@@ -225,24 +214,13 @@ class EksCluster(pulumi.ComponentResource):
         self._pod_identity_agent = addons["eks-pod-identity-agent"]
         endpoint = self.cluster.endpoint
         ca = self.cluster.certificate_authority.data
-        self.kubeconfig = kubeconfig.build(c.name, endpoint, ca, kubeconfig.eks_exec(c.name, c.region))
-        self.k8s_provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]),
-        )
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self))
-        self.oidc_issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
-        self.handle = ClusterHandle(
-            spec=c,
-            provider=self.k8s_provider,
-            cloud_provider=args.provider,
-            component=self,
-            kubeconfig=self.kubeconfig,
+        self._finish(
+            c,
             endpoint=endpoint,
             ca_data=ca,
-            oidc_issuer=self.oidc_issuer,
+            exec_config=kubeconfig.eks_exec(c.name, c.region),
+            oidc_issuer=self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer),
             account=identity.account_id,
             cloud_outputs={
                 "vpcId": self.network.vpc_id,
@@ -252,20 +230,16 @@ class EksCluster(pulumi.ComponentResource):
                 "privateSubnetIds": self.network.private_subnet_ids,
             },
             lb_annotations={
-                "internal": {
+                scheme: {
                     "service.beta.kubernetes.io/aws-load-balancer-type": "external",
                     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-                    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
-                },
-                "external": {
-                    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-                    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-                },
+                    "service.beta.kubernetes.io/aws-load-balancer-scheme": value,
+                }
+                for scheme, value in (("internal", "internal"), ("external", "internet-facing"))
             },
-            _identity=self._bind_identity,
+            identity=self._bind_identity,
+            provider_depends_on=[self.node_group],
         )
-        self.register_outputs({"endpoint": endpoint, "kubeconfig": self.kubeconfig, "oidcIssuer": self.oidc_issuer})
 
     def _bind_identity(
         self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
-import pulumi_kubernetes as k8s
 
 from components import naming
 from components.clusters import kubeconfig
+from components.clusters.base import ClusterArgs, ManagedCluster
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
 from components.network.gcp import PODS_RANGE, SERVICES_RANGE, GcpNetwork, GcpNetworkArgs
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
@@ -69,24 +68,15 @@ def auto_provisioning(fleet: FleetSpec, c: ClusterSpec, service_account: pulumi.
     )
 
 
-@dataclass
-class GkeClusterArgs:
-    cluster: ClusterSpec
-    fleet: FleetSpec
-    provider: pulumi.ProviderResource
-
-
-class GkeCluster(pulumi.ComponentResource):
+class GkeCluster(ManagedCluster):
     handle: ClusterHandle
 
-    def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:clusters:GkeCluster", name, None, opts)
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("archipelago:clusters:GkeCluster", name, args, opts)
         c, fleet, base = args.cluster, args.fleet, args.fleet.baseline
         project = fleet.gcp_project or ""
         self._project = project
-        self._provider = args.provider
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        stateful = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=base.protect_stateful))
+        child, stateful = self.child_opts, self.stateful_opts
         project_info = gcp.organizations.get_project_output(
             project_id=project, opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self)
         )
@@ -206,25 +196,14 @@ class GkeCluster(pulumi.ComponentResource):
 
         endpoint = self.cluster.endpoint.apply(lambda e: f"https://{e}")
         ca = self.cluster.master_auth.cluster_ca_certificate
-        self.kubeconfig = kubeconfig.build(c.name, endpoint, ca, kubeconfig.gke_exec())
-        self.k8s_provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_pool]),
-        )
-        self.oidc_issuer = pulumi.Output.from_input(
-            f"https://container.googleapis.com/v1/projects/{project}/locations/{c.region}/clusters/{c.name}"
-        )
-        self.handle = ClusterHandle(
-            spec=c,
-            provider=self.k8s_provider,
-            cloud_provider=args.provider,
-            component=self,
-            kubeconfig=self.kubeconfig,
+        self._finish(
+            c,
             endpoint=endpoint,
             ca_data=ca,
-            oidc_issuer=self.oidc_issuer,
+            exec_config=kubeconfig.gke_exec(),
+            oidc_issuer=pulumi.Output.from_input(
+                f"https://container.googleapis.com/v1/projects/{project}/locations/{c.region}/clusters/{c.name}"
+            ),
             account=pulumi.Output.from_input(project),
             cloud_outputs={
                 "networkId": self.network.network_id,
@@ -237,9 +216,9 @@ class GkeCluster(pulumi.ComponentResource):
                 "internal": {"networking.gke.io/load-balancer-type": "Internal"},
                 "external": {"cloud.google.com/l4-rbs": "enabled"},
             },
-            _identity=self._bind_identity,
+            identity=self._bind_identity,
+            provider_depends_on=[self.node_pool],
         )
-        self.register_outputs({"endpoint": endpoint, "kubeconfig": self.kubeconfig, "oidcIssuer": self.oidc_issuer})
 
     def _bind_identity(
         self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource
