@@ -15,6 +15,9 @@ from components.fleet.ports import open_fleet_ports
 from components.security.baseline import apply_security_baseline
 from components.providers import CloudProviders
 from stacks.loader import load_spec_from_runtime
+from stacks.tuning import tune_gc
+
+tune_gc()  # before anything registers: see stacks/tuning.py
 
 fleet = load_spec_from_runtime(pulumi.get_stack())
 providers = CloudProviders(environment=fleet.environment, gcp_project=fleet.gcp_project)

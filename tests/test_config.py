@@ -125,3 +125,18 @@ def test_cli_rejects_bad_config_without_traceback(tmp_path) -> None:
     assert "clusters[0].region: (missing) is required" in out
     assert "clusters[1].region: 'mars-1' is not a gcp region" in out
     assert "gcpProject" in out
+
+
+def test_every_config_key_is_declared_in_pulumi_yaml() -> None:
+    """`pulumi config` and the Pulumi Console show the project's declared keys: keep them complete."""
+    import yaml
+
+    from stacks.config import FleetConfig
+
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    keys = {f.alias or n for n, f in FleetConfig.model_fields.items()}
+    missing = sorted(k for k in keys if f"archipelago:{k}" not in declared)
+    assert missing == []
+    for k in keys:
+        assert declared[f"archipelago:{k}"].get("description"), k
+        assert "default" not in declared[f"archipelago:{k}"], f"{k}: a project default would reach every stack unvalidated"
