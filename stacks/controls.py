@@ -199,7 +199,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("azure", "node OS upgrade channel", AKS, "autoUpgradeProfile.nodeOSUpgradeChannel", Eq(field="aks_node_os_upgrade_channel")),
     Control("azure", "SKU tier", AKS, "sku.tier", Eq(field="aks_sku_tier")),
     Control("azure", "cluster protected from deletion", AKS, "$protect", Eq(field="deletion_protection")),
-    Control("azure", "node subnet has an NSG", "azure-native:network:Subnet", "networkSecurityGroup.id", Matches(r"/NetworkSecurityGroup/")),
+    Control("azure", "node subnet has an NSG", "azure-native:network:Subnet", "networkSecurityGroup.id", Matches(r"/providers/Microsoft.Network/networkSecurityGroups/")),
     # GKE
     Control("gcp", "private nodes", GKE, "privateClusterConfig.enablePrivateNodes", Eq(True)),
     Control("gcp", "private endpoint", GKE, "privateClusterConfig.enablePrivateEndpoint", Eq(True), relaxed_by="public_api_endpoint"),

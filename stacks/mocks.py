@@ -136,7 +136,19 @@ def _azure_resource(a: MockResourceArgs) -> dict[str, Any]:
         # Child resource: ARM nests it under its virtual network (AKSNodeClass validates the shape).
         vnet = a.inputs.get("virtualNetworkName", "vnet")
         return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}"}
-    return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.{module}/{kind}/{name}"}
+    if kind == "ResourceGroup":
+        return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{name}"}
+    namespace = AZURE_NAMESPACES.get(module, module[:1].upper() + module[1:])
+    plural = kind[:1].lower() + kind[1:]
+    plural = plural[:-1] + "ies" if plural.endswith("y") else plural + "s"
+    return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.{namespace}/{plural}/{name}"}
+
+
+# Resource provider namespaces as ARM ids spell them.
+AZURE_NAMESPACES = {
+    "containerservice": "ContainerService", "network": "Network", "keyvault": "KeyVault", "storage": "Storage",
+    "managedidentity": "ManagedIdentity", "authorization": "Authorization", "resources": "Resources",
+}
 
 
 OUTPUTS: dict[str, Callable[[MockResourceArgs], dict[str, Any]]] = {
@@ -238,7 +250,12 @@ def _aks_credentials(args: MockCallArgs) -> dict[str, Any]:
 
 CALLS: dict[str, Callable[[MockCallArgs], dict[str, Any]]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
-        "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/mock", "userId": "AIDAMOCK", "id": ACCOUNT,
+        "accountId": ACCOUNT, "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/archipelago-deployer/ci-session",
+        "userId": "AROAMOCK:ci-session", "id": ACCOUNT,
+    },
+    "aws:iam/getSessionContext:getSessionContext": lambda a: {
+        "arn": a.args.get("arn", ""), "issuerArn": f"arn:aws:iam::{ACCOUNT}:role/archipelago-deployer",
+        "issuerId": "AROAMOCK", "issuerName": "archipelago-deployer", "sessionName": "ci-session", "id": a.args.get("arn", ""),
     },
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
     "aws:index/getRegion:getRegion": lambda a: {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"},

@@ -33,7 +33,7 @@ DESTINATION_RULE = CR.format("networking.istio.io/v1", "DestinationRule")
 PEER_AUTH = CR.format("security.istio.io/v1", "PeerAuthentication")
 # What "internal" means per cloud, stated independently of the cluster components.
 INTERNAL_LB = {
-    "aws": ("service.beta.kubernetes.io/aws-load-balancer-scheme", "internal"),
+    "aws": ("service.beta.kubernetes.io/aws-load-balancer-internal", "true"),  # in-tree NLB, no LB controller
     "azure": ("service.beta.kubernetes.io/azure-load-balancer-internal", "true"),
     "gcp": ("networking.gke.io/load-balancer-type", "Internal"),
 }

@@ -106,3 +106,24 @@ def test_plan_command_writes_json_manifests_and_dot(tmp_path) -> None:
     dot = out_dot.read_text()
     assert dot.startswith("digraph") and "EksCluster" in dot and "->" in dot
     assert man.is_dir()
+
+
+def test_the_deployer_can_reach_every_cluster_it_creates(plan) -> None:
+    """EKS (API auth, no creator admin) and AKS (no local accounts, Azure RBAC) give the identity
+    running `pulumi up` explicit cluster admin, and each cluster's provider waits for that grant."""
+    by_urn = plan.by_urn()
+    providers = {cluster_of(p, by_urn): p for p in plan.of_type("pulumi:providers:kubernetes")}
+    for c in plan.spec.clusters:
+        provider = providers[c.name]
+        if c.cloud == "aws":
+            grant = next(r for r in plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+                         if r["name"] == f"{c.name}-access-deployer")
+            assert grant["inputs"]["principalArn"] == "arn:aws:iam::123456789012:role/archipelago-deployer"  # the role, not the session
+            assert grant["inputs"]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+            assert grant["urn"] in provider["dependencies"]
+        elif c.cloud == "azure":
+            grant = next(r for r in plan.of_type("azure-native:authorization:RoleAssignment")
+                         if r["name"] == f"{c.name}-deployer-admin")
+            assert grant["inputs"]["roleDefinitionId"].endswith("/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")
+            assert "/managedClusters/" in grant["inputs"]["scope"]
+            assert grant["urn"] in provider["dependencies"]

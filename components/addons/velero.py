@@ -170,8 +170,9 @@ class AwsBackend:
     def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> pulumi.Output[str]:
         opts = peer.cloud_opts(parent)
         prefix = f"{peer.name}-velero-dr-{reader.name}"
-        issuer = reader.oidc_issuer.apply(lambda u: u.removeprefix("https://"))
-        oidc = aws.iam.OpenIdConnectProvider(prefix, url=reader.oidc_issuer, client_id_lists=[DR_AUDIENCE], opts=opts)
+        # AKS issuer URLs end in "/": IAM's provider URL and condition keys have none.
+        issuer = reader.oidc_issuer.apply(lambda u: u.removeprefix("https://").rstrip("/"))
+        oidc = aws.iam.OpenIdConnectProvider(prefix, url=issuer.apply(lambda i: f"https://{i}"), client_id_lists=[DR_AUDIENCE], opts=opts)
         trust = pulumi.Output.all(oidc.arn, issuer).apply(lambda a: json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Federated": a[0]}, "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {"StringEquals": {f"{a[1]}:sub": SUBJECT, f"{a[1]}:aud": DR_AUDIENCE}}}]}))

@@ -23,6 +23,7 @@ from stacks.sections.connectivity import GATEWAY_NODE_LABELS
 # Built-in Azure role definition ids.
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
 
 
@@ -203,6 +204,17 @@ class AksCluster(ManagedCluster):
         # The API address and CA are not secret; only the credentials document as a whole is.
         endpoint = pulumi.Output.unsecret(server_ca.apply(lambda sc: sc[0]))
         ca = pulumi.Output.unsecret(server_ca.apply(lambda sc: sc[1]))
+        # The identity running `pulumi up` installs everything inside the cluster: with local
+        # accounts off and Azure RBAC on, it needs an Azure role on the cluster itself.
+        deployer_admin = authorization.RoleAssignment(
+            f"{name}-deployer-admin",
+            # Named after the principal too: a second deployer (a person, CI) gets its own assignment.
+            role_assignment_name=client.object_id.apply(lambda oid: assignment_name(c.name, "deployer-admin", oid)),
+            principal_id=client.object_id,
+            role_definition_id=role_definition(self._subscription, AKS_RBAC_CLUSTER_ADMIN),
+            scope=self.cluster.id,
+            opts=child,
+        )
         self._finish(
             c,
             endpoint=endpoint,
@@ -224,6 +236,7 @@ class AksCluster(ManagedCluster):
                 "external": {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"},
             },
             identity=self._bind_identity,
+            provider_depends_on=[deployer_admin],
         )
 
     def _bind_identity(

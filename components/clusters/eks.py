@@ -130,7 +130,8 @@ class EksCluster(ManagedCluster):
             }, sort_keys=True)
         )
         addons: dict[str, aws.eks.Addon] = {}
-        for addon in EKS_ADDONS:
+        # CoreDNS needs nodes to become ACTIVE, so it is added after the node group below.
+        for addon in (a for a in EKS_ADDONS if a != "coredns"):
             addons[addon] = aws.eks.Addon(
                 f"{name}-{addon}",
                 cluster_name=self.cluster.name,
@@ -186,6 +187,14 @@ class EksCluster(ManagedCluster):
                 child, pulumi.ResourceOptions(depends_on=[*node_policies, addons["vpc-cni"]], ignore_changes=["scalingConfig.desiredSize"])
             ),
         )
+        addons["coredns"] = aws.eks.Addon(
+            f"{name}-coredns",
+            cluster_name=self.cluster.name,
+            addon_name="coredns",
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.node_group])),
+        )
 
         # Who may use the API: access entries mapping IAM roles to Kubernetes groups (RBAC binds
         # the groups); cluster-admin groups also get the EKS admin access policy.
@@ -211,10 +220,27 @@ class EksCluster(ManagedCluster):
                     opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[entry])),
                 )
 
+        # The identity running `pulumi up` installs everything inside the cluster. With API
+        # authentication and no implicit creator admin it needs its own access entry: the IAM
+        # role behind the caller's session (access entries take role ARNs, not sessions).
+        invoke = pulumi.InvokeOutputOptions(provider=args.provider, parent=self)
+        identity = aws.get_caller_identity_output(opts=invoke)
+        deployer = aws.iam.get_session_context_output(arn=identity.arn, opts=invoke).issuer_arn
+        deployer_entry = aws.eks.AccessEntry(
+            f"{name}-access-deployer", cluster_name=self.cluster.name, principal_arn=deployer, type="STANDARD", opts=child
+        )
+        deployer_admin = aws.eks.AccessPolicyAssociation(
+            f"{name}-access-deployer",
+            cluster_name=self.cluster.name,
+            principal_arn=deployer,
+            policy_arn=ADMIN_POLICY,
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[deployer_entry])),
+        )
+
         self._pod_identity_agent = addons["eks-pod-identity-agent"]
         endpoint = self.cluster.endpoint
         ca = self.cluster.certificate_authority.data
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self))
         self._finish(
             c,
             endpoint=endpoint,
@@ -229,16 +255,17 @@ class EksCluster(ManagedCluster):
                 "nodeRoleArn": self.node_role.arn,
                 "privateSubnetIds": self.network.private_subnet_ids,
             },
+            # The in-tree cloud provider's NLB: no AWS Load Balancer Controller is installed, and
+            # it ignores Services annotated for that controller ("external"/target type "ip").
             lb_annotations={
-                scheme: {
-                    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-                    "service.beta.kubernetes.io/aws-load-balancer-scheme": value,
-                }
-                for scheme, value in (("internal", "internal"), ("external", "internet-facing"))
+                "internal": {
+                    "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+                    "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+                },
+                "external": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
             },
             identity=self._bind_identity,
-            provider_depends_on=[self.node_group],
+            provider_depends_on=[self.node_group, deployer_admin],
         )
 
     def _bind_identity(

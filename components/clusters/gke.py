@@ -187,8 +187,11 @@ class GkeCluster(ManagedCluster):
             name="system",
             cluster=self.cluster.id,
             location=c.region,
-            initial_node_count=c.nodes.desired_size,
-            autoscaling=gcp.container.NodePoolAutoscalingArgs(min_node_count=c.nodes.min_size, max_node_count=c.nodes.max_size),
+            # A regional pool's per-zone counts multiply by its zones: size the pool in totals.
+            initial_node_count=max(1, -(-c.nodes.desired_size // max(1, len(c.zones) or 3))),
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                total_min_node_count=c.nodes.min_size, total_max_node_count=c.nodes.max_size, location_policy="BALANCED"
+            ),
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
             node_config=node_pool_config(c, self.node_sa.email, "system", labels=GATEWAY_NODE_LABELS),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),
@@ -210,7 +213,8 @@ class GkeCluster(ManagedCluster):
                 "subnetworkId": self.network.subnetwork_id,
                 "clusterId": self.cluster.id,
                 "nodeServiceAccount": self.node_sa.email,
-                "workloadPool": f"{project}.svc.id.goog",
+                # From the cluster's output: the pool exists only once the cluster does.
+                "workloadPool": self.cluster.workload_identity_config.apply(lambda w: w.workload_pool if w else ""),
             },
             lb_annotations={
                 "internal": {"networking.gke.io/load-balancer-type": "Internal"},
@@ -236,7 +240,8 @@ class GkeCluster(ManagedCluster):
             f"{c.name}-{purpose}-wi",
             service_account_id=gsa.name,
             role="roles/iam.workloadIdentityUser",
-            member=f"serviceAccount:{self._project}.svc.id.goog[{namespace}/{service_account}]",
+            # Built from the cluster's output so the binding waits for the pool to exist.
+            member=self.handle.cloud_outputs["workloadPool"].apply(lambda pool: f"serviceAccount:{pool}[{namespace}/{service_account}]"),
             opts=child,
         ))
         for role in permissions.gcp_roles() if permissions.gcp_roles else []:
