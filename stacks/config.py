@@ -138,7 +138,8 @@ class SecurityConfig(Model):
     groups: list[GroupBinding] = Field(default_factory=lambda: [GroupBinding.model_validate(g) for g in DEFAULT_GROUPS])
     developer_secrets_read: bool = Field(default=False, description="Let the developer Role read Secrets.")
     gke_security_group: str | None = Field(
-        default=None, description="Google Groups for RBAC root group, e.g. gke-security-groups@company.com."
+        default=None,
+        pattern=r"^gke-security-groups@[a-z0-9.-]+\.[a-z]+$", description="Google Groups for RBAC root group, e.g. gke-security-groups@company.com."
     )
 
     @field_validator("api_allowed_cidrs", mode="before")

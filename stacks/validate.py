@@ -8,6 +8,7 @@ does not hide the errors of the others.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -42,10 +43,15 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
     issues: list[ConfigIssue] = []
 
     fleet: FleetConfig | None = None
+    bad: set[str] = set()  # top-level keys that failed to parse
     try:
         fleet = FleetConfig.model_validate(raw)
     except ValidationError as exc:
-        issues += issues_from(exc)
+        top = issues_from(exc)
+        issues += top
+        bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+    # The rest of the checks run on what did parse, so one bad key does not hide the others.
+    checked = fleet or _partial(raw, bad)
 
     raw_clusters = raw.get("clusters") if isinstance(raw.get("clusters"), list) else []
     parsed: dict[int, ClusterConfig] = {}
@@ -57,12 +63,13 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         except ValidationError as exc:
             issues += issues_from(exc, ("clusters", i))
 
-    issues += _check_clusters(parsed, fleet)
+    issues += _check_clusters(parsed, checked if "gcpProject" not in bad else None)
     plans: dict[int, ipam.NetworkPlan] = {}
-    if fleet is not None:
-        plan_issues, plans = _address_plan(fleet.address_space, parsed)
+    if checked is not None and "addressSpace" not in bad:
+        plan_issues, plans = _address_plan(checked.address_space, parsed)
         issues += plan_issues
-        issues += _extra_sections(raw, fleet, parsed)
+    if checked is not None and "addressSpace" not in bad:
+        issues += _extra_sections(raw, checked, parsed)
 
     if issues or fleet is None:
         raise ConfigError(issues)
@@ -113,6 +120,22 @@ SECTION_VALIDATORS.append(connectivity.check_submariner)
 EXTRA_MODELS.extend(connectivity.MODELS)
 
 
+# Stand-ins for required keys that failed to parse. "dev" is the most permissive environment, so
+# a stand-in never adds an error of its own; checks that need the address space are skipped.
+_PLACEHOLDERS = {"environment": "dev", "addressSpace": "10.0.0.0/8", "clusters": [{}]}
+
+
+def _partial(raw: dict[str, Any], bad: set[str]) -> FleetConfig | None:
+    """The config without its broken top-level keys (sections fall back to defaults)."""
+    cleaned = {k: v for k, v in raw.items() if k not in bad}
+    for key, value in _PLACEHOLDERS.items():
+        cleaned.setdefault(key, value)
+    try:
+        return FleetConfig.model_validate(cleaned)
+    except ValidationError:
+        return None
+
+
 def _check_public_api(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
     """A public API endpoint is a relaxation the environment's baseline must allow (dev only)."""
     cidrs = fleet.security.api_allowed_cidrs
@@ -123,6 +146,45 @@ def _check_public_api(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int,
 
 
 SECTION_VALIDATORS.append(_check_public_api)
+
+# Smallest public-API allow-list entry: a handful of /1../15 blocks would open the API server to
+# much of the internet without ever naming 0.0.0.0/0.
+MIN_API_CIDR_PREFIX = 16
+
+
+def _check_security(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
+    """Groups map one-to-one onto RBAC subjects and cloud principals; allow-lists stay narrow."""
+    issues: list[ConfigIssue] = []
+    for j, net in enumerate(fleet.security.api_allowed_cidrs):
+        if net.prefixlen < MIN_API_CIDR_PREFIX:
+            issues.append(ConfigIssue(f"security.apiAllowedCidrs[{j}]", net,
+                                      f"is wider than /{MIN_API_CIDR_PREFIX}; list the office/VPN ranges themselves"))
+    seen: dict[tuple[str, str], int] = {}
+    for j, g in enumerate(fleet.security.groups):
+        keys = [("name", g.name), ("awsRoleArn", g.aws_role_arn), ("azureObjectId", g.azure_object_id),
+                # EKS access entries are named after the part before '@'.
+                ("name", g.name.split("@")[0])]
+        for key, value in keys:
+            if value is None:
+                continue
+            if (key, value) in seen and seen[(key, value)] != j:
+                issues.append(ConfigIssue(f"security.groups[{j}].{key}", g.name if key == "name" else value,
+                                          f"clashes with security.groups[{seen[(key, value)]}]"))
+                break
+            seen[(key, value)] = j
+        if g.cluster_role is None and not g.namespace_roles:
+            issues.append(ConfigIssue(f"security.groups[{j}]", g.name, "grants nothing: set clusterRole or namespaceRoles"))
+    return issues
+
+
+SECTION_VALIDATORS.append(_check_security)
+
+# Instance type shapes per cloud: a size from another cloud is caught here, not at deploy time.
+INSTANCE_TYPE = {
+    "aws": r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+    "azure": r"^Standard_[A-Za-z0-9_]+$",
+    "gcp": r"^[a-z][a-z0-9]*-[a-z0-9-]+$",
+}
 
 
 def _extra_sections(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
@@ -149,6 +211,8 @@ def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None)
                 ConfigIssue(f"{p}.kubernetesVersion", c.kubernetes_version, f"is not supported on {c.cloud} (supported: {lo} to {hi})")
             )
         n = c.nodes
+        if n.instance_type is not None and not re.match(INSTANCE_TYPE[c.cloud], n.instance_type):
+            issues.append(ConfigIssue(f"{p}.nodes.instanceType", n.instance_type, f"is not a {c.cloud} instance type"))
         if not (n.min_size <= n.desired_size <= n.max_size):
             issues.append(
                 ConfigIssue(f"{p}.nodes", {"minSize": n.min_size, "desiredSize": n.desired_size, "maxSize": n.max_size},

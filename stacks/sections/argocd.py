@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -15,6 +16,12 @@ if TYPE_CHECKING:
 
 # https://host/path, ssh://[user@]host[:port]/path, or scp-like git@host:path. Plain http://,
 # git:// and file:// are refused: they are unauthenticated or unencrypted.
+def _has_credentials(url: str) -> bool:
+    """A user on https, or a password anywhere (``ssh://git@host`` names only the SSH user)."""
+    parts = urlsplit(url)
+    return bool(parts.password) or (parts.scheme == "https" and bool(parts.username))
+
+
 REPO_URL = re.compile(r"^(https://[^\s/]+/\S+|ssh://([\w.-]+@)?[\w.-]+(:\d+)?/\S+|git@[\w.-]+:\S+)$")
 
 
@@ -39,6 +46,10 @@ def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConf
     if not REPO_URL.match(cfg.repo_url):
         issues.append(ConfigIssue("argocd.repoUrl", cfg.repo_url,
                                   "must be an https:// or SSH (ssh://... or git@host:path) repository URL"))
+    elif _has_credentials(cfg.repo_url):
+        # The URL lands unmasked in AppProjects, ApplicationSets and annotations: no credentials in it.
+        issues.append(ConfigIssue("argocd.repoUrl", "<redacted URL with credentials>",
+                                  "must not carry credentials; give them to Argo CD as a repository Secret"))
     roles = {c.name: c.role for c in parsed.values()}
     seen: set[str] = set()
     for j, name in enumerate(cfg.standalone):

@@ -46,7 +46,9 @@ def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConf
 
     cfg: BackupConfig = fleet.backup
     issues: list[ConfigIssue] = []
-    if not croniter.is_valid(cfg.schedule) or len(cfg.schedule.split()) != 5:
+    # croniter also takes L, W, # and day-of-week 7, which Velero's cron parser rejects.
+    if not croniter.is_valid(cfg.schedule) or len(cfg.schedule.split()) != 5 \
+            or not re.fullmatch(r"[0-9*,/?\- ]+", cfg.schedule) or any(int(n) > 6 for n in re.findall(r"\d+", cfg.schedule.split()[4])):
         issues.append(ConfigIssue("backup.schedule", cfg.schedule, "is not a valid 5-field cron expression"))
     if not TTL.match(cfg.ttl) or _ttl_seconds(cfg.ttl) == 0:
         issues.append(ConfigIssue("backup.ttl", cfg.ttl, "must be a positive duration such as 720h, 24h0m0s or 90m"))

@@ -99,12 +99,16 @@ def check_submariner(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, 
     reported by the model itself)."""
     from stacks.config import ConfigIssue
 
+    issues: list[ConfigIssue] = []
+    if fleet.submariner.cable_driver == "vxlan" and fleet.environment != "dev":
+        # Pod traffic between clouds would cross the network unencrypted.
+        issues.append(ConfigIssue("submariner.cableDriver", "vxlan",
+                                  f"is unencrypted; use libreswan or wireguard in {fleet.environment}"))
     g = fleet.submariner.globalnet
     if not g.enabled:
         # Without Globalnet, pod and service ranges must be disjoint across the fleet: the
         # address plan already rejects any overlap (stacks.validate), so nothing to add here.
-        return []
-    issues: list[ConfigIssue] = []
+        return issues
     if g.cluster_prefix < g.cidr.prefixlen:
         issues.append(ConfigIssue("submariner.globalnet.clusterPrefix", g.cluster_prefix,
                                   f"must be /{g.cidr.prefixlen} or longer (a slice of globalnet.cidr {g.cidr})"))
