@@ -39,6 +39,11 @@ class FleetPort:
 
 
 FLEET_PORTS: tuple[FleetPort, ...] = (
+    # The fleet's links call other clusters' API servers over their private endpoints: the Argo CD
+    # hub its spokes, each istiod the other clusters (remote secrets), every Submariner join the
+    # broker. EKS and AKS private endpoints sit behind the cluster SG / node-subnet NSG; GKE's are
+    # admitted by master authorized networks (components/clusters/gke.py, same sources).
+    FleetPort("kube-apiserver", "tcp", 443, "fleet", "API private endpoints: Argo CD hub to spokes, istiod to remote clusters, Submariner joins to the broker"),
     # Istio multi-primary, multi-network east-west gateway (networkGatewayPorts of the gateway chart).
     FleetPort("istio-mtls", "tcp", 15443, "fleet", "Istio east-west gateway: cross-network mTLS (AUTO_PASSTHROUGH)"),
     FleetPort("istio-xds", "tcp", 15012, "fleet", "Istio east-west gateway: istiod XDS/CA for remote clusters"),

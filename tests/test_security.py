@@ -276,7 +276,8 @@ def test_fleet_ports_open_exactly_the_table_from_the_other_clusters(plan) -> Non
 
 def test_port_table_has_what_istio_and_submariner_need() -> None:
     fleet = {(p.protocol, p.port) for p in ports.ports("fleet")}
-    assert {("tcp", 15443), ("tcp", 15012), ("tcp", 15017), ("udp", 4500), ("udp", 4490), ("udp", 500)} == fleet
+    # 443: the fleet links (hub, remote secrets, broker joins) call the other API servers.
+    assert {("tcp", 443), ("tcp", 15443), ("tcp", 15012), ("tcp", 15017), ("udp", 4500), ("udp", 4490), ("udp", 500)} == fleet
     assert ports.port("subm-vxlan") == 4800 and ports.ports("cluster")
     assert len({p.name for p in ports.FLEET_PORTS}) == len(ports.FLEET_PORTS)
     assert all(re.fullmatch(r"[a-z][-a-z0-9]{0,30}", p.name) for p in ports.FLEET_PORTS)
@@ -360,3 +361,14 @@ def test_gke_identity_is_a_google_service_account_bound_to_the_ksa(identity_plan
 def test_no_static_cloud_keys_anywhere(identity_plan, plan) -> None:
     keys = {"aws:iam/accessKey:AccessKey", "gcp:serviceaccount/key:Key"}
     assert not [r for p in (identity_plan, plan) for r in p.resources if r["type"] in keys]
+
+
+def test_gke_api_admits_the_other_clusters(plan) -> None:
+    """Fleet links reach a private GKE control plane only through master authorized networks."""
+    for c in plan.spec.clusters:
+        if c.cloud != "gcp":
+            continue
+        gke = next(r for r in plan.of_type("gcp:container/cluster:Cluster") if r["inputs"]["name"] == c.name)
+        blocks = {b["cidrBlock"] for b in gke["inputs"]["masterAuthorizedNetworksConfig"]["cidrBlocks"]}
+        assert {str(n) for n in ports.fleet_sources(plan.spec, c)} <= blocks
+        assert "0.0.0.0/0" not in blocks

@@ -11,6 +11,7 @@ from components.clusters import kubeconfig
 from components.clusters.base import ClusterArgs, ManagedCluster
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
 from components.network.gcp import PODS_RANGE, SERVICES_RANGE, GcpNetwork, GcpNetworkArgs
+from stacks.ports import fleet_sources
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
 from stacks.spec import ClusterSpec, FleetSpec
 
@@ -122,6 +123,11 @@ class GkeCluster(ManagedCluster):
         authorized += [
             gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=cidr, display_name=f"allowed-{i}")
             for i, cidr in enumerate(allowed)
+        ]
+        # The other clusters' ranges: fleet links call this API server (see stacks/ports.py).
+        authorized += [
+            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(net), display_name=f"fleet-{i}")
+            for i, net in enumerate(fleet_sources(fleet, c))
         ]
         self.cluster = gcp.container.Cluster(
             f"{name}-gke",
