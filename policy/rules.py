@@ -358,7 +358,8 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 BINDINGS = ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
 BROAD_GROUPS = ("system:authenticated", "system:unauthenticated", "system:serviceaccounts")
 ANONYMOUS_USERS = ("system:anonymous",)
-ADMIN_ROLES = ("cluster-admin", "admin")
+# Roles that write workloads or read Secrets: never for everyone who can authenticate.
+ADMIN_ROLES = ("cluster-admin", "admin", "edit")
 PSS_LEVELS = ("restricted", "baseline", "privileged")
 PSS_PREFIX = "pod-security.kubernetes.io/"
 PSS_REASON = "archipelago.io/pod-security-reason"

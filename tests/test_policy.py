@@ -364,3 +364,16 @@ def test_pack_agrees_with_offline_run(analyzer: Any, dev_plan: Any, compliant: l
     assert {"eks-secrets-encryption", "aks-local-accounts-disabled", "gke-private-nodes", "s3-bucket-guarded",
             "no-broad-admin-binding", "explicit-provider"} <= {p for p, _ in offline}
     assert _analyze(analyzer, weak) == offline
+
+
+@pytest.mark.parametrize("role,subject,violates", [
+    ("cluster-admin", ("Group", "system:authenticated"), True),
+    ("edit", ("Group", "system:authenticated"), True),
+    ("admin", ("Group", "system:serviceaccounts"), True),
+    ("view", ("User", "system:anonymous"), True),
+    ("view", ("Group", "system:authenticated"), False),
+    ("cluster-admin", ("Group", "platform-team@company.com"), False),
+])
+def test_broad_binding_rule(role: str, subject: tuple[str, str], violates: bool) -> None:
+    props = {"roleRef": {"kind": "ClusterRole", "name": role}, "subjects": [{"kind": subject[0], "name": subject[1]}]}
+    assert bool(rules.no_broad_admin_binding(rules.BINDINGS[0], props)) is violates
