@@ -25,7 +25,10 @@ from .config import ConfigError
 from .loader import ROOT
 from .report import cluster_of, component_of, write_dot, write_manifests
 
-console = Console(stderr=False, highlight=False)
+# Logs and CI are not terminals: give tables room instead of rich's 80-column default.
+MANAGED_SERVICE = {"aws": "EKS", "azure": "AKS", "gcp": "GKE"}
+
+console = Console(stderr=False, highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 
 
@@ -33,7 +36,7 @@ def _summary(plan: Any, seconds: float) -> None:
     spec = plan.spec
     console.print(f"[bold]archipelago[/] stack [bold]{plan.stack}[/] ({spec.environment}), address space {spec.address_space}")
     clusters = Table(title="Clusters", title_justify="left")
-    for col in ("name", "cloud", "region", "role", "k8s", "slot", "vpc", "pods", "services", "resources"):
+    for col in ("name", "cloud", "service", "region", "role", "k8s", "slot", "vpc", "pods", "services", "resources"):
         clusters.add_column(col)
     by_urn = plan.by_urn()
     per_cluster: Counter[str] = Counter()
@@ -44,7 +47,7 @@ def _summary(plan: Any, seconds: float) -> None:
         per_component[owner][component_of(r, by_urn)] += 1
     for c in spec.clusters:
         n = c.network
-        clusters.add_row(c.name, c.cloud, c.region, c.role, c.kubernetes_version, str(n.slot if n.slot is not None else "-"),
+        clusters.add_row(c.name, c.cloud, MANAGED_SERVICE[c.cloud], c.region, c.role, c.kubernetes_version, str(n.slot if n.slot is not None else "-"),
                          str(n.vpc), str(n.pods), str(n.services), str(per_cluster.get(c.name, 0)))
     console.print(clusters)
     comps = Table(title="Resources per cluster and component", title_justify="left")

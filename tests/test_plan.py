@@ -94,8 +94,9 @@ def test_plan_command_writes_json_manifests_and_dot(tmp_path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    for c in ("dev-mgmt", "dev-eks", "dev-aks", "dev-gke"):
-        assert c in proc.stdout
+    for c, service in (("dev-mgmt", "EKS"), ("dev-eks", "EKS"), ("dev-aks", "AKS"), ("dev-gke", "GKE")):
+        row = next(line for line in proc.stdout.splitlines() if f" {c} " in line)
+        assert f" {service} " in row, row
     record = json.loads(out_json.read_text())
     assert record["stack"] == "dev"
     keys = {"urn", "type", "name", "parent", "provider", "dependencies", "inputs"}
