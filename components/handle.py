@@ -66,6 +66,9 @@ class ClusterHandle:
     cloud_outputs: dict[str, Any] = field(default_factory=dict)
     # Annotations that make a LoadBalancer Service internal / external on this cloud.
     lb_annotations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The application namespaces the security baseline created on this cluster (name -> Namespace),
+    # for add-ons that bind into them.
+    app_namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)
     _identity: IdentityBinder | None = None
 
     @property

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from components.addons.argocd import MANAGER_ROLE, MANAGER_WRITES
+from stacks.baseline import APPLICATION_NAMESPACES
 from stacks import schemas
 from stacks.plan import Plan, run_plan
 from stacks.report import cluster_of
@@ -128,10 +129,19 @@ def test_spoke_role_is_least_privilege(plan: Plan) -> None:
     written = {(rule["apiGroups"][0], res) for rule in roles[0]["inputs"]["rules"] if "create" in rule["verbs"] for res in rule["resources"]}
     assert written == {(g, k) for g, kinds in MANAGER_WRITES for k in kinds}
     assert ("rbac.authorization.k8s.io", "clusterroles") not in written
-    bindings = [r for r in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    # Namespaced mode: the role is bound only inside the application namespaces; cluster-wide the
+    # token may only read namespaces. No ClusterRoleBinding of the manager role exists.
+    assert not [r for r in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
                 if r["inputs"]["roleRef"]["name"] == MANAGER_ROLE]
-    assert len(bindings) == len(plan.spec.workloads)
+    bindings = [r for r in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+                if r["inputs"]["roleRef"]["name"] == MANAGER_ROLE]
+    assert sorted((cluster_of(b, by_urn), b["inputs"]["metadata"]["namespace"]) for b in bindings) == sorted(
+        (c.name, ns) for c in plan.spec.workloads for ns in APPLICATION_NAMESPACES)
     assert all(b["inputs"]["subjects"][0]["name"] == "argocd-manager" for b in bindings)
+    ns_roles = [r for r in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+                if r["inputs"]["metadata"]["name"] == f"{MANAGER_ROLE}-namespaces"]
+    assert ns_roles and all(r["inputs"]["rules"] == [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]}]
+                            for r in ns_roles)
 
 
 def test_hub_links_hang_off_clusters(plan: Plan) -> None:

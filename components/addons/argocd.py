@@ -28,6 +28,7 @@ from components.addons.helm import release
 from components.fleet.tokens import service_account_token
 from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace
+from stacks.baseline import APPLICATION_NAMESPACES
 from stacks.sections.argocd import ArgoCDConfig
 from stacks.versions import CRD_API_VERSIONS
 
@@ -280,9 +281,35 @@ class HubRegistration(pulumi.ComponentResource):
             ],
             opts=spoke.k8s_opts(self),
         )
+        # Namespaced mode: the token works only in the application namespaces (the cluster
+        # Secret's `namespaces` tells Argo CD so), so a leaked hub token can neither read nor write
+        # istio-system's CA key, Velero's credentials or any other system Secret.
         sa = service_account_token(
-            spoke, namespace="argocd-access", name="argocd-manager", cluster_role=MANAGER_ROLE, parent=self,
+            spoke, namespace="argocd-access", name="argocd-manager", cluster_role=None, parent=self,
             logical_prefix=f"{prefix}-manager", depends_on=[access_ns, role],
+        )
+        subject = k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name="argocd-manager", namespace="argocd-access")
+        for ns in APPLICATION_NAMESPACES:
+            k8s.rbac.v1.RoleBinding(
+                f"{prefix}-manager-{ns}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="argocd-manager", namespace=ns),
+                role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=MANAGER_ROLE),
+                subjects=[subject],
+                opts=spoke.k8s_opts(self, depends_on=[role, *([spoke.app_namespaces[ns]] if ns in spoke.app_namespaces else [])]),
+            )
+        # Cluster scope: only what the AppProject whitelists there (Namespace), read-only.
+        ns_role = k8s.rbac.v1.ClusterRole(
+            f"{prefix}-manager-namespaces",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{MANAGER_ROLE}-namespaces"),
+            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["namespaces"], verbs=READ_VERBS)],
+            opts=spoke.k8s_opts(self),
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{prefix}-manager-namespaces",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{MANAGER_ROLE}-namespaces"),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=f"{MANAGER_ROLE}-namespaces"),
+            subjects=[subject],
+            opts=spoke.k8s_opts(self, depends_on=[ns_role]),
         )
         self.token = sa.token
         config = pulumi.Output.json_dumps({
@@ -297,7 +324,8 @@ class HubRegistration(pulumi.ComponentResource):
                 annotations=cluster_annotations(spoke, args.environment, args.settings, args.annotations),
             ),
             type="Opaque",
-            string_data={"name": spoke.name, "server": sa.server, "project": PROJECT, "config": pulumi.Output.secret(config)},
+            string_data={"name": spoke.name, "server": sa.server, "project": PROJECT, "config": pulumi.Output.secret(config),
+                         "namespaces": ",".join(APPLICATION_NAMESPACES), "clusterResources": "true"},
             opts=hub.k8s_opts(self, depends_on=[args.hub_namespace]),
         )
         self.register_outputs({"secret": self.secret.metadata.name})

@@ -76,6 +76,7 @@ class SecurityBaseline(pulumi.ComponentResource):
         self.namespaces = {
             ns: pss_namespace(h, ns, "restricted", parent=self, logical_name=f"{h.name}-ns-{ns}") for ns in args.namespaces
         }
+        h.app_namespaces.update(self.namespaces)
         for ns, obj in self.namespaces.items():
             self._default_deny(h, ns, obj)
 
