@@ -44,12 +44,16 @@ def gke_exec() -> dict[str, Any]:
 
 
 def render(name: str, server: str, ca_data: str, exec_config: dict[str, Any]) -> str:
-    """A one-context kubeconfig as YAML text."""
+    """A one-context kubeconfig as YAML text, authenticating with an exec plugin."""
+    return _kubeconfig(name, server, ca_data, {"exec": exec_config})
+
+
+def _kubeconfig(name: str, server: str, ca_data: str, user: dict[str, Any]) -> str:
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
-        "users": [{"name": name, "user": {"exec": exec_config}}],
+        "users": [{"name": name, "user": user}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
         "current-context": name,
     }
@@ -64,12 +68,4 @@ def build(name: str, server: pulumi.Input[str], ca_data: pulumi.Input[str], exec
 
 def render_token(name: str, server: str, ca_data: str, token: str) -> str:
     """A kubeconfig that authenticates with a service-account bearer token (remote secrets)."""
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
-        "users": [{"name": name, "user": {"token": token}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-        "current-context": name,
-    }
-    return yaml.safe_dump(doc, sort_keys=False)
+    return _kubeconfig(name, server, ca_data, {"token": token})

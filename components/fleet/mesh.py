@@ -12,12 +12,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
+from components.fleet import FleetArgs
 from components.addons.istio import (
     ISTIO_NAMESPACE,
     CaBundle,
@@ -27,7 +27,6 @@ from components.addons.istio import (
 from components.clusters.kubeconfig import render_token
 from components.handle import ClusterHandle
 from stacks.sections.mesh import locality_lb_setting
-from stacks.spec import FleetSpec
 
 # ECDSA P-256: accepted by Istio's plugged-in CA (keys in PEM, SEC 1 or PKCS#8) and fast to sign.
 KEY_ALGORITHM = "ECDSA"
@@ -41,10 +40,7 @@ REMOTE_SECRET_LABEL = "istio/multiCluster"
 CLUSTER_ANNOTATION = "networking.istio.io/cluster"
 
 
-@dataclass
-class IstioMeshArgs:
-    fleet: FleetSpec
-    handles: list[ClusterHandle]
+IstioMeshArgs = FleetArgs
 
 
 class IstioMesh(pulumi.ComponentResource):

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_random as random
 
+from components.fleet import FleetArgs
 from components.addons.helm import release
 from components.addons.submariner import (
     BrokerConnection,
@@ -24,7 +25,6 @@ from components.fleet.tokens import service_account_token
 from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace
 from stacks.sections.connectivity import global_cidr
-from stacks.spec import FleetSpec
 
 # Release name == namespace == chart name, so the chart's "fullname" is the release name.
 BROKER_NAMESPACE = "submariner-k8s-broker"
@@ -84,10 +84,7 @@ class SubmarinerBroker(pulumi.ComponentResource):
         self.register_outputs({"server": self.connection.server, "token": self.connection.token})
 
 
-@dataclass
-class SubmarinerArgs:
-    fleet: FleetSpec
-    handles: list[ClusterHandle]
+SubmarinerArgs = FleetArgs
 
 
 class Submariner(pulumi.ComponentResource):
