@@ -40,11 +40,6 @@ class Expect:
         raise NotImplementedError
 
 
-def _num(v: Any) -> Any:
-    # Protobuf structs carry every number as a float.
-    return int(v) if isinstance(v, float) and v.is_integer() else v
-
-
 @dataclass(frozen=True)
 class Eq(Expect):
     value: Any = None
@@ -55,7 +50,7 @@ class Eq(Expect):
         return list(value) if isinstance(value, tuple) else value
 
     def ok(self, actual: Any, base: Baseline) -> bool:
-        return _num(actual) == self.expected(base)
+        return actual == self.expected(base)
 
     def describe(self, base: Baseline) -> str:
         return f"`{_fmt(self.expected(base))}`"
@@ -89,7 +84,7 @@ class NoneOf(Expect):
 
     def ok(self, actual: Any, base: Baseline) -> bool:
         values = actual if isinstance(actual, list) else [actual]
-        return not any(_num(v) in self.items for v in values)
+        return not any(v in self.items for v in values)
 
     def describe(self, base: Baseline) -> str:
         return "never " + ", ".join(f"`{i}`" for i in self.items)

@@ -39,7 +39,11 @@ def _guid(*parts: str) -> str:
 
 
 def mask_secrets(value: Any) -> Any:
-    """Replace every secret-wrapped value in deserialized RPC data with ``[secret]``."""
+    """Replace every secret-wrapped value in deserialized RPC data with ``[secret]``, and give
+    integral numbers back their int type (protobuf Structs carry every number as a double), so
+    readers of the plan record compare and validate numbers as the program wrote them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE:
             return MASK

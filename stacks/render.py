@@ -101,11 +101,8 @@ SECRET_STAND_IN = "redacted-secret"
 
 
 def _plain(value: Any) -> Any:
-    # The plan record comes through protobuf Structs, where every number is a float.
     if value == "[secret]":
         return SECRET_STAND_IN
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):

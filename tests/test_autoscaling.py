@@ -27,19 +27,8 @@ NODE_CLASS = {"aws": "EC2NodeClass", "azure": "AKSNodeClass"}
 FAMILY_KEY = {"aws": "karpenter.k8s.aws/instance-category", "azure": "karpenter.azure.com/sku-family"}
 
 
-def _ints(value: Any) -> Any:
-    """The plan record carries numbers as protobuf doubles; CRD schemas want integers."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_ints(v) for v in value]
-    return value
-
-
 def _obj(record: dict[str, Any]) -> dict[str, Any]:
-    return _ints({k: record["inputs"][k] for k in ("apiVersion", "kind", "metadata", "spec")})
+    return ({k: record["inputs"][k] for k in ("apiVersion", "kind", "metadata", "spec")})
 
 
 def _by_cluster(plan, typ: str) -> dict[str, list[dict[str, Any]]]:
@@ -209,7 +198,7 @@ def test_karpenter_chart_pinned_and_wired(plan) -> None:
         assert inputs["chart"] == "oci://public.ecr.aws/karpenter/karpenter"
         assert inputs["version"] == CHARTS["karpenter"]["version"] == "1.14.1"
         assert inputs["namespace"] == "kube-system"
-        values = _ints(inputs["values"])
+        values = (inputs["values"])
         queue = _named(plan, "aws:sqs/queue:Queue", f"{c.name}-karpenter")["inputs"]["name"]
         assert values["settings"]["clusterName"] == c.name
         assert values["settings"]["interruptionQueue"] == queue
@@ -235,7 +224,7 @@ def test_rendered_chart_runs_controller_on_the_managed_node_group(prod_plan) -> 
     assert chart.version == CHARTS["karpenter"]["version"]
     c = next(c for c in prod_plan.spec.clusters if c.cloud == "aws")
     release = _named(prod_plan, "kubernetes:helm.sh/v3:Release", f"{c.name}-karpenter")
-    rendered = chart.render(_ints(release["inputs"]["values"]), name="karpenter", namespace="kube-system", is_install=True)
+    rendered = chart.render((release["inputs"]["values"]), name="karpenter", namespace="kube-system", is_install=True)
     docs = [d for text in rendered.values() for d in yaml.safe_load_all(text) if d]
     for doc in docs:
         assert validate_builtin(doc, c.kubernetes_version) == [], (doc["kind"], doc["metadata"]["name"])
@@ -272,7 +261,7 @@ def test_aks_nap_node_class_and_pool(plan) -> None:
 
 def test_gke_node_auto_provisioning_and_spot_pool(plan) -> None:
     for c in (c for c in plan.spec.clusters if c.cloud == "gcp"):
-        cluster = _ints(_named(plan, "gcp:container/cluster:Cluster", f"{c.name}-gke")["inputs"])
+        cluster = (_named(plan, "gcp:container/cluster:Cluster", f"{c.name}-gke")["inputs"])
         nap = cluster["clusterAutoscaling"]
         assert nap["enabled"] is True
         assert nap["autoscalingProfile"] == "OPTIMIZE_UTILIZATION"
@@ -283,7 +272,7 @@ def test_gke_node_auto_provisioning_and_spot_pool(plan) -> None:
         assert defaults["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
         assert defaults["management"] == {"autoRepair": True, "autoUpgrade": True}
         assert nap.get("autoProvisioningLocations", []) == list(c.zones)
-        spot = _ints(_named(plan, "gcp:container/nodePool:NodePool", f"{c.name}-spot"))
+        spot = (_named(plan, "gcp:container/nodePool:NodePool", f"{c.name}-spot"))
         assert spot["inputs"]["nodeConfig"]["spot"] is True
         assert spot["inputs"]["nodeConfig"]["serviceAccount"] == sa
         assert spot["inputs"]["nodeConfig"]["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
@@ -358,7 +347,7 @@ def test_config_drives_every_cloud() -> None:
         assert spec["template"]["spec"]["expireAfter"] == "Never"
     for r in plan.of_type("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"):
         assert _obj(r)["spec"]["amiSelectorTerms"] == [{"alias": "al2023@v20250101"}]
-    gke = _ints(plan.of_type("gcp:container/cluster:Cluster")[0]["inputs"])["clusterAutoscaling"]
+    gke = (plan.of_type("gcp:container/cluster:Cluster")[0]["inputs"])["clusterAutoscaling"]
     assert {lim["resourceType"]: lim["maximum"] for lim in gke["resourceLimits"]} == {"cpu": 200, "memory": 2048}
     assert gke["autoscalingProfile"] == "BALANCED"
     assert not [p for p in plan.of_type("gcp:container/nodePool:NodePool") if p["name"].endswith("-spot")], "no spot configured"

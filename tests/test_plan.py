@@ -128,3 +128,10 @@ def test_the_deployer_can_reach_every_cluster_it_creates(plan) -> None:
             assert grant["inputs"]["roleDefinitionId"].endswith("/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")
             assert "/managedClusters/" in grant["inputs"]["scope"]
             assert grant["urn"] in provider["dependencies"]
+
+
+def test_record_keeps_integers_integers(dev_plan) -> None:
+    """Protobuf carries numbers as doubles; the record gives integral ones back their int type."""
+    sizes = [r["inputs"]["scalingConfig"]["minSize"] for r in dev_plan.of_type("aws:eks/nodeGroup:NodeGroup")]
+    assert sizes and all(type(s) is int for s in sizes)
+    assert sorted(sizes) == sorted(c.nodes.min_size for c in dev_plan.spec.clusters if c.cloud == "aws")
