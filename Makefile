@@ -24,7 +24,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	touch $@
 
 plan: $(VENV)/.synced
-	$(PY) -m stacks plan $(STACK) $(ARGS)
+	$(PY) -m offline plan $(STACK) $(ARGS)
 
 test: $(VENV)/.synced
 	$(PY) -m pytest
@@ -36,7 +36,7 @@ diff: $(VENV)/.synced
 
 # The policy pack over the offline plan of STACK; exits non-zero on a mandatory violation.
 policy: $(VENV)/.synced
-	$(PY) -m stacks plan $(STACK) --policy
+	$(PY) -m offline plan $(STACK) --policy
 
 lint: $(VENV)/.synced
 	$(PY) -m ruff check --select E4,E7,E9,F .
@@ -51,4 +51,4 @@ clean:
 	rm -rf $(VENV) $(UVDIR) .pytest_cache
 
 bench: $(VENV)/.synced
-	$(PY) -m stacks.bench --json out/bench.json
+	$(PY) -m offline.bench --json out/bench.json

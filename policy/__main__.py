@@ -7,7 +7,7 @@ from pathlib import Path
 from pulumi_policy import PolicyPack
 
 # The CLI starts the pack from this folder; the rules are imported as the ``policy`` package so
-# the offline runner (``python -m stacks plan <stack> --policy``) and the CLI share one module.
+# the offline runner (``python -m offline plan <stack> --policy``) and the CLI share one module.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 pack = importlib.import_module("policy.pack")
 

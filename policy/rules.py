@@ -1,8 +1,8 @@
 """The security baseline as policies: plain functions over (resource type, props).
 
 One table, two runners: ``policy/__main__.py`` wraps every entry in a ``pulumi_policy`` policy for
-``pulumi preview --policy-pack policy``; ``stacks/policy.py`` evaluates the same entries over the
-offline plan record (``python -m stacks plan <stack> --policy``). Nothing here imports Pulumi, so
+``pulumi preview --policy-pack policy``; ``offline/policy.py`` evaluates the same entries over the
+offline plan record (``python -m offline plan <stack> --policy``). Nothing here imports Pulumi, so
 both runners see exactly the same logic.
 
 ``props`` are a resource's inputs as the engine receives them (camelCase keys). Checks read them

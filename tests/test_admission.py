@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 
 from components.security.namespaces import pss_labels
-from stacks import render
-from stacks.admission import Landing, Violation, check_objects, check_plan, pss
-from stacks.admission.values import (
+from offline import render
+from offline.admission import Landing, Violation, check_objects, check_plan, pss
+from offline.admission.values import (
     ChartKnowledge,
     chart_knowledge,
     template_reads,
     unknown_paths,
 )
-from stacks.cli import main
+from offline.cli import main
 from stacks.loader import ROOT
-from stacks.plan import Plan, run_plan
+from offline.plan import Plan, run_plan
 
 CHARTS = ROOT.parent / "shared" / "charts"
 
@@ -428,7 +428,7 @@ def test_template_reads_open_maps_read_whole() -> None:
 
 
 def test_values_that_break_the_chart_schema_are_reported() -> None:
-    from stacks.admission.values import schema_errors
+    from offline.admission.values import schema_errors
 
     assert schema_errors({"replicaCount": "three"}, CHARTS / "gateway")
     assert schema_errors({"replicaCount": 3}, CHARTS / "gateway") == []

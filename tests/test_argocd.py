@@ -9,9 +9,9 @@ import pytest
 
 from components.addons.argocd import MANAGER_ROLE, MANAGER_WRITES
 from stacks.baseline import APPLICATION_NAMESPACES
-from stacks import schemas
-from stacks.plan import Plan, run_plan
-from stacks.report import cluster_of
+from offline import schemas
+from offline.plan import Plan, run_plan
+from offline.report import cluster_of
 from stacks.validate import build_spec
 from stacks.versions import CHARTS
 

@@ -14,9 +14,9 @@ from components.addons.autoscaling import (
     node_pool_spec,
 )
 from stacks.config import ConfigError
-from stacks.plan import run_plan
-from stacks.report import cluster_of
-from stacks.schemas import validate_custom_resource
+from offline.plan import run_plan
+from offline.report import cluster_of
+from offline.schemas import validate_custom_resource
 from stacks.sections.autoscaling import NodeProvisioningConfig
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, CRD_API_VERSIONS, KARPENTER_CONTROLLER_IMAGE
@@ -218,7 +218,7 @@ def test_rendered_chart_runs_controller_on_the_managed_node_group(prod_plan) -> 
     import yaml
 
     from stacks.loader import ROOT
-    from stacks.schemas import validate_builtin
+    from offline.schemas import validate_builtin
 
     chart = helm.Chart.load(ROOT.parent / "shared" / "charts" / "karpenter")
     assert chart.version == CHARTS["karpenter"]["version"]

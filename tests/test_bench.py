@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stacks.bench import critical_path, fleet_of
+from offline.bench import critical_path, fleet_of
 from stacks.validate import build_spec
 
 

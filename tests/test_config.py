@@ -140,7 +140,7 @@ def test_cli_rejects_bad_config_without_traceback(tmp_path) -> None:
         "    - {name: b, cloud: gcp, region: mars-1, kubernetesVersion: '1.33'}\n"
     )
     # No __main__.py in tmp_path: if validation did not stop the run first, the program would fail differently.
-    proc = subprocess.run([sys.executable, "-m", "stacks", "plan", "bad", "--root", str(tmp_path)],
+    proc = subprocess.run([sys.executable, "-m", "offline", "plan", "bad", "--root", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, out

@@ -15,8 +15,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from stacks import diff
-from stacks.plan import run_plan
+from offline import diff
+from offline.plan import run_plan
 from tests.conftest import stack_raw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,7 +156,7 @@ def test_cli_diff(tmp_path: Path, dev_plan: Any) -> None:
     _record(head, "aws:eks/cluster:Cluster", "dev-eks-eks")["inputs"]["kubernetesNetworkConfig"]["serviceIpv4Cidr"] = "10.250.0.0/20"
     (tmp_path / "base.json").write_text(json.dumps(base))
     (tmp_path / "head.json").write_text(json.dumps(head))
-    run = subprocess.run([sys.executable, "-m", "stacks", "diff", str(tmp_path / "base.json"), str(tmp_path / "head.json")],
+    run = subprocess.run([sys.executable, "-m", "offline", "diff", str(tmp_path / "base.json"), str(tmp_path / "head.json")],
                          cwd=ROOT, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("### Plan diff: stack `dev` (base → head)")

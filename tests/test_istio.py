@@ -13,11 +13,11 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from stacks import schemas
+from offline import schemas
 from stacks.config import ConfigError
-from stacks.mocks import SECRET_SIG_KEY, SECRET_SIG_VALUE, FleetMocks
-from stacks.plan import Plan, run_plan
-from stacks.report import cluster_of, manifest
+from offline.mocks import SECRET_SIG_KEY, SECRET_SIG_VALUE, FleetMocks
+from offline.plan import Plan, run_plan
+from offline.report import cluster_of, manifest
 from stacks.validate import build_spec
 from stacks.versions import CHARTS
 from tests.conftest import ROOT, stack_raw
@@ -81,7 +81,7 @@ def prod_secrets() -> dict[str, dict[str, Any]]:
     """prod planned once more with the capturing engine: Secret logical name -> real inputs/state."""
     _Capture.secrets = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("stacks.plan.FleetMocks", _Capture)
+        mp.setattr("offline.plan.FleetMocks", _Capture)
         run_plan("prod")
     return {s["name"]: s for s in _Capture.secrets}
 

@@ -9,7 +9,7 @@ from collections import Counter
 
 import yaml
 
-from stacks.report import cluster_of
+from offline.report import cluster_of
 
 from .conftest import ROOT
 
@@ -81,7 +81,7 @@ def test_prod_has_the_required_clusters(prod_plan) -> None:
 
 
 def test_plan_is_deterministic(dev_plan) -> None:
-    from stacks.plan import run_plan
+    from offline.plan import run_plan
 
     again = run_plan("dev")
     assert json.dumps(again.to_json(), sort_keys=True) == json.dumps(dev_plan.to_json(), sort_keys=True)
@@ -90,7 +90,7 @@ def test_plan_is_deterministic(dev_plan) -> None:
 def test_plan_command_writes_json_manifests_and_dot(tmp_path) -> None:
     out_json, out_dot, man = tmp_path / "plan.json", tmp_path / "plan.dot", tmp_path / "manifests"
     proc = subprocess.run(
-        [sys.executable, "-m", "stacks", "plan", "dev", "--json", str(out_json), "--manifests", str(man), "--dot", str(out_dot)],
+        [sys.executable, "-m", "offline", "plan", "dev", "--json", str(out_json), "--manifests", str(man), "--dot", str(out_dot)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr

@@ -35,8 +35,8 @@ from rich.console import Console
 
 from components.security.namespaces import REASON_ANNOTATION, pss_labels
 from policy import rules
-from stacks.mocks import FleetMocks, RecordingMonitor
-from stacks.policy import command, evaluate, mandatory
+from offline.mocks import FleetMocks, RecordingMonitor
+from offline.policy import command, evaluate, mandatory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,7 +135,7 @@ def test_offline_run_exits_nonzero_naming_policy_resource_and_reason(dev_plan: A
 
 
 def test_cli_policy_flag_passes_the_real_plan() -> None:
-    run = subprocess.run([sys.executable, "-m", "stacks", "plan", "dev", "--policy"], cwd=ROOT, capture_output=True, text=True, check=False)
+    run = subprocess.run([sys.executable, "-m", "offline", "plan", "dev", "--policy"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     # Advisory findings (e.g. platform-managed keys on Azure/GCS backup storage) do not fail a plan.
     assert re.search(r"policy pack: 0 mandatory and \d+ advisory violation\(s\)", run.stdout), run.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stacks import schemas
+from offline import schemas
 
 NODEPOOL = {
     "apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": "default"},

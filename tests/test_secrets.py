@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from stacks import mocks, render
-from stacks.report import write_manifests
+from offline import mocks, render
+from offline.report import write_manifests
 
 from .conftest import ROOT
 

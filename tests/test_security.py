@@ -13,13 +13,13 @@ from dataclasses import replace
 import pytest
 
 from components.security.baseline import GROUP_SUBJECT, developer_rules
-from stacks import controls as ctl
+from offline import controls as ctl
 from stacks import ports
 from stacks.baseline import APPLICATION_NAMESPACES, DEV, DEV_RELAXES, PROD, Baseline
 from stacks.config import ConfigError
-from stacks.plan import run_plan
-from stacks.report import cluster_of
-from stacks.schemas import validate_builtin
+from offline.plan import run_plan
+from offline.report import cluster_of
+from offline.schemas import validate_builtin
 from stacks.validate import build_spec
 
 from .conftest import ROOT, stack_raw
@@ -84,7 +84,7 @@ def test_readme_security_section_is_the_controls_table() -> None:
     text = (ROOT / "README.md").read_text()
     section = re.search(r"<!-- section: security-baseline \(issue 4\) -->(.*?)<!-- /section: security-baseline -->", text, re.DOTALL)
     assert section, "README security-baseline section markers"
-    assert ctl.render_markdown() in section.group(1), "README is stale: paste stacks.controls.render_markdown()"
+    assert ctl.render_markdown() in section.group(1), "README is stale: paste offline.controls.render_markdown()"
 
 
 # --- config: the posture cannot be loosened from a stack file -----------------------------------

@@ -19,10 +19,10 @@ from components.fleet.submariner import (
     api_host_port,
 )
 from stacks.config import ConfigError
-from stacks.mocks import MASK
-from stacks.plan import Plan, run_plan
-from stacks.report import cluster_of
-from stacks.schemas import validate_builtin, validate_custom_resource
+from offline.mocks import MASK
+from offline.plan import Plan, run_plan
+from offline.report import cluster_of
+from offline.schemas import validate_builtin, validate_custom_resource
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, CRD_API_VERSIONS, SUBMARINER_IMAGE_TAG
 
@@ -336,7 +336,7 @@ def test_config_reaches_every_join(globalnet_plan: Plan) -> None:
 
 
 def test_builtin_objects_are_valid(plan: Plan) -> None:
-    from stacks.report import manifest
+    from offline.report import manifest
 
     ours = [r for r in plan.resources if r["custom"] and r["type"].startswith("kubernetes:core/")
             and "Submariner" in r["urn"]]

@@ -17,10 +17,10 @@ from components.addons.velero import (
     azure_credentials_file,
     gcp_credentials_file,
 )
-from stacks import schemas
+from offline import schemas
 from stacks.config import ConfigError
-from stacks.plan import Plan
-from stacks.report import cluster_of
+from offline.plan import Plan
+from offline.report import cluster_of
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, VELERO_PLUGINS
 

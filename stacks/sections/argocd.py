@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-# Imported by stacks.config while it loads: only names defined above that import are available.
-from stacks.config import ClusterConfig, Model
+from stacks.core import ClusterConfig, ConfigIssue, Model
 
 if TYPE_CHECKING:
-    from stacks.config import ConfigIssue, FleetConfig
+    from stacks.config import FleetConfig
 
 # https://host/path, ssh://[user@]host[:port]/path, or scp-like git@host:path. Plain http://,
 # git:// and file:// are refused: they are unauthenticated or unencrypted.
@@ -39,7 +38,6 @@ class ArgoCDConfig(Model):
 
 
 def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
-    from stacks.config import ConfigIssue
 
     cfg: ArgoCDConfig = fleet.argocd
     issues: list[ConfigIssue] = []

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from stacks.config import Model
+from stacks.core import Model
 
 CapacityType = Literal["spot", "on-demand"]
 Architecture = Literal["amd64", "arm64"]

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Any
 from croniter import croniter
 from pydantic import Field
 
-# Imported by stacks.config while it loads: only names defined above that import are available.
-from stacks.config import ClusterConfig, Model
+from stacks.core import ClusterConfig, ConfigIssue, Model
 
 if TYPE_CHECKING:
-    from stacks.config import ConfigIssue, FleetConfig
+    from stacks.config import FleetConfig
 
 # A Go duration as Velero's ttl takes it, in hours/minutes/seconds: 720h, 24h0m0s, 90m.
 TTL = re.compile(r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$")
@@ -42,7 +41,6 @@ def _ttl_seconds(text: str) -> int:
 
 
 def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
-    from stacks.config import ConfigIssue
 
     cfg: BackupConfig = fleet.backup
     issues: list[ConfigIssue] = []

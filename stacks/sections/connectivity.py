@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator
 
 from stacks import ipam
-from stacks.config import Model, _cidr
+from stacks.core import ClusterConfig, ConfigIssue, Model, _cidr
 
 if TYPE_CHECKING:
-    from stacks.config import ClusterConfig, ConfigIssue, FleetConfig
+    from stacks.config import FleetConfig
     from stacks.spec import ClusterSpec, FleetSpec
 
 Net = ipaddress.IPv4Network
@@ -97,7 +97,6 @@ def global_cidr(cfg: SubmarinerConfig, cluster: ClusterSpec, fleet: FleetSpec) -
 def check_submariner(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
     """Cross-field rules of ``submariner`` (field-level ones, such as an unknown cable driver, are
     reported by the model itself)."""
-    from stacks.config import ConfigIssue
 
     issues: list[ConfigIssue] = []
     if fleet.submariner.cable_driver == "vxlan" and fleet.environment != "dev":
@@ -124,7 +123,6 @@ def check_submariner(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, 
 
 
 def _slice_collisions(g: GlobalnetConfig, space: Net, clusters: Iterable[tuple[int, str, int | None]]) -> list[ConfigIssue]:
-    from stacks.config import ConfigIssue
 
     issues = []
     owner: dict[Net, tuple[int, str]] = {}

@@ -18,18 +18,14 @@ and sends 20% to the next region of the fleet (in cluster order).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from stacks.config import (
-    DNS_LABEL,
-    EXTRA_MODELS,
-    ClusterConfig,
-    ConfigIssue,
-    FleetConfig,
-    Model,
-)
+from stacks.core import DNS_LABEL, EXTRA_MODELS, ClusterConfig, ConfigIssue, Model
+
+if TYPE_CHECKING:
+    from stacks.config import FleetConfig
 
 DURATION = r"^[0-9]+(ms|s|m|h)$"
 DEFAULT_LOCAL_WEIGHT = 80  # the reference design's 80/20 split

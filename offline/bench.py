@@ -7,7 +7,7 @@ resource graph (the deploy's critical path) and the ratio of plan time to the *S
 time the Pulumi SDK needs to register the same resources (same types, names and inputs) under
 the same mock engine, with none of the program's logic, measured in the same process.
 
-    python -m stacks.bench [--sizes 4,12,24,48] [--json out/bench.json]
+    python -m offline.bench [--sizes 4,12,24,48] [--json out/bench.json]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .loader import ROOT
+from stacks.loader import ROOT
 from .plan import load_raw
 
 DEFAULT_SIZES = (4, 12, 24, 48)
@@ -167,7 +167,7 @@ def child(size: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stacks.bench")
+    parser = argparse.ArgumentParser(prog="python -m offline.bench")
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
     parser.add_argument("--json", default=None)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
-        proc = subprocess.run([sys.executable, "-m", "stacks.bench", "--child", str(size)], cwd=ROOT,
+        proc = subprocess.run([sys.executable, "-m", "offline.bench", "--child", str(size)], cwd=ROOT,
                               capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(proc.stderr, file=sys.stderr)

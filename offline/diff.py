@@ -267,7 +267,7 @@ def render(d: PlanDiff, *, base_label: str = "base", head_label: str = "head") -
 
 
 def command(base_file: str, head_file: str, base_label: str | None = None, head_label: str | None = None) -> int:
-    """``python -m stacks diff BASE.json HEAD.json``: print the Markdown diff."""
+    """``python -m offline diff BASE.json HEAD.json``: print the Markdown diff."""
     from pathlib import Path
 
     base = json.loads(Path(base_file).read_text())

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .baseline import APPLICATION_NAMESPACES, BASELINES, DEV_RELAXES, PROD, Baseline
-from .ports import FLEET_PORTS
+from stacks.baseline import APPLICATION_NAMESPACES, BASELINES, DEV_RELAXES, PROD, Baseline
+from stacks.ports import FLEET_PORTS
 from .report import cluster_of
-from .versions import POD_SECURITY_VERSION
+from stacks.versions import POD_SECURITY_VERSION
 
 # --- expectations ------------------------------------------------------------------------------
 
@@ -345,7 +345,7 @@ def check_plan(resources: Sequence[dict[str, Any]], clusters: dict[str, str], en
 # --- the README section ------------------------------------------------------------------------
 
 def _dev_cell(control: Control) -> str:
-    from .baseline import DEV
+    from stacks.baseline import DEV
 
     if control.relaxed_by and not applies(control, "dev"):
         return f"relaxed: `{control.relaxed_by}`"
@@ -377,5 +377,5 @@ def render_markdown() -> str:
 
 
 
-if __name__ == "__main__":  # python -m stacks.controls > paste into README's security-baseline section
+if __name__ == "__main__":  # python -m offline.controls > paste into README's security-baseline section
     print(render_markdown())

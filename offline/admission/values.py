@@ -144,7 +144,7 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def chart_knowledge(chart_dir: Path) -> ChartKnowledge:
     import helm_python
 
-    from stacks.render import load_chart
+    from offline.render import load_chart
 
     chart = load_chart(chart_dir)
     # The raw values.yaml, not Helm's coalesced values: coalescing drops keys declared as null.
@@ -206,7 +206,7 @@ def schema_errors(values: dict[str, Any], chart_dir: Path) -> list[str]:
     """What Helm's own ``values.schema.json`` validation says about ``values`` (install refuses them)."""
     from helm_python import HelmError
 
-    from stacks.render import load_chart
+    from offline.render import load_chart
 
     try:
         load_chart(chart_dir).validate_schema(values)

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from stacks import schemas
-from stacks.report import cluster_of, is_k8s_object, manifest
+from offline import schemas
+from offline.report import cluster_of, is_k8s_object, manifest
 
 from . import pss
 from .values import chart_knowledge, schema_errors, unknown_paths

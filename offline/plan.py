@@ -16,11 +16,11 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .config import PROJECT
-from .loader import ROOT, read_stack_file, stack_file
+from stacks.config import PROJECT
+from stacks.loader import ROOT, read_stack_file, stack_file
 from .mocks import MASK, FleetMocks, RecordingMonitor, mask_secrets
-from .spec import FleetSpec
-from .validate import build_spec
+from stacks.spec import FleetSpec
+from stacks.validate import build_spec
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from .loader import ROOT
+from stacks.loader import ROOT
 
 # libyaml when available: the upstream CRDs are tens of megabytes of YAML.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -1,7 +1,7 @@
-"""``python -m stacks``: the offline plan and its outputs.
+"""``python -m offline``: the offline plan and its outputs.
 
-    python -m stacks plan <stack> [--json FILE] [--manifests DIR] [--dot FILE] [--charts DIR [--admission]] [--policy]
-    python -m stacks diff BASE.json HEAD.json
+    python -m offline plan <stack> [--json FILE] [--manifests DIR] [--dot FILE] [--charts DIR [--admission]] [--policy]
+    python -m offline diff BASE.json HEAD.json
 
 Exit codes: 0 planned, 2 invalid config (every error listed, no traceback), 1 program error or a
 chart that does not render, 3 admission rejects something or a mandatory policy is violated
@@ -21,8 +21,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .config import ConfigError
-from .loader import ROOT
+from stacks.config import ConfigError
+from stacks.loader import ROOT
 from .report import cluster_of, component_of, write_dot, write_manifests
 
 # Logs and CI are not terminals: give tables room instead of rich's 80-column default.
@@ -124,7 +124,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stacks", description="Archipelago fleet tools (offline).")
+    parser = argparse.ArgumentParser(prog="python -m offline", description="Archipelago fleet tools (offline).")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="run the program under the mock engine and summarise what it registers")
     p.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml")
