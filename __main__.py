@@ -10,10 +10,10 @@ from components.addons.autoscaling import node_provisioning
 from components.clusters import build_cluster
 from components.fleet.gitops_backup import argocd_and_velero
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
-from components.fleet.submariner import Submariner, SubmarinerArgs
 from components.fleet.ports import open_fleet_ports
-from components.security.baseline import apply_security_baseline
+from components.fleet.submariner import Submariner, SubmarinerArgs
 from components.providers import CloudProviders
+from components.security.baseline import apply_security_baseline
 from stacks.loader import load_spec_from_runtime
 from stacks.tuning import tune_gc
 

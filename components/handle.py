@@ -8,8 +8,9 @@ components and in the small per-cloud tables they fill in here, never in the add
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s

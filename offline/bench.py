@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks.loader import ROOT
+
 from .plan import load_raw
 
 DEFAULT_SIZES = (4, 12, 24, 48)

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from stacks.config import ConfigError
 from stacks.loader import ROOT
+
 from .report import cluster_of, component_of, write_dot, write_manifests
 
 # Logs and CI are not terminals: give tables room instead of rich's 80-column default.

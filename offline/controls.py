@@ -20,8 +20,9 @@ from typing import Any
 
 from stacks.baseline import APPLICATION_NAMESPACES, BASELINES, DEV_RELAXES, PROD, Baseline
 from stacks.ports import FLEET_PORTS
-from .report import cluster_of
 from stacks.versions import POD_SECURITY_VERSION
+
+from .report import cluster_of
 
 # --- expectations ------------------------------------------------------------------------------
 

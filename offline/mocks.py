@@ -13,7 +13,8 @@ import base64
 import datetime as dt
 import hashlib
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pulumi
 from google.protobuf import json_format
@@ -299,7 +300,7 @@ class RecordingMonitor(MockMonitor):
         self.records: list[dict[str, Any]] = []
         self.stack_outputs: dict[str, Any] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
@@ -319,4 +320,4 @@ class RecordingMonitor(MockMonitor):
 
 
 def now() -> dt.datetime:
-    return dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    return dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

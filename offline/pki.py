@@ -10,15 +10,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-from functools import lru_cache
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import cache
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-NOT_BEFORE = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+NOT_BEFORE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 _P256_ORDER = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
 
 
@@ -58,7 +59,7 @@ def self_signed_ca(common_name: str, key: ec.EllipticCurvePrivateKey, *, days: i
     return _sign(builder, key)
 
 
-@lru_cache(maxsize=None)
+@cache
 def cluster_ca_b64(cluster: str) -> str:
     """base64 PEM of a cluster's API server CA, as clouds return it."""
     key = derive_key(f"cluster-ca/{cluster}")

@@ -18,9 +18,10 @@ from pulumi.runtime.sync_await import _sync_await
 
 from stacks.config import PROJECT
 from stacks.loader import ROOT, read_stack_file, stack_file
-from .mocks import MASK, FleetMocks, RecordingMonitor, mask_secrets
 from stacks.spec import FleetSpec
 from stacks.validate import build_spec
+
+from .mocks import MASK, FleetMocks, RecordingMonitor, mask_secrets
 
 
 @dataclass

@@ -153,9 +153,8 @@ def crd_api_versions(crds: Iterable[dict[str, Any]]) -> list[str]:
 @lru_cache(maxsize=256)
 def _render_cached(chart_dir: Path, values_json: str, name: str, namespace: str, kube: str,
                    api_versions: tuple[str, ...]) -> dict[str, str]:
-    from helm_python import _native
-
     import helm_python
+    from helm_python import _native
 
     chart = helm_python.Chart.load(str(chart_dir))  # fresh: rendering mutates it (see load_chart)
     opts = {"name": name, "namespace": namespace, "is_install": True, "kube_version": kube,

@@ -7,9 +7,10 @@ from __future__ import annotations
 import copy
 import os
 import re
-from functools import cache, lru_cache
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -58,7 +59,7 @@ def _iter_crds(paths: Iterable[Path]) -> Iterable[dict[str, Any]]:
                     yield doc
 
 
-@lru_cache(maxsize=None)
+@cache
 def crd_schemas(extra: tuple[str, ...] = ()) -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> strict JSON schema of every CRD version found."""
     return crd_index(_iter_crds([*crd_dirs(), *(Path(p) for p in extra)]))

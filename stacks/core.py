@@ -46,7 +46,8 @@ def _cidr(value: Any) -> ipaddress.IPv4Network | None:
     if value is None or isinstance(value, ipaddress.IPv4Network):
         return value
     if not isinstance(value, str):
-        raise ValueError("must be an IPv4 CIDR string such as 10.0.0.0/16")
+        # pydantic turns ValueError (not TypeError) into a ValidationError naming the key.
+        raise ValueError("must be an IPv4 CIDR string such as 10.0.0.0/16")  # noqa: TRY004
     try:
         return ipaddress.IPv4Network(value, strict=True)
     except ValueError as exc:
@@ -243,8 +244,7 @@ def issues_from(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Conf
             issues.append(ConfigIssue(format_path(loc), _MISSING, "is required"))
             continue
         msg = err["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+        msg = msg.removeprefix("Value error, ")
         if err["type"] == "string_pattern_mismatch" and loc and loc[-1] == "name":
             msg = "is not a DNS-1123 label (lowercase letters, digits and '-', starting with a letter)"
         issues.append(ConfigIssue(format_path(loc), value, msg))

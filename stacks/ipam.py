@@ -112,7 +112,7 @@ def pod_subnets(pods: Net, zones: int) -> list[Net]:
 
 def node_subnet(vpc: Net) -> Net:
     """Azure and GCP: one regional node subnet, the VPC's first half."""
-    return list(vpc.subnets(prefixlen_diff=1))[0]
+    return next(iter(vpc.subnets(prefixlen_diff=1)))
 
 
 def overlaps(a: Net, b: Net) -> bool:

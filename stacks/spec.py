@@ -13,11 +13,11 @@ from typing import Any
 from .baseline import Baseline
 from .config import Cloud, Environment, NodesConfig, Role, SecurityConfig
 from .ipam import NetworkPlan
+from .sections.argocd import ArgoCDConfig
+from .sections.autoscaling import NodeProvisioningConfig
+from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
 from .sections.mesh import MeshConfig
-from .sections.autoscaling import NodeProvisioningConfig
-from .sections.argocd import ArgoCDConfig
-from .sections.backup import BackupConfig
 
 
 @dataclass(frozen=True)

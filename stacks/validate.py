@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import ipam
+from .baseline import baseline_for
 from .config import (
     DEFAULT_INSTANCE_TYPES,
     EXTRA_MODELS,
@@ -23,9 +24,9 @@ from .config import (
     FleetConfig,
     issues_from,
 )
-from .baseline import baseline_for
-from .sections import argocd as argocd_section, backup as backup_section
 from .regions import REGIONS, default_zones
+from .sections import argocd as argocd_section
+from .sections import backup as backup_section
 from .sections import connectivity
 from .sections import mesh as mesh_section
 from .spec import ClusterSpec, FleetSpec

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from offline.plan import Plan, load_raw, run_plan  # noqa: E402
+from offline.plan import Plan, load_raw, run_plan
 
 
 @pytest.fixture(scope="session")

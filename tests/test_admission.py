@@ -26,8 +26,8 @@ from offline.admission.values import (
     unknown_paths,
 )
 from offline.cli import main
-from stacks.loader import ROOT
 from offline.plan import Plan, run_plan
+from stacks.loader import ROOT
 
 CHARTS = ROOT.parent / "shared" / "charts"
 

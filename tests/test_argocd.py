@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from components.addons.argocd import MANAGER_ROLE, MANAGER_WRITES
-from stacks.baseline import APPLICATION_NAMESPACES
 from offline import schemas
 from offline.plan import Plan, run_plan
 from offline.report import cluster_of
+from stacks.baseline import APPLICATION_NAMESPACES
 from stacks.validate import build_spec
 from stacks.versions import CHARTS
 

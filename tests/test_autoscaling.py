@@ -13,10 +13,10 @@ from components.addons.autoscaling import (
     machine_vcpus,
     node_pool_spec,
 )
-from stacks.config import ConfigError
 from offline.plan import run_plan
 from offline.report import cluster_of
 from offline.schemas import validate_custom_resource
+from stacks.config import ConfigError
 from stacks.sections.autoscaling import NodeProvisioningConfig
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, CRD_API_VERSIONS, KARPENTER_CONTROLLER_IMAGE
@@ -217,8 +217,8 @@ def test_rendered_chart_runs_controller_on_the_managed_node_group(prod_plan) -> 
     import helm_python as helm
     import yaml
 
-    from stacks.loader import ROOT
     from offline.schemas import validate_builtin
+    from stacks.loader import ROOT
 
     chart = helm.Chart.load(ROOT.parent / "shared" / "charts" / "karpenter")
     assert chart.version == CHARTS["karpenter"]["version"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -141,7 +142,7 @@ def test_cli_rejects_bad_config_without_traceback(tmp_path) -> None:
     )
     # No __main__.py in tmp_path: if validation did not stop the run first, the program would fail differently.
     proc = subprocess.run([sys.executable, "-m", "offline", "plan", "bad", "--root", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                          check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, out
     assert "Traceback" not in out

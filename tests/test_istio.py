@@ -14,10 +14,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from offline import schemas
-from stacks.config import ConfigError
 from offline.mocks import SECRET_SIG_KEY, SECRET_SIG_VALUE, FleetMocks
 from offline.plan import Plan, run_plan
 from offline.report import cluster_of, manifest
+from stacks.config import ConfigError
 from stacks.validate import build_spec
 from stacks.versions import CHARTS
 from tests.conftest import ROOT, stack_raw

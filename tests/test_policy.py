@@ -34,9 +34,9 @@ from pulumi_azure_native import storage as azure_storage
 from rich.console import Console
 
 from components.security.namespaces import REASON_ANNOTATION, pss_labels
-from policy import rules
 from offline.mocks import FleetMocks, RecordingMonitor
 from offline.policy import command, evaluate, mandatory
+from policy import rules
 
 ROOT = Path(__file__).resolve().parent.parent
 

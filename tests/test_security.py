@@ -14,12 +14,12 @@ import pytest
 
 from components.security.baseline import GROUP_SUBJECT, developer_rules
 from offline import controls as ctl
-from stacks import ports
-from stacks.baseline import APPLICATION_NAMESPACES, DEV, DEV_RELAXES, PROD, Baseline
-from stacks.config import ConfigError
 from offline.plan import run_plan
 from offline.report import cluster_of
 from offline.schemas import validate_builtin
+from stacks import ports
+from stacks.baseline import APPLICATION_NAMESPACES, DEV, DEV_RELAXES, PROD, Baseline
+from stacks.config import ConfigError
 from stacks.validate import build_spec
 
 from .conftest import ROOT, stack_raw

@@ -18,11 +18,11 @@ from components.fleet.submariner import (
     BROKER_NAMESPACE,
     api_host_port,
 )
-from stacks.config import ConfigError
 from offline.mocks import MASK
 from offline.plan import Plan, run_plan
 from offline.report import cluster_of
 from offline.schemas import validate_builtin, validate_custom_resource
+from stacks.config import ConfigError
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, CRD_API_VERSIONS, SUBMARINER_IMAGE_TAG
 

@@ -18,9 +18,9 @@ from components.addons.velero import (
     gcp_credentials_file,
 )
 from offline import schemas
-from stacks.config import ConfigError
 from offline.plan import Plan
 from offline.report import cluster_of
+from stacks.config import ConfigError
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, VELERO_PLUGINS
 

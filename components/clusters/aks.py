@@ -7,11 +7,8 @@ import base64
 import uuid
 
 import pulumi
-import pulumi_azure_native.authorization as authorization
-import pulumi_azure_native.containerservice as containerservice
-import pulumi_azure_native.keyvault as keyvault
-import pulumi_azure_native.managedidentity as managedidentity
 import yaml
+from pulumi_azure_native import authorization, containerservice, keyvault, managedidentity
 
 from components import naming
 from components.clusters import kubeconfig

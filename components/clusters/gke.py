@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pulumi
 import pulumi_gcp as gcp
 
@@ -116,7 +115,7 @@ class GkeCluster(ManagedCluster):
             )
             for role in NODE_ROLES
         ]
-        node_config_common = dict(service_account=self.node_sa.email, oauth_scopes=[CLOUD_PLATFORM_SCOPE])
+        node_config_common = {"service_account": self.node_sa.email, "oauth_scopes": [CLOUD_PLATFORM_SCOPE]}
 
         allowed = fleet.public_api_cidrs
         authorized = [gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(c.network.vpc), display_name="cluster-vpc")]

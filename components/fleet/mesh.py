@@ -12,12 +12,10 @@
 
 from __future__ import annotations
 
-
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from components.fleet import FleetArgs
 from components.addons.istio import (
     ISTIO_NAMESPACE,
     CaBundle,
@@ -25,6 +23,7 @@ from components.addons.istio import (
     IstioClusterArgs,
 )
 from components.clusters.kubeconfig import render_token
+from components.fleet import FleetArgs
 from components.handle import ClusterHandle
 from stacks.sections.mesh import locality_lb_setting
 

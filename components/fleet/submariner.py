@@ -14,13 +14,13 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_random as random
 
-from components.fleet import FleetArgs
 from components.addons.helm import release
 from components.addons.submariner import (
     BrokerConnection,
     SubmarinerJoin,
     SubmarinerJoinArgs,
 )
+from components.fleet import FleetArgs
 from components.fleet.tokens import service_account_token
 from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace

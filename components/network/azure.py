@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_azure_native.network as network
-import pulumi_azure_native.resources as resources
+from pulumi_azure_native import network, resources
 
 from stacks import ipam
 from stacks.spec import ClusterSpec
