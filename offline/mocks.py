@@ -284,7 +284,8 @@ class FleetMocks(pulumi.runtime.Mocks):
             state.update(out(args))
         return _mock_id(args), state
 
-    def call(self, args: MockCallArgs) -> dict[str, Any]:
+    # The SDK annotates call() as returning a (result, failures) tuple, but its mock monitor also takes a plain dict.
+    def call(self, args: MockCallArgs) -> dict[str, Any]:  # pyright: ignore[reportIncompatibleMethodOverride]
         # A plain dict: the SDK's mock monitor cannot take a (result, None) tuple.
         fn = CALLS.get(args.token)
         if fn is None:

@@ -68,10 +68,14 @@ def run_plan(stack: str, root: Path = ROOT, *, raw: dict[str, Any] | None = None
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(engine_config, secret_keys)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    pulumi_settings.SETTINGS.rpc_manager.clear() if hasattr(pulumi_settings, "SETTINGS") else None
+    # rpc_manager is filled in by the SDK's contextproperty decorator, which type checkers cannot see.
+    pulumi_settings.SETTINGS.rpc_manager.clear() if hasattr(pulumi_settings, "SETTINGS") else None  # pyright: ignore[reportAttributeAccessIssue]
 
     main = str(root / "__main__.py")
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
+    def run_main() -> None:
+        runpy.run_path(main, run_name="__main__")
+
+    _sync_await(run_pulumi_func(run_main))
 
     stack_resource = pulumi_settings.get_root_resource()
     exported = dict(getattr(stack_resource, "outputs", {}) or {})

@@ -15,10 +15,11 @@ REDACTED = "[redacted]"
 
 
 def _parent_chain(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]):
+    node: dict[str, Any] | None = r
     seen = 0
-    while r is not None and seen < 100:
-        yield r
-        r = by_urn.get(r["parent"]) if r.get("parent") else None
+    while node is not None and seen < 100:
+        yield node
+        node = by_urn.get(node["parent"]) if node.get("parent") else None
         seen += 1
 
 
@@ -31,6 +32,14 @@ def cluster_of(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str | No
     if provider is not None and provider is not r:
         return cluster_of(provider, by_urn)
     return None
+
+
+def cluster_name(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str:
+    """The cluster of a resource that must sit in one (``cluster_of`` without the fleet-level ``None``)."""
+    cluster = cluster_of(r, by_urn)
+    if cluster is None:
+        raise LookupError(f"{r['urn']} belongs to no cluster")
+    return cluster
 
 
 def component_of(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str:

@@ -73,7 +73,7 @@ def crd_index(crds: Iterable[dict[str, Any]]) -> dict[tuple[str, str], dict[str,
         group = crd["spec"]["group"]
         kind = crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
-            schema = (version.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
+            schema: dict[str, Any] = (version.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
             schema = copy.deepcopy(schema)
             props = schema.setdefault("properties", {})
             # apiVersion/kind/metadata are the API server's business, not the CRD's.
@@ -153,7 +153,7 @@ def _k8s_schema(schema_dir: str, name: str) -> Any:
 
 @cache
 def _builtin_validator(schema_dir: str, api_version: str, kind: str) -> Any:
-    import jsonschema
+    import jsonschema.validators
     from kubernetes_validate.utils import SchemaNotFoundError
     from referencing import Registry, Resource
 

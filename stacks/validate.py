@@ -54,7 +54,8 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
     # The rest of the checks run on what did parse, so one bad key does not hide the others.
     checked = fleet or _partial(raw, bad)
 
-    raw_clusters = raw.get("clusters") if isinstance(raw.get("clusters"), list) else []
+    clusters_value = raw.get("clusters")
+    raw_clusters = clusters_value if isinstance(clusters_value, list) else []
     parsed: dict[int, ClusterConfig] = {}
     for i, item in enumerate(raw_clusters):
         if not isinstance(item, dict):

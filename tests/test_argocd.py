@@ -10,7 +10,7 @@ import pytest
 from components.addons.argocd import MANAGER_ROLE, MANAGER_WRITES
 from offline import schemas
 from offline.plan import Plan, run_plan
-from offline.report import cluster_of
+from offline.report import cluster_name, cluster_of
 from stacks.baseline import APPLICATION_NAMESPACES
 from stacks.validate import build_spec
 from stacks.versions import CHARTS
@@ -32,7 +32,7 @@ APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application"
 
 def argocd_releases(plan: Plan) -> dict[str, dict[str, Any]]:
     by_urn = plan.by_urn()
-    return {cluster_of(r, by_urn): r for r in plan.of_type(RELEASE) if r["inputs"]["name"] == "argocd"}
+    return {cluster_name(r, by_urn): r for r in plan.of_type(RELEASE) if r["inputs"]["name"] == "argocd"}
 
 
 def hub_secrets(plan: Plan) -> dict[str, dict[str, Any]]:
@@ -121,7 +121,7 @@ def test_spoke_role_is_least_privilege(plan: Plan) -> None:
     by_urn = plan.by_urn()
     roles = [r for r in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
              if r["inputs"]["metadata"]["name"] == MANAGER_ROLE]
-    assert sorted(cluster_of(r, by_urn) for r in roles) == sorted(c.name for c in plan.spec.workloads)
+    assert sorted(cluster_name(r, by_urn) for r in roles) == sorted(c.name for c in plan.spec.workloads)
     for rule in roles[0]["inputs"]["rules"]:
         if "*" in rule["resources"]:
             assert rule["verbs"] == ["get", "list", "watch"]

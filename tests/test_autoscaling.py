@@ -14,7 +14,7 @@ from components.addons.autoscaling import (
     node_pool_spec,
 )
 from offline.plan import run_plan
-from offline.report import cluster_of
+from offline.report import cluster_name, cluster_of
 from offline.schemas import validate_custom_resource
 from stacks.config import ConfigError
 from stacks.sections.autoscaling import NodeProvisioningConfig
@@ -35,7 +35,7 @@ def _by_cluster(plan, typ: str) -> dict[str, list[dict[str, Any]]]:
     by_urn = plan.by_urn()
     out: dict[str, list[dict[str, Any]]] = {}
     for r in plan.of_type(typ):
-        out.setdefault(cluster_of(r, by_urn), []).append(r)
+        out.setdefault(cluster_name(r, by_urn), []).append(r)
     return out
 
 
@@ -130,15 +130,15 @@ def test_eks_interruption_queue_and_rules(plan) -> None:
         assert set(allow["Principal"]["Service"]) == {"events.amazonaws.com", "sqs.amazonaws.com"}
         assert allow["Action"] == "sqs:SendMessage" and allow["Resource"] == arn
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-        seen = set()
+        seen: set[str] = set()
         for key, (source, detail) in INTERRUPTION_EVENTS.items():
             rule = _named(plan, "aws:cloudwatch/eventRule:EventRule", f"{c.name}-karpenter-{key}")
             assert json.loads(rule["inputs"]["eventPattern"]) == {"source": [source], "detail-type": [detail]}
             target = _named(plan, "aws:cloudwatch/eventTarget:EventTarget", f"{c.name}-karpenter-{key}")
             assert target["inputs"]["arn"] == arn and target["inputs"]["rule"] == rule["inputs"]["name"]
             seen.add(detail)
-    assert {"EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation",
-            "EC2 Instance State-change Notification", "AWS Health Event"} <= seen
+        assert {"EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation",
+                "EC2 Instance State-change Notification", "AWS Health Event"} <= seen
 
 
 def test_eks_node_role_access_entry_and_discovery_tags(plan) -> None:
@@ -335,7 +335,7 @@ def test_config_drives_every_cloud() -> None:
     assert plan.spec.node_provisioning.limits.memory_gib == 2048
     by_urn = plan.by_urn()
     for r in plan.of_type("kubernetes:karpenter.sh/v1:NodePool"):
-        cloud = plan.spec.cluster(cluster_of(r, by_urn)).cloud
+        cloud = plan.spec.cluster(cluster_name(r, by_urn)).cloud
         spec = _obj(r)["spec"]
         assert validate_custom_resource(_obj(r)) == []
         reqs = {q["key"]: q["values"] for q in spec["template"]["spec"]["requirements"]}

@@ -12,11 +12,12 @@ import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from offline import schemas
 from offline.mocks import SECRET_SIG_KEY, SECRET_SIG_VALUE, FleetMocks
 from offline.plan import Plan, run_plan
-from offline.report import cluster_of, manifest
+from offline.report import cluster_name, cluster_of, manifest
 from stacks.config import ConfigError
 from stacks.validate import build_spec
 from stacks.versions import CHARTS
@@ -45,7 +46,7 @@ def on_cluster(plan: Plan, typ: str) -> dict[str, list[dict[str, Any]]]:
     by_urn = plan.by_urn()
     out: dict[str, list[dict[str, Any]]] = {c.name: [] for c in plan.spec.clusters}
     for r in plan.of_type(typ):
-        out[cluster_of(r, by_urn)].append(r)
+        out[cluster_name(r, by_urn)].append(r)
     return out
 
 
@@ -71,7 +72,7 @@ class _Capture(FleetMocks):
     def new_resource(self, args):  # type: ignore[no-untyped-def]
         rid, state = super().new_resource(args)
         if args.typ == SECRET:
-            self.secrets.append({"name": args.name, "provider": args.provider.split("::")[-2],
+            self.secrets.append({"name": args.name, "provider": (args.provider or "").split("::")[-2],
                                  "inputs": _unwrap(dict(args.inputs)), "state": _unwrap(dict(state))})
         return rid, state
 
@@ -224,9 +225,11 @@ def test_cacerts_on_every_cluster_chain_to_one_root(prod_plan, prod_secrets) -> 
         assert bc.ca and bc.path_length == 0
         assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
         assert ca.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
-        key = serialization.load_pem_private_key(data["ca-key.pem"].encode(), password=None)
-        assert key.public_key().public_numbers() == ca.public_key().public_numbers()
+        key, ca_key = serialization.load_pem_private_key(data["ca-key.pem"].encode(), password=None), ca.public_key()
+        assert isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(ca_key, ec.EllipticCurvePublicKey)
+        assert key.public_key().public_numbers() == ca_key.public_numbers()
         assert c.name in ca.subject.rfc4514_string()
+        assert root.signature_hash_algorithm is not None and ca.signature_hash_algorithm is not None
         roots.add(root.fingerprint(root.signature_hash_algorithm))
         intermediates.add(ca.fingerprint(ca.signature_hash_algorithm))
     assert len(roots) == 1

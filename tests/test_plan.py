@@ -9,7 +9,7 @@ from collections import Counter
 
 import yaml
 
-from offline.report import cluster_of
+from offline.report import cluster_name, cluster_of
 
 from .conftest import ROOT
 
@@ -24,7 +24,7 @@ def test_three_clouds_and_one_k8s_provider_per_cluster(plan) -> None:
         assert len(plan.of_type(typ)) == clouds[cloud]
     providers = plan.of_type("pulumi:providers:kubernetes")
     by_urn = plan.by_urn()
-    assert sorted(cluster_of(p, by_urn) for p in providers) == sorted(c.name for c in plan.spec.clusters)
+    assert sorted(cluster_name(p, by_urn) for p in providers) == sorted(c.name for c in plan.spec.clusters)
     for p in providers:
         assert p["inputs"]["kubeconfig"] == "[secret]"
         assert p["inputs"]["enableServerSideApply"] == "true"
@@ -50,7 +50,9 @@ def test_kubeconfigs_are_secret_outputs_with_exec_plugins(plan) -> None:
     commands = {}
     for name, out in configs.items():
         assert _sync_await(pulumi.Output.from_input(out).is_secret())
-        doc = yaml.safe_load(_sync_await(pulumi.Output.from_input(out).future()))
+        text = _sync_await(pulumi.Output.from_input(out).future())
+        assert text is not None
+        doc = yaml.safe_load(text)
         user = doc["users"][0]["user"]
         assert set(user) == {"exec"}, "no static credentials in a kubeconfig"
         commands[plan.spec.cluster(name).cloud] = user["exec"]["command"]

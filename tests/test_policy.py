@@ -60,7 +60,11 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 def _both(*mutations: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
-    return lambda record: [m(record) for m in mutations] and None
+    def both(record: dict[str, Any]) -> None:
+        for m in mutations:
+            m(record)
+
+    return both
 
 
 def _no_provider(record: dict[str, Any]) -> None:
@@ -302,6 +306,7 @@ def analyzer():
     pulumi.policy <engine> <pack dir>`` in the pack's folder); it prints its gRPC port."""
     proc = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", "."], cwd=ROOT / "policy",
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
     try:
         port = int(proc.stdout.readline().strip())
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")

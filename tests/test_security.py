@@ -9,13 +9,14 @@ import json
 import re
 import shutil
 from dataclasses import replace
+from typing import cast
 
 import pytest
 
 from components.security.baseline import GROUP_SUBJECT, developer_rules
 from offline import controls as ctl
 from offline.plan import run_plan
-from offline.report import cluster_of
+from offline.report import cluster_name, cluster_of
 from offline.schemas import validate_builtin
 from stacks import ports
 from stacks.baseline import APPLICATION_NAMESPACES, DEV, DEV_RELAXES, PROD, Baseline
@@ -177,7 +178,7 @@ def test_group_subjects_follow_each_clouds_identity(prod_plan) -> None:
     subjects: dict[str, set[str]] = {}
     for r in prod_plan.of_type(ctl.CRB) + prod_plan.of_type(ctl.RB):
         # Only group subjects: add-ons bind their own service accounts too.
-        subjects.setdefault(cluster_of(r, by_urn), set()).update(
+        subjects.setdefault(cluster_name(r, by_urn), set()).update(
             s["name"] for s in r["inputs"]["subjects"] if s["kind"] == "Group")
     for c in prod_plan.spec.clusters:
         assert subjects[c.name] == {GROUP_SUBJECT[c.cloud](g) for g in groups}
@@ -188,7 +189,7 @@ def test_group_subjects_follow_each_clouds_identity(prod_plan) -> None:
     # STANDARD entries map people's roles to groups; EC2_LINUX ones (node roles) carry no groups.
     entries = [r for r in prod_plan.of_type("aws:eks/accessEntry:AccessEntry")
                if r["inputs"].get("type") == "STANDARD" and not r["name"].endswith("-access-deployer")]
-    assert entries and all(r["inputs"]["kubernetesGroups"][0] in subjects[cluster_of(r, by_urn)] for r in entries)
+    assert entries and all(r["inputs"]["kubernetesGroups"][0] in subjects[cluster_name(r, by_urn)] for r in entries)
 
 
 def test_aks_groups_without_an_object_id_get_no_binding(dev_plan) -> None:
@@ -209,8 +210,9 @@ def test_developer_role_reads_secrets_only_when_asked(plan) -> None:
         assert "secrets" not in resources(r["inputs"]["rules"])
         assert {"deployments", "pods", "services", "jobs"} <= resources(r["inputs"]["rules"])
         assert all("create" in rule["verbs"] for rule in r["inputs"]["rules"] if "deployments" in rule["resources"])
-    with_secrets = [rule for rule in developer_rules(True) if "secrets" in rule.resources]
-    assert len(with_secrets) == 1 and set(with_secrets[0].verbs) == {"get", "list", "watch"}
+    # PolicyRuleArgs types its fields as Inputs; developer_rules fills them with plain lists.
+    with_secrets = [rule for rule in developer_rules(True) if "secrets" in cast("list[str]", rule.resources)]
+    assert len(with_secrets) == 1 and set(cast("list[str]", with_secrets[0].verbs)) == {"get", "list", "watch"}
 
 
 def test_namespace_roles_bind_the_developer_role_per_namespace(prod_plan) -> None:
@@ -230,7 +232,7 @@ FIREWALL_TYPES = {"aws": "aws:ec2/securityGroupRule:SecurityGroupRule", "azure":
                   "gcp": "gcp:compute/firewall:Firewall"}
 
 
-def _rule(cloud: str, r) -> tuple[str, str, int | str, list[str], str]:
+def _rule(cloud: str, r) -> tuple[str, int | str, list[str], str]:
     """(protocol, port, sources, access) of one firewall rule, whatever the cloud."""
     i = r["inputs"]
     if cloud == "aws":

@@ -20,7 +20,7 @@ from components.fleet.submariner import (
 )
 from offline.mocks import MASK
 from offline.plan import Plan, run_plan
-from offline.report import cluster_of
+from offline.report import cluster_name, cluster_of
 from offline.schemas import validate_builtin, validate_custom_resource
 from stacks.config import ConfigError
 from stacks.validate import build_spec
@@ -40,7 +40,7 @@ def releases(plan: Plan, chart: str) -> list[dict[str, Any]]:
 def joins(plan: Plan) -> dict[str, dict[str, Any]]:
     """submariner-operator releases by the cluster whose provider they use."""
     by_urn = plan.by_urn()
-    return {cluster_of(r, by_urn): r for r in releases(plan, "submariner-operator")}
+    return {cluster_name(r, by_urn): r for r in releases(plan, "submariner-operator")}
 
 
 # --- broker ----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from components.addons.velero import (
 )
 from offline import schemas
 from offline.plan import Plan
-from offline.report import cluster_of
+from offline.report import cluster_name, cluster_of
 from stacks.config import ConfigError
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, VELERO_PLUGINS
@@ -59,7 +59,7 @@ STATEFUL = {"aws:s3/bucket:Bucket", "aws:kms/key:Key", "azure-native:storage:Sto
 
 def velero_releases(plan: Plan) -> dict[str, dict[str, Any]]:
     by_urn = plan.by_urn()
-    return {cluster_of(r, by_urn): r for r in plan.of_type(RELEASE) if r["inputs"]["name"] == "velero"}
+    return {cluster_name(r, by_urn): r for r in plan.of_type(RELEASE) if r["inputs"]["name"] == "velero"}
 
 
 def own(plan: Plan, typ: str, cluster: str) -> list[dict[str, Any]]:
@@ -149,7 +149,7 @@ def test_workload_identity_granted(plan: Plan) -> None:
 def test_locations_and_schedule(plan: Plan) -> None:
     by_urn = plan.by_urn()
     cfg = plan.spec.backup
-    schedules = {cluster_of(r, by_urn): r for r in plan.of_type(SCHEDULE)}
+    schedules = {cluster_name(r, by_urn): r for r in plan.of_type(SCHEDULE)}
     assert sorted(schedules) == sorted(c.name for c in plan.spec.clusters)
     for r in schedules.values():
         spec = r["inputs"]["spec"]
@@ -162,7 +162,7 @@ def test_locations_and_schedule(plan: Plan) -> None:
     defaults = [r for r in plan.of_type(BSL) if r["inputs"]["metadata"]["name"] == "default"]
     assert len(defaults) == len(plan.spec.clusters)
     for r in defaults:
-        c = plan.spec.cluster(cluster_of(r, by_urn))
+        c = plan.spec.cluster(cluster_name(r, by_urn))
         spec = r["inputs"]["spec"]
         assert spec["provider"] == BACKENDS[c.cloud].provider and spec["accessMode"] == "ReadWrite" and spec["default"] is True
         assert spec["objectStorage"]["prefix"] == c.name and spec["objectStorage"]["bucket"]
@@ -177,9 +177,9 @@ def test_dr_peer_read_only_location(plan: Plan) -> None:
     by_urn = plan.by_urn()
     peers = plan.spec.backup.dr_peers
     assert peers, "the stack files configure DR peers"
-    buckets = {cluster_of(r, by_urn): r["inputs"]["spec"]["objectStorage"]["bucket"]
+    buckets = {cluster_name(r, by_urn): r["inputs"]["spec"]["objectStorage"]["bucket"]
                for r in plan.of_type(BSL) if r["inputs"]["metadata"]["name"] == "default"}
-    dr = {cluster_of(r, by_urn): r for r in plan.of_type(BSL) if r["inputs"]["metadata"]["name"].startswith("dr-")}
+    dr = {cluster_name(r, by_urn): r for r in plan.of_type(BSL) if r["inputs"]["metadata"]["name"].startswith("dr-")}
     assert sorted(dr) == sorted(peers)
     releases = velero_releases(plan)
     for reader, peer in peers.items():

@@ -16,7 +16,7 @@ when spot is unavailable; ``weight`` puts it ahead of the pools AKS creates by d
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +72,7 @@ class KarpenterTarget:
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
-def _in(key: str, values: list[str]) -> dict[str, Any]:
+def _in(key: str, values: Sequence[str]) -> dict[str, Any]:
     return {"key": key, "operator": "In", "values": list(values)}
 
 
@@ -238,7 +238,8 @@ class NodeProvisioning(pulumi.ComponentResource):
                 opts=h.k8s_opts(self, depends_on=[*target.depends_on, self.node_class]),
             )
         self.register_outputs({
-            "nodePool": self.node_pool.metadata["name"] if self.node_pool else None,
+            # CustomResource sets its output properties as attributes at run time; its stubs declare none.
+            "nodePool": self.node_pool.metadata["name"] if self.node_pool else None,  # pyright: ignore[reportAttributeAccessIssue]
             "capacityTypes": fleet.node_provisioning.ordered_capacity_types,
         })
 

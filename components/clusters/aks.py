@@ -242,7 +242,7 @@ class AksCluster(ManagedCluster):
         """Azure workload identity: a user-assigned identity federated with NS/SA on the cluster's
         OIDC issuer, plus its role assignments."""
         c = self.handle.spec
-        child = pulumi.ResourceOptions(parent=parent, provider=self._provider)
+        child = pulumi.ResourceOptions(parent=parent, provider=self._cloud_provider)
         uami = managedidentity.UserAssignedIdentity(
             f"{c.name}-{purpose}-identity", resource_group_name=self._resource_group, location=c.region,
             resource_name_=f"{c.name}-{purpose}", opts=child,

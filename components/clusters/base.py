@@ -32,7 +32,7 @@ class ManagedCluster(pulumi.ComponentResource):
     def __init__(self, type_: str, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None):
         super().__init__(type_, name, None, opts)
         self._name = name
-        self._provider = args.provider
+        self._cloud_provider = args.provider
         # Cloud children: this component as parent, the region's explicit provider.
         self.child_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
         # Keys, vaults and the like: protected where the baseline says so (prod).
@@ -66,7 +66,7 @@ class ManagedCluster(pulumi.ComponentResource):
         self.handle = ClusterHandle(
             spec=spec,
             provider=self.k8s_provider,
-            cloud_provider=self._provider,
+            cloud_provider=self._cloud_provider,
             component=self,
             kubeconfig=self.kubeconfig,
             endpoint=pulumi.Output.from_input(endpoint),

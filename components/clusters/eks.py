@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -20,6 +21,15 @@ MANAGED_POLICY = "arn:aws:iam::aws:policy/"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly",
                  "AmazonSSMManagedInstanceCore")
 EKS_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent")
+
+
+def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
+    """The cluster's OIDC issuer URL (the SDK types it optional; EKS sets it on every cluster)."""
+    oidcs = identities[0].oidcs
+    issuer = oidcs[0].issuer if oidcs else None
+    if not issuer:
+        raise ValueError("the EKS cluster reports no OIDC issuer")
+    return issuer
 
 
 def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
@@ -246,7 +256,7 @@ class EksCluster(ManagedCluster):
             endpoint=endpoint,
             ca_data=ca,
             exec_config=kubeconfig.eks_exec(c.name, c.region),
-            oidc_issuer=self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer),
+            oidc_issuer=self.cluster.identities.apply(_oidc_issuer),
             account=identity.account_id,
             cloud_outputs={
                 "vpcId": self.network.vpc_id,
@@ -273,7 +283,7 @@ class EksCluster(ManagedCluster):
     ) -> WorkloadIdentity:
         """EKS Pod Identity: a role trusted by pods.eks.amazonaws.com, associated with NS/SA."""
         c = self.handle.spec
-        child = pulumi.ResourceOptions(parent=parent, provider=self._provider)
+        child = pulumi.ResourceOptions(parent=parent, provider=self._cloud_provider)
         role = aws.iam.Role(
             f"{c.name}-{purpose}-role",
             name=naming.iam_role(c.name, purpose),

@@ -234,7 +234,7 @@ class GkeCluster(ManagedCluster):
     ) -> WorkloadIdentity:
         """GKE Workload Identity: a Google service account that NS/SA may impersonate."""
         c = self.handle.spec
-        child = pulumi.ResourceOptions(parent=parent, provider=self._provider)
+        child = pulumi.ResourceOptions(parent=parent, provider=self._cloud_provider)
         gsa = gcp.serviceaccount.Account(
             f"{c.name}-{purpose}-gsa", account_id=naming.gcp_service_account(c.name, purpose),
             display_name=f"{purpose} on {c.name}", opts=child,

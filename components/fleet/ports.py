@@ -100,7 +100,7 @@ def _azure(parent: FleetPorts, h: ClusterHandle, openings: list[_Opening], sourc
             opts=h.cloud_opts(parent),
         )
 
-    out = [
+    out: list[pulumi.CustomResource] = [
         rule(o.row.name, AZURE_ALLOW_PRIORITY + i, azure_network.SecurityRuleAccess.ALLOW, o.row.protocol.capitalize(),
              str(o.row.port), o.sources, o.row.purpose)
         for i, o in enumerate(openings)

@@ -9,6 +9,7 @@ secret. Nothing here waits on any other cluster.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -25,7 +26,7 @@ class ServiceAccountToken:
     resources: list[pulumi.Resource]
 
 
-def _decode(data: dict[str, str] | None, key: str) -> str:
+def _decode(data: Mapping[str, str] | None, key: str) -> str:
     value = (data or {}).get(key, "")
     return base64.b64decode(value).decode() if value else ""
 
