@@ -23,15 +23,15 @@ fleet = load_spec_from_runtime(pulumi.get_stack())
 providers = CloudProviders(environment=fleet.environment, gcp_project=fleet.gcp_project)
 handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.clusters]
 
-# -- security baseline inside every cluster (issue 4) --
+# -- security baseline inside every cluster --
 apply_security_baseline(handles, fleet.security.groups, fleet.security.developer_secrets_read)
 open_fleet_ports(handles, fleet)
 
-# -- add-ons: ArgoCD, Velero, node provisioning (issue 5) --
+# -- add-ons: ArgoCD, Velero, node provisioning --
 node_provisioners = [node_provisioning(h, fleet) for h in handles]
 argocd_and_velero(fleet, handles)
 
-# -- mesh and connectivity: Istio, Submariner (issue 6) --
+# -- mesh and connectivity: Istio, Submariner --
 mesh = IstioMesh("mesh", IstioMeshArgs(fleet=fleet, handles=handles))
 
 # Submariner: broker on the management cluster, a join on every cluster.

@@ -82,7 +82,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     _summary(plan, seconds)
     releases = None
-    if args.charts:  # issue 9: render every Helm release with its real chart
+    if args.charts:  # render every Helm release with its real chart
         from .render import RenderError, print_releases, render_plan
         try:
             releases = render_plan(plan, Path(args.charts))

@@ -242,8 +242,6 @@ CONTROLS: tuple[Control, ...] = (
     Control("all", "no wildcard verbs in fleet Roles", ROLE, "rules[*].verbs", NoneOf(("*",)), required=False),
 )
 
-CLOUDS = ("aws", "azure", "gcp")
-
 
 # --- reading the plan record -------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ Everything the plan command prints or writes reads that record.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -318,7 +317,3 @@ class RecordingMonitor(MockMonitor):
                 "secretOutputs": list(request.additionalSecretOutputs),
             })
         return response
-
-
-def now() -> dt.datetime:
-    return dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

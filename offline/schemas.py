@@ -84,10 +84,6 @@ def crd_index(crds: Iterable[dict[str, Any]]) -> dict[tuple[str, str], dict[str,
     return index
 
 
-class SchemaError(Exception):
-    pass
-
-
 def validate_custom_resource(
     obj: dict[str, Any], schemas: dict[tuple[str, str], dict[str, Any]] | None = None
 ) -> list[str]:

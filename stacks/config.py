@@ -53,12 +53,12 @@ class FleetConfig(Model):
     clusters: list[dict[str, Any]] = Field(min_length=1)
     gcp_project: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
     security: SecurityConfig = SecurityConfig()
-    # -- add-on sections (issue 5) --
+    # -- add-on sections --
     node_provisioning: NodeProvisioningConfig = Field(default_factory=lambda: NodeProvisioningConfig())
     argocd: ArgoCDConfig = Field(default_factory=lambda: ArgoCDConfig())
     backup: BackupConfig = Field(default_factory=lambda: BackupConfig())
 
-    # -- mesh and connectivity sections (issue 6) --
+    # -- mesh and connectivity sections --
     submariner: SubmarinerConfig = Field(default_factory=lambda: SubmarinerConfig())
     mesh: MeshConfig = Field(default_factory=lambda: MeshConfig())
 

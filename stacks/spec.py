@@ -58,10 +58,9 @@ class FleetSpec:
     security: SecurityConfig
     gcp_project: str | None = None
     submariner: SubmarinerConfig = field(default_factory=SubmarinerConfig)
-    mesh: MeshConfig = field(default_factory=MeshConfig)  # issue 6: Istio mesh
+    mesh: MeshConfig = field(default_factory=MeshConfig)
     argocd: ArgoCDConfig = field(default_factory=ArgoCDConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
-    extras: dict[str, Any] = field(default_factory=dict)
     node_provisioning: NodeProvisioningConfig = field(default_factory=NodeProvisioningConfig)
 
     @property

@@ -105,19 +105,15 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         argocd=fleet.argocd,
         backup=fleet.backup,
     )
-    for hook in SPEC_HOOKS:
-        hook(raw, spec)
     return spec
 
 
-# Add-on config sections plug in here: each hook validates its own key (returning issues) and
-# later attaches its parsed model to ``FleetSpec.extras``.
+# Config sections plug in here: each validator checks its own key and returns the issues it found.
 SECTION_VALIDATORS: list[Any] = [argocd_section.check, backup_section.check]
-SPEC_HOOKS: list[Any] = []
-# -- mesh and connectivity sections (issue 6) --
+# -- mesh and connectivity sections --
 SECTION_VALIDATORS.append(mesh_section.check)
 
-# Submariner (issue 6): Globalnet range and slices.
+# Submariner: Globalnet range and slices.
 SECTION_VALIDATORS.append(connectivity.check_submariner)
 EXTRA_MODELS.extend(connectivity.MODELS)
 

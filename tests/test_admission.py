@@ -1,4 +1,4 @@
-"""Offline admission (issue 9): real charts render with the program's values, and every check
+"""Offline admission: real charts render with the program's values, and every check
 (schema, CRD, Pod Security, Helm values) rejects what it must.
 
 The end-to-end fixture plans the dev stack with a few extra lines appended to the real

@@ -1,4 +1,4 @@
-"""Istio multi-primary, multi-network (issue 6): per-cluster control plane, one root of trust,
+"""Istio multi-primary, multi-network: per-cluster control plane, one root of trust,
 remote secrets between every ordered pair of clusters, mesh-wide policy, config errors."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 4: the security baseline on every cluster, walked from one table of controls; in-cluster
+"""The security baseline on every cluster, walked from one table of controls; in-cluster
 objects valid for the cluster's Kubernetes version; identity hooks per cloud; fleet ports."""
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def test_relaxed_controls_are_named_dev_relaxations() -> None:
 
 def test_readme_security_section_is_the_controls_table() -> None:
     text = (ROOT / "README.md").read_text()
-    section = re.search(r"<!-- section: security-baseline \(issue 4\) -->(.*?)<!-- /section: security-baseline -->", text, re.DOTALL)
+    section = re.search(r"<!-- section: security-baseline -->(.*?)<!-- /section: security-baseline -->", text, re.DOTALL)
     assert section, "README security-baseline section markers"
     assert ctl.render_markdown() in section.group(1), "README is stale: paste offline.controls.render_markdown()"
 

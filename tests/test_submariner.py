@@ -1,4 +1,4 @@
-"""Submariner (issue 6): one broker on the management cluster, a join on every cluster with its own
+"""Submariner: one broker on the management cluster, a join on every cluster with its own
 ID and CIDRs, secrets kept secret, config errors, and every object valid against its schema."""
 
 from __future__ import annotations
@@ -241,7 +241,7 @@ def test_rendered_submariner_resources_are_valid(plan: Plan) -> None:
 
 def _readme_example() -> list[dict[str, Any]]:
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("<!-- section: mesh-and-connectivity (issue 6) -->")[1].split("<!-- /section: mesh-and-connectivity -->")[0]
+    section = readme.split("<!-- section: mesh-and-connectivity -->")[1].split("<!-- /section: mesh-and-connectivity -->")[0]
     sub = section.split("### Submariner")[1]
     block = re.search(r"```yaml\n(.*?)```", sub, re.DOTALL)
     assert block, "the Submariner subsection has a YAML example"

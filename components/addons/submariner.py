@@ -1,4 +1,4 @@
-"""Submariner on one cluster: the operator chart, joined to the fleet's broker (issue 6).
+"""Submariner on one cluster: the operator chart, joined to the fleet's broker.
 
 The ``submariner-operator`` chart renders a ``Submariner`` resource from its values; the operator
 then runs the gateway (the inter-cluster tunnel endpoint), a route agent on every node and

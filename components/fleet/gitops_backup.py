@@ -1,4 +1,4 @@
-"""Composition of the Argo CD and Velero add-ons over the fleet (issue 5).
+"""Composition of the Argo CD and Velero add-ons over the fleet.
 
 Per cluster: Velero everywhere; Argo CD on the hub and on standalone clusters. Fleet links hang
 off clusters and nothing waits for them: hub registrations (spoke token -> cluster Secret on the

@@ -1,4 +1,4 @@
-"""Submariner across the fleet (issue 6): the broker on the management cluster, one IPsec PSK for
+"""Submariner across the fleet: the broker on the management cluster, one IPsec PSK for
 the fleet, and a join on every cluster (the management cluster included).
 
 The broker is the one shared dependency: each cluster's join waits for the broker's outputs (API

@@ -1,4 +1,4 @@
-"""Config of cross-cluster connectivity: Submariner (issue 6).
+"""Config of cross-cluster connectivity: Submariner.
 
 ``archipelago:submariner`` in a stack file::
 
