@@ -62,10 +62,6 @@ class RenderedRelease:
     crds: list[dict[str, Any]] = field(default_factory=list)  # the chart's crds/ folder
     seconds: float = 0.0
 
-    @property
-    def label(self) -> str:
-        return f"{self.cluster}/{self.release} ({self.chart} {self.version})"
-
 
 def release_records(plan: Any) -> list[dict[str, Any]]:
     return [r for r in plan.resources if r["type"] == RELEASE_TYPE]
