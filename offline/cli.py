@@ -2,6 +2,7 @@
 
     python -m offline plan <stack> [--json FILE] [--manifests DIR] [--dot FILE] [--charts DIR [--admission]] [--policy]
     python -m offline diff BASE.json HEAD.json
+    python -m offline docs [--check]
 
 Exit codes: 0 planned, 2 invalid config (every error listed, no traceback), 1 program error or a
 chart that does not render, 3 admission rejects something or a mandatory policy is violated
@@ -124,6 +125,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return command(args.base, args.head, args.base_label, args.head_label)
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .docs import command
+
+    return command(args.check)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline", description="Archipelago fleet tools (offline).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--base-label")
     d.add_argument("--head-label")
     d.set_defaults(func=cmd_diff)
+    g = sub.add_parser("docs", help="regenerate docs/config-reference.md and the generated tables in docs/")
+    g.add_argument("--check", action="store_true", help="only report stale pages (exit 1)")
+    g.set_defaults(func=cmd_docs)
     args = parser.parse_args(argv)
     if getattr(args, "admission", False) and not args.charts:
         parser.error("--admission needs --charts DIR: what lands includes every rendered chart")

@@ -4,7 +4,7 @@ Each :class:`Control` names a resource type, a property path in its inputs, and 
 must be: a constant, or a field of the environment's :class:`~stacks.baseline.Baseline` (so prod
 and dev expectations come from the one baseline table). :func:`check_plan` walks every control
 over a plan record and returns every violation; the tests run it over the dev and prod plans, and
-the README's security section is rendered from this table (:func:`render_markdown`).
+docs/security.md's tables are rendered from this table (:func:`render_markdown`).
 
 Paths: ``a.b.c`` into nested inputs, ``["x/y"]`` for keys with dots or slashes, ``[*]`` for
 every item of a list (the expectation must hold for each), and ``$protect`` for the record's
@@ -341,7 +341,7 @@ def check_plan(resources: Sequence[dict[str, Any]], clusters: dict[str, str], en
     return [e for c in controls for e in check(c, resources, clusters, environment)]
 
 
-# --- the README section ------------------------------------------------------------------------
+# --- the docs tables ----------------------------------------------------------------------------
 
 def _dev_cell(control: Control) -> str:
     from stacks.baseline import DEV
@@ -358,7 +358,7 @@ def _dev_cell(control: Control) -> str:
 
 
 def render_markdown() -> str:
-    """The README's security section body: the controls, what dev relaxes, and the fleet ports."""
+    """The generated tables of docs/security.md: the controls, what dev relaxes, and the fleet ports."""
     lines = ["| Cloud | Control | Resource | Property | prod / staging | dev |", "|---|---|---|---|---|---|"]
     for c in CONTROLS:
         where = "".join(f" ({p}=`{v}`)" for p, v in c.where)
@@ -376,5 +376,5 @@ def render_markdown() -> str:
 
 
 
-if __name__ == "__main__":  # python -m offline.controls > paste into README's security-baseline section
+if __name__ == "__main__":  # python -m offline.controls prints the tables (python -m offline docs writes them)
     print(render_markdown())

@@ -48,19 +48,27 @@ from .sections.mesh import MeshConfig
 class FleetConfig(Model):
     """Top-level keys of the ``archipelago`` config namespace."""
 
-    environment: Environment
-    address_space: ipaddress.IPv4Network
-    clusters: list[dict[str, Any]] = Field(min_length=1)
-    gcp_project: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
-    security: SecurityConfig = SecurityConfig()
+    environment: Environment = Field(
+        description="Selects the security baseline (stacks/baseline.py): prod and staging strict, dev relaxes only DEV_RELAXES.")
+    address_space: ipaddress.IPv4Network = Field(
+        description="Private range of the whole fleet (RFC 1918 or 100.64.0.0/10), cut into /16 blocks, one per cluster.")
+    clusters: list[dict[str, Any]] = Field(
+        min_length=1, description="The fleet's clusters; exactly one has role management. Each is parsed as clusters[] below.")
+    gcp_project: str | None = Field(
+        default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$",
+        description="GCP project id of the fleet's GCP resources; required when any cluster is on gcp.")
+    security: SecurityConfig = Field(default=SecurityConfig(), description="Fleet-wide security settings.")
     # -- add-on sections --
-    node_provisioning: NodeProvisioningConfig = Field(default_factory=lambda: NodeProvisioningConfig())
-    argocd: ArgoCDConfig = Field(default_factory=lambda: ArgoCDConfig())
-    backup: BackupConfig = Field(default_factory=lambda: BackupConfig())
+    node_provisioning: NodeProvisioningConfig = Field(
+        default_factory=lambda: NodeProvisioningConfig(),
+        description="Workload node provisioning on every cluster (Karpenter on EKS, node auto-provisioning on AKS and GKE).")
+    argocd: ArgoCDConfig = Field(default_factory=lambda: ArgoCDConfig(), description="Argo CD hub and spokes.")
+    backup: BackupConfig = Field(default_factory=lambda: BackupConfig(), description="Velero on every cluster.")
 
     # -- mesh and connectivity sections --
-    submariner: SubmarinerConfig = Field(default_factory=lambda: SubmarinerConfig())
-    mesh: MeshConfig = Field(default_factory=lambda: MeshConfig())
+    submariner: SubmarinerConfig = Field(
+        default_factory=lambda: SubmarinerConfig(), description="Submariner pod/service connectivity between the clusters.")
+    mesh: MeshConfig = Field(default_factory=lambda: MeshConfig(), description="The fleet's Istio mesh (multi-primary, multi-network).")
 
     _check = field_validator("address_space", mode="before")(_cidr)
 

@@ -57,10 +57,18 @@ def _cidr(value: Any) -> ipaddress.IPv4Network | None:
 class NetworkConfig(Model):
     """A cluster's address ranges. Whatever is absent is allocated from the fleet plan."""
 
-    slot: int | None = Field(default=None, ge=0, description="Pin the cluster's block in the address plan.")
-    vpc_cidr: ipaddress.IPv4Network | None = None
-    pod_cidr: ipaddress.IPv4Network | None = None
-    service_cidr: ipaddress.IPv4Network | None = None
+    slot: int | None = Field(
+        default=None, ge=0,
+        description="Pin the cluster's /16 block in addressSpace; default: a hash of the cluster's name.")
+    vpc_cidr: ipaddress.IPv4Network | None = Field(
+        default=None,
+        description="VPC/VNet range; default: the block's /18 at +0.0. At least /20, inside addressSpace, "
+                    "disjoint from every other range of the fleet.")
+    pod_cidr: ipaddress.IPv4Network | None = Field(
+        default=None, description="Pod range; default: the block's /17 at +128.0. At least /20, same rules as vpcCidr.")
+    service_cidr: ipaddress.IPv4Network | None = Field(
+        default=None,
+        description="Service range; default: the block's /20 at +64.0. /12 to /24, same rules as vpcCidr; RFC 1918 on EKS.")
 
     _check = field_validator("vpc_cidr", "pod_cidr", "service_cidr", mode="before")(_cidr)
 
@@ -68,25 +76,36 @@ class NetworkConfig(Model):
 class NodesConfig(Model):
     """The cluster's baseline managed node pool (system workloads and autoscaler hosts)."""
 
-    instance_type: str | None = Field(default=None, description="EC2 type, Azure VM size or GCE machine type.")
-    min_size: int = Field(default=1, ge=1, le=100)
-    desired_size: int = Field(default=2, ge=1, le=100)
-    max_size: int = Field(default=3, ge=1, le=100)
-    disk_size_gb: int = Field(default=50, ge=20, le=2048)
+    instance_type: str | None = Field(
+        default=None,
+        description="EC2 type, Azure VM size or GCE machine type; default per cloud: m6i.large, Standard_D4s_v5, e2-standard-4.")
+    min_size: int = Field(default=1, ge=1, le=100, description="Fewest nodes; minSize ≤ desiredSize ≤ maxSize.")
+    desired_size: int = Field(default=2, ge=1, le=100, description="Nodes at creation.")
+    max_size: int = Field(default=3, ge=1, le=100, description="Most nodes the pool scales to.")
+    disk_size_gb: int = Field(default=50, ge=20, le=2048, description="Root disk of each node, GB.")
 
 
 DEFAULT_INSTANCE_TYPES: dict[str, str] = {"aws": "m6i.large", "azure": "Standard_D4s_v5", "gcp": "e2-standard-4"}
 
 
 class ClusterConfig(Model):
-    name: str = Field(pattern=DNS_LABEL, max_length=MAX_CLUSTER_NAME)
-    cloud: Cloud
-    region: str
-    role: Role = "workload"
-    kubernetes_version: str = Field(pattern=r"^1\.\d{1,2}$")
-    network: NetworkConfig = NetworkConfig()
-    nodes: NodesConfig = NodesConfig()
-    zones: list[str] | None = Field(default=None, min_length=1)
+    """One managed cluster of the fleet (an item of ``clusters``)."""
+
+    name: str = Field(
+        pattern=DNS_LABEL, max_length=MAX_CLUSTER_NAME,
+        description="DNS-1123 label, unique in the fleet; the tightest derived limits (GKE 40, GCP service "
+                    "accounts 30, Azure storage 24) leave 20 characters for the name.")
+    cloud: Cloud = Field(description="The cloud the cluster runs in: EKS, AKS or GKE.")
+    region: str = Field(description="A real region of that cloud (stacks/regions.py).")
+    role: Role = Field(default="workload", description="management runs the fleet's hubs (Argo CD, Submariner broker); exactly one.")
+    kubernetes_version: str = Field(
+        pattern=r"^1\.\d{1,2}$",
+        description='"1.NN", within the cloud\'s supported range (stacks/versions.py).')
+    network: NetworkConfig = Field(default=NetworkConfig(), description="The cluster's address ranges.")
+    nodes: NodesConfig = Field(default=NodesConfig(), description="The managed system node pool.")
+    zones: list[str] | None = Field(
+        default=None, min_length=1,
+        description="Availability zones; default AWS <region>a/b/c, Azure 1,2,3, GCP chosen by GKE. AWS: 2 or 3 zones of the region.")
 
 
 class GroupBinding(Model):
@@ -98,11 +117,21 @@ class GroupBinding(Model):
     GKE Google Groups for RBAC uses the group e-mail ``name`` directly.
     """
 
-    name: str = Field(min_length=1, max_length=256)
-    cluster_role: Literal["cluster-admin", "view"] | None = None
-    namespace_roles: dict[str, Literal["developer", "viewer"]] = {}
-    aws_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[-a-z]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-    azure_object_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+    name: str = Field(
+        min_length=1, max_length=256,
+        description="The group as Kubernetes sees it (the RBAC subject); system: groups are rejected.")
+    cluster_role: Literal["cluster-admin", "view"] | None = Field(
+        default=None, description="ClusterRole bound cluster-wide to the group (ClusterRoleBinding).")
+    namespace_roles: dict[str, Literal["developer", "viewer"]] = Field(
+        default={},
+        description="Application namespace -> role: developer (read/write on workloads; Secrets read only with "
+                    "security.developerSecretsRead) or viewer (the built-in view).")
+    aws_role_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[-a-z]*:iam::\d{12}:role/[\w+=,.@/-]+$",
+        description="IAM role an EKS access entry maps to the Kubernetes group name; must not be the deployer's role.")
+    azure_object_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$",
+        description="Entra group object id, the RBAC subject on AKS; a group without one gets no binding on AKS.")
 
     @field_validator("namespace_roles")
     @classmethod
@@ -130,9 +159,14 @@ class SecurityConfig(Model):
     """Fleet-wide security settings (the baseline itself is stacks/baseline.py)."""
 
     api_allowed_cidrs: list[ipaddress.IPv4Network] = Field(
-        default=[], description="Public API endpoint allowed from these CIDRs only; empty = private endpoint only."
+        default=[],
+        description="Public API endpoint allowed from these CIDRs only; empty = private endpoint only. 0.0.0.0/0 is "
+                    "rejected; a dev-only relaxation (an error in staging and prod).",
     )
-    groups: list[GroupBinding] = Field(default_factory=lambda: [GroupBinding.model_validate(g) for g in DEFAULT_GROUPS])
+    groups: list[GroupBinding] = Field(
+        default_factory=lambda: [GroupBinding.model_validate(g) for g in DEFAULT_GROUPS],
+        description="OIDC-group RBAC in every cluster; default: platform-team -> cluster-admin, developers -> "
+                    "developer in production and staging.")
     developer_secrets_read: bool = Field(default=False, description="Let the developer Role read Secrets.")
     gke_security_group: str | None = Field(
         default=None,

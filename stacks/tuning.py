@@ -5,7 +5,7 @@ futures, asyncio tasks, resource options). With CPython's default GC thresholds 
 the cyclic collector keeps rescanning that growing heap; profiling the 12-cluster plan showed
 about half of its time inside collections triggered from ``asyncio.create_task``. Collecting
 once, freezing what is already alive (imported modules) and raising the young-generation
-threshold halves plan time (measured with ``python -m offline.bench``; see README "Scale").
+threshold halves plan time (measured with ``python -m offline.bench``; see docs/scale.md).
 """
 
 from __future__ import annotations

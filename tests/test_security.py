@@ -81,11 +81,11 @@ def test_relaxed_controls_are_named_dev_relaxations() -> None:
                                    "encrypted_node_volumes"}
 
 
-def test_readme_security_section_is_the_controls_table() -> None:
-    text = (ROOT / "README.md").read_text()
-    section = re.search(r"<!-- section: security-baseline -->(.*?)<!-- /section: security-baseline -->", text, re.DOTALL)
-    assert section, "README security-baseline section markers"
-    assert ctl.render_markdown() in section.group(1), "README is stale: paste offline.controls.render_markdown()"
+def test_security_page_is_the_controls_table() -> None:
+    text = (ROOT / "docs" / "security.md").read_text()
+    section = re.search(r"<!-- generated: security-tables -->\n(.*?)<!-- /generated: security-tables -->", text, re.DOTALL)
+    assert section, "docs/security.md has the generated security-tables block"
+    assert ctl.render_markdown() in section.group(1), "docs/security.md is stale: run python -m offline docs"
 
 
 # --- config: the posture cannot be loosened from a stack file -----------------------------------

@@ -239,17 +239,18 @@ def test_rendered_submariner_resources_are_valid(plan: Plan) -> None:
         assert cr["spec"]["clusterID"] == name and cr["spec"]["namespace"] == OPERATOR_NAMESPACE
 
 
-def _readme_example() -> list[dict[str, Any]]:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("<!-- section: mesh-and-connectivity -->")[1].split("<!-- /section: mesh-and-connectivity -->")[0]
-    sub = section.split("### Submariner")[1]
-    block = re.search(r"```yaml\n(.*?)```", sub, re.DOTALL)
-    assert block, "the Submariner subsection has a YAML example"
+SUBMARINER_PAGE = ROOT / "docs" / "addons" / "submariner.md"
+
+
+def _documented_example() -> list[dict[str, Any]]:
+    page = SUBMARINER_PAGE.read_text()
+    block = re.search(r"```yaml\n(?=apiVersion: v1\n)(.*?)```", page, re.DOTALL)
+    assert block, "the Submariner page has the Service + ServiceExport example"
     return [d for d in yaml.safe_load_all(block.group(1)) if d]
 
 
 def test_documented_service_export_is_valid_and_matches_its_service() -> None:
-    docs = {d["kind"]: d for d in _readme_example()}
+    docs = {d["kind"]: d for d in _documented_example()}
     export, svc = docs["ServiceExport"], docs["Service"]
     assert export["apiVersion"] == CRD_API_VERSIONS["ServiceExport"]
     assert validate_custom_resource(export) == []
@@ -257,7 +258,7 @@ def test_documented_service_export_is_valid_and_matches_its_service() -> None:
     # Same name and namespace: that is what makes Lighthouse export this Service.
     assert export["metadata"] == svc["metadata"]
     name, ns = svc["metadata"]["name"], svc["metadata"]["namespace"]
-    assert f"`{name}.{ns}.svc.clusterset.local`" in (ROOT / "README.md").read_text()
+    assert f"`{name}.{ns}.svc.clusterset.local`" in SUBMARINER_PAGE.read_text()
 
 
 # --- config ----------------------------------------------------------------------------------

@@ -209,7 +209,7 @@ def check_plan(plan: Any, releases: list[Any]) -> list[Violation]:
 
 def print_violations(violations: list[Violation], console: Any, plan: Any = None, releases: Iterable[Any] = ()) -> None:
     """One line per violation (cluster, namespace, kind/name, rule: detail [source]), then a table of
-    what lands per cluster (the numbers the README's "What lands" section quotes)."""
+    what lands per cluster (the numbers docs/what-lands.md quotes)."""
     from collections import Counter
 
     from rich.table import Table

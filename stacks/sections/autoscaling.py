@@ -76,16 +76,24 @@ _FAMILY_FORMAT = {
 
 
 class NodeProvisioningConfig(Model):
-    capacity_types: list[CapacityType] = Field(default=["spot", "on-demand"], min_length=1)
-    architectures: list[Architecture] = Field(default=["amd64"], min_length=1)
-    instance_families: InstanceFamilies = InstanceFamilies()
-    limits: ProvisioningLimits = ProvisioningLimits()
-    consolidation_policy: ConsolidationPolicy = "WhenEmptyOrUnderutilized"
-    consolidate_after: str = "1m"
-    expire_after: str = Field(default="720h", description="Node lifetime before replacement.")
-    # EKS optimized AL2023 AMI release for EC2NodeClass (``latest`` drifts nodes on every release;
-    # pin ``vYYYYMMDD`` to roll AMIs deliberately).
-    eks_ami_version: str = Field(default="latest", pattern=r"^(latest|v\d{8})$")
+    """Workload capacity beyond each cluster's managed system pool, one model for every cloud."""
+
+    capacity_types: list[CapacityType] = Field(
+        default=["spot", "on-demand"], min_length=1,
+        description="Spot is always tried first; [on-demand] turns spot off.")
+    architectures: list[Architecture] = Field(default=["amd64"], min_length=1, description="CPU architectures of new nodes.")
+    instance_families: InstanceFamilies = Field(
+        default=InstanceFamilies(), description="Machine families per cloud (none for GKE, which picks per workload).")
+    limits: ProvisioningLimits = Field(default=ProvisioningLimits(), description="Ceiling per cluster.")
+    consolidation_policy: ConsolidationPolicy = Field(
+        default="WhenEmptyOrUnderutilized",
+        description="When nodes are removed; on GKE WhenEmptyOrUnderutilized maps to OPTIMIZE_UTILIZATION, WhenEmpty to BALANCED.")
+    consolidate_after: str = Field(default="1m", description="Karpenter duration a node must qualify before it is consolidated.")
+    expire_after: str = Field(default="720h", description="Node lifetime before replacement (Karpenter duration or Never).")
+    eks_ami_version: str = Field(
+        default="latest", pattern=r"^(latest|v\d{8})$",
+        description="EKS optimized AL2023 AMI release for the EC2NodeClass: latest drifts nodes on every release; "
+                    "pin vYYYYMMDD to roll node AMIs deliberately.")
 
     _unique_lists = field_validator("capacity_types", "architectures")(_unique)
 

@@ -25,11 +25,14 @@ class BackupConfig(Model):
 
     schedule: str = Field(default="0 2 * * *", description="Cron expression (UTC) of the daily backup.")
     ttl: str = Field(default="720h0m0s", description="How long each backup is kept (Go duration).")
-    included_namespaces: list[str] = Field(default=["production", "staging"], min_length=1)
-    excluded_resources: list[str] = Field(default=["events", "events.events.k8s.io"])
-    # File-system (kopia) backup of every pod volume: the only way volume data crosses clouds or
-    # regions, which a DR peer in another cloud needs (snapshots stay in their cloud and region).
-    file_system_backup: bool = True
+    included_namespaces: list[str] = Field(
+        default=["production", "staging"], min_length=1, description="Namespaces the daily Schedule backs up.")
+    excluded_resources: list[str] = Field(
+        default=["events", "events.events.k8s.io"], description="Resources left out of every backup.")
+    file_system_backup: bool = Field(
+        default=True,
+        description="File-system (kopia) backup of every pod volume: the only way volume data crosses clouds or "
+                    "regions, which a DR peer in another cloud needs (snapshots stay in their cloud and region).")
     dr_peers: dict[str, str] = Field(default={}, description="cluster -> the cluster whose backups it can restore.")
 
 

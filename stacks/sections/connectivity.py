@@ -49,17 +49,22 @@ class GlobalnetConfig(Model):
     """Globalnet gives every cluster a slice of a shared range and NATs to it, so clusters with
     overlapping ranges can talk. Off by default: the fleet address plan keeps ranges disjoint."""
 
-    enabled: bool = False
-    cidr: Net = DEFAULT_GLOBALNET_CIDR
-    cluster_prefix: int = Field(default=16, ge=8, le=28, description="Prefix length of each cluster's slice.")
+    enabled: bool = Field(default=False, description="Only for overlapping ranges; the address plan keeps them disjoint, so off.")
+    cidr: Net = Field(default=DEFAULT_GLOBALNET_CIDR, description="Shared Globalnet range; must not overlap addressSpace.")
+    cluster_prefix: int = Field(
+        default=16, ge=8, le=28,
+        description="Prefix length of each cluster's slice, placed by its address-plan slot (stable).")
 
     _check = field_validator("cidr", mode="before")(_cidr)
 
 
 class SubmarinerConfig(Model):
-    cable_driver: CableDriver = "libreswan"
-    nat_traversal: bool = True
-    globalnet: GlobalnetConfig = GlobalnetConfig()
+    """Submariner on every cluster: direct pod/service routing and clusterset.local discovery."""
+
+    cable_driver: CableDriver = Field(
+        default="libreswan", description="libreswan (IPsec), wireguard, or vxlan (unencrypted; dev only).")
+    nat_traversal: bool = Field(default=True, description="Gateways reach each other through NAT (public IPs discovered on UDP 4490).")
+    globalnet: GlobalnetConfig = Field(default=GlobalnetConfig(), description="Globalnet for overlapping ranges.")
 
     @property
     def service_discovery(self) -> bool:

@@ -34,40 +34,49 @@ DEFAULT_LOCAL_WEIGHT = 80  # the reference design's 80/20 split
 class DistributeRule(Model):
     """Traffic from clients in region ``from`` is split over regions by weight (percent)."""
 
-    from_: str = Field(alias="from", min_length=1)
-    to: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(min_length=1)
+    from_: str = Field(alias="from", min_length=1, description="Region of the clients (a region fleet clusters run in).")
+    to: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(
+        min_length=1, description="Region -> weight in percent; the weights sum to 100.")
 
 
 class FailoverRule(Model):
     """When no healthy endpoint is left in region ``from``, send traffic to region ``to``."""
 
-    from_: str = Field(alias="from", min_length=1)
-    to: str = Field(min_length=1)
+    from_: str = Field(alias="from", min_length=1, description="Region whose endpoints fail (a region fleet clusters run in).")
+    to: str = Field(min_length=1, description="Region that takes the traffic over.")
 
 
 class LocalityConfig(Model):
-    distribute: list[DistributeRule] | None = None
-    failover: list[FailoverRule] | None = None
+    """Locality load balancing: distribute OR failover (both is a config error). With neither, each
+    region keeps 80% of its traffic and sends 20% to the next region of the fleet (cluster order)."""
+
+    distribute: list[DistributeRule] | None = Field(default=None, description="Weighted split per source region.")
+    failover: list[FailoverRule] | None = Field(default=None, description="Failover order per source region.")
 
 
 class OutlierDetectionConfig(Model):
     """Ejects failing endpoints; locality failover only moves on once endpoints are ejected."""
 
-    consecutive_gateway_errors: int = Field(default=5, ge=1, le=1000)
-    interval: str = Field(default="30s", pattern=DURATION)
-    base_ejection_time: str = Field(default="30s", pattern=DURATION)
+    consecutive_gateway_errors: int = Field(default=5, ge=1, le=1000, description="502/503/504 errors in a row that eject an endpoint.")
+    interval: str = Field(default="30s", pattern=DURATION, description="Time between ejection sweeps.")
+    base_ejection_time: str = Field(default="30s", pattern=DURATION, description="Minimum ejection duration.")
 
 
 class MeshConfig(Model):
-    mesh_id: str = Field(default="archipelago", pattern=DNS_LABEL, max_length=63)
+    """One Istio mesh over the fleet: multi-primary, one network per cluster."""
+
+    mesh_id: str = Field(default="archipelago", pattern=DNS_LABEL, max_length=63, description="One mesh ID for the fleet.")
     networks: dict[str, Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]] = Field(
         default={}, description="Cluster name -> Istio network name (clusters sharing a flat network share a name)."
     )
-    # Internal by default: multi-primary already needs private routing between clusters (each
-    # istiod reads the other clusters' API servers, which are private in prod).
-    gateway_exposure: Literal["internal", "external"] = "internal"
-    locality: LocalityConfig = LocalityConfig()
-    outlier_detection: OutlierDetectionConfig = OutlierDetectionConfig()
+    gateway_exposure: Literal["internal", "external"] = Field(
+        default="internal",
+        description="East-west gateway load balancer. Internal by default: multi-primary already needs private routing "
+                    "between clusters (each istiod reads the other clusters' API servers, private in prod).")
+    locality: LocalityConfig = Field(default=LocalityConfig(), description="Locality load balancing rules.")
+    outlier_detection: OutlierDetectionConfig = Field(
+        default=OutlierDetectionConfig(),
+        description="Always set: without it Envoy never ejects an endpoint and failover never happens.")
 
     def network_of(self, cluster: str) -> str:
         return self.networks.get(cluster, f"network-{cluster}")
