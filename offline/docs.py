@@ -188,7 +188,13 @@ def _security_tables() -> str:
     return render_markdown()
 
 
-BLOCKS: dict[str, Callable[[], str]] = {"security-tables": _security_tables}
+def _policy_table() -> str:
+    from .controls import render_policies
+
+    return render_policies()
+
+
+BLOCKS: dict[str, Callable[[], str]] = {"security-tables": _security_tables, "policy-pack": _policy_table}
 _BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /generated: (?P=name) -->)", re.DOTALL)
 
 

@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from policy.controls import environment_of
 from policy.rules import (
+    CONTROL_POLICIES,
     MANDATORY,
     PROVIDER_POLICIES,
     RESOURCE_POLICIES,
@@ -36,14 +38,19 @@ class Violation:
         return f"[{self.level}] {self.policy}: {self.resource}: {self.reason}"
 
 
-def evaluate(records: Iterable[Mapping[str, Any]]) -> list[Violation]:
-    """Every violation of every policy, mandatory and advisory, in record order."""
+def evaluate(records: Iterable[Mapping[str, Any]], environment: str | None = None) -> list[Violation]:
+    """Every violation of every policy, mandatory and advisory, in record order. The baseline's
+    environment is ``environment``, else each record's stack name, as in the pack."""
     records = list(records)
     out: list[Violation] = []
     for r in records:
         if not r.get("custom", True):
             continue  # components are not sent to analyzers' resource checks
         typ, props = r["type"], r.get("inputs") or {}
+        env = environment_of(r["urn"], environment)
+        for cpol in CONTROL_POLICIES:
+            if typ in cpol.types:
+                out += [Violation(cpol.name, cpol.level, r["urn"], why) for why in cpol.check(typ, props, bool(r.get("protect")), env)]
         for pol in RESOURCE_POLICIES:
             if typ in pol.types:
                 out += [Violation(pol.name, pol.level, r["urn"], why) for why in pol.check(typ, props)]

@@ -6,6 +6,7 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -13,11 +14,14 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from policy.controls import environment_of
 from policy.rules import (
+    CONTROL_POLICIES,
     MANDATORY,
     PROVIDER_POLICIES,
     RESOURCE_POLICIES,
     STACK_POLICIES,
+    ControlPolicy,
     ProviderPolicy,
     ResourcePolicy,
     StackPolicy,
@@ -40,6 +44,21 @@ def _resource(rule: ResourcePolicy) -> ResourceValidationPolicy:
     return ResourceValidationPolicy(rule.name, rule.description, validate, _level(rule.level))
 
 
+# The baseline a stack is held to: set it with --policy-pack-config, else the stack's name
+# (dev, staging, prod) decides, else prod.
+ENVIRONMENT_SCHEMA = PolicyConfigSchema({"environment": {"type": "string", "enum": ["dev", "staging", "prod"]}})
+
+
+def _control(rule: ControlPolicy) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if args.resource_type in rule.types:
+            env = environment_of(args.urn, (args.get_config() or {}).get("environment"))
+            for reason in rule.check(args.resource_type, args.props, bool(args.opts.protect), env):
+                report(reason, None)
+
+    return ResourceValidationPolicy(rule.name, rule.description, validate, _level(rule.level), config_schema=ENVIRONMENT_SCHEMA)
+
+
 def _provider(rule: ProviderPolicy) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         urn = args.provider.urn if args.provider is not None else None
@@ -59,5 +78,5 @@ def _stack(rule: StackPolicy) -> StackValidationPolicy:
 
 
 def build_policies() -> list[Any]:
-    return ([_resource(r) for r in RESOURCE_POLICIES] + [_provider(r) for r in PROVIDER_POLICIES]
+    return ([_control(r) for r in CONTROL_POLICIES] + [_resource(r) for r in RESOURCE_POLICIES] + [_provider(r) for r in PROVIDER_POLICIES]
             + [_stack(r) for r in STACK_POLICIES])

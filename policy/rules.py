@@ -1,5 +1,11 @@
 """The security baseline as policies: plain functions over (resource type, props).
 
+The property-level baseline (encryption, private endpoints, identity, logs, node hardening, the
+in-cluster namespaces, network policies and RBAC) is the control table in ``policy/controls.py``:
+each :class:`ControlPolicy` below is a group of its controls. The rules written out here are the
+ones a single property cannot state (backup storage, bindings, namespaces, providers, relations
+between resources).
+
 One table, two runners: ``policy/__main__.py`` wraps every entry in a ``pulumi_policy`` policy for
 ``pulumi preview --policy-pack policy``; ``offline/policy.py`` evaluates the same entries over the
 offline plan record (``python -m offline plan <stack> --policy``). Nothing here imports Pulumi, so
@@ -16,6 +22,9 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from policy.controls import AKS as AKS, EKS as EKS, GKE as GKE  # re-exported: the resource types rules name
+from policy.controls import Control, by_policy, violations
 
 Props = Mapping[str, Any]
 MANDATORY = "mandatory"
@@ -63,6 +72,25 @@ class StackPolicy:
     check: Callable[[Sequence[Subject]], list[tuple[str, str]]]
 
 
+@dataclass(frozen=True)
+class ControlPolicy:
+    """A group of controls (``policy/controls.py``) checked on one resource in one environment:
+    ``check(type, props, protect, environment)``."""
+
+    name: str
+    description: str
+    level: str
+    controls: tuple[Control, ...]
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.type for c in self.controls))
+
+    def check(self, resource_type: str, props: Props, protect: bool, environment: str) -> list[str]:
+        record = {"inputs": props, "protect": protect}
+        return [why for c in self.controls for why in violations(c, resource_type, record, environment)]
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 def get(props: Any, path: str, default: Any = None) -> Any:
@@ -79,124 +107,12 @@ def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
 
 
-# --- EKS ----------------------------------------------------------------------------------------
-
-EKS = "aws:eks/cluster:Cluster"
-
-
-def eks_secrets_encryption(_t: str, p: Props) -> list[str]:
-    enc = get(p, "encryptionConfig")
-    if not enc:
-        return ["encryptionConfig is missing: Kubernetes secrets are not envelope-encrypted with KMS"]
-    reasons = []
-    if "secrets" not in _list(get(enc, "resources")):
-        reasons.append("encryptionConfig.resources does not include 'secrets'")
-    if not get(enc, "provider.keyArn"):
-        reasons.append("encryptionConfig.provider.keyArn is empty: no customer-managed KMS key")
-    return reasons
+def _truthy(value: Any) -> bool:
+    # Some bridged inputs carry booleans as strings ("true"), e.g. launch template EBS flags.
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def eks_private_endpoint(_t: str, p: Props) -> list[str]:
-    reasons = []
-    if get(p, "vpcConfig.endpointPrivateAccess") is not True:
-        reasons.append("vpcConfig.endpointPrivateAccess is not true")
-    # AWS defaults: public endpoint on, open to 0.0.0.0/0 when no CIDRs are given.
-    if get(p, "vpcConfig.endpointPublicAccess", True) is not False:
-        cidrs = _list(get(p, "vpcConfig.publicAccessCidrs")) or ["0.0.0.0/0"]
-        if any(str(c) in ("0.0.0.0/0", "::/0") for c in cidrs):
-            reasons.append("the public API endpoint is open to 0.0.0.0/0 (set publicAccessCidrs or turn it off)")
-    return reasons
-
-
-EKS_AUDIT_LOGS = ("api", "audit", "authenticator")
-
-
-def eks_control_plane_logs(_t: str, p: Props) -> list[str]:
-    missing = [t for t in EKS_AUDIT_LOGS if t not in _list(get(p, "enabledClusterLogTypes"))]
-    return [f"enabledClusterLogTypes lacks {', '.join(missing)}"] if missing else []
-
-
-def imds_v2(_t: str, p: Props) -> list[str]:
-    reasons = []
-    if get(p, "metadataOptions.httpTokens") != "required":
-        reasons.append("metadataOptions.httpTokens is not 'required' (IMDSv1 allowed)")
-    hops = get(p, "metadataOptions.httpPutResponseHopLimit")
-    if hops is None or float(hops) > 2:
-        reasons.append(f"metadataOptions.httpPutResponseHopLimit is {hops!r}, want 1 or 2")
-    return reasons
-
-
-# --- AKS ----------------------------------------------------------------------------------------
-
-AKS = "azure-native:containerservice:ManagedCluster"
-
-
-def aks_local_accounts(_t: str, p: Props) -> list[str]:
-    if get(p, "disableLocalAccounts") is not True:
-        return [f"disableLocalAccounts is {get(p, 'disableLocalAccounts')!r}: static admin kubeconfigs can be fetched"]
-    return []
-
-
-def aks_azure_rbac(_t: str, p: Props) -> list[str]:
-    reasons = []
-    if get(p, "aadProfile.managed") is not True:
-        reasons.append("aadProfile.managed is not true: no Entra ID integration")
-    if get(p, "aadProfile.enableAzureRBAC") is not True:
-        reasons.append("aadProfile.enableAzureRBAC is not true: Kubernetes authorization is not Azure RBAC")
-    if get(p, "enableRBAC", True) is not True:
-        reasons.append("enableRBAC is false")
-    return reasons
-
-
-def aks_secrets_encryption(_t: str, p: Props) -> list[str]:
-    kms = get(p, "securityProfile.azureKeyVaultKms")
-    if not kms or get(kms, "enabled") is not True or not get(kms, "keyId"):
-        return ["securityProfile.azureKeyVaultKms is not enabled with a key: etcd secrets are not KMS-encrypted"]
-    return []
-
-
-def aks_api_access(_t: str, p: Props) -> list[str]:
-    private = get(p, "apiServerAccessProfile.enablePrivateCluster") is True
-    ranges = _list(get(p, "apiServerAccessProfile.authorizedIPRanges"))
-    if not private and (not ranges or "0.0.0.0/0" in ranges):
-        return ["the API server is neither private nor limited to authorizedIPRanges"]
-    return []
-
-
-# --- GKE ----------------------------------------------------------------------------------------
-
-GKE = "gcp:container/cluster:Cluster"
 GKE_POOL = "gcp:container/nodePool:NodePool"
-
-
-def gke_private_nodes(_t: str, p: Props) -> list[str]:
-    if get(p, "privateClusterConfig.enablePrivateNodes") is not True:
-        return ["privateClusterConfig.enablePrivateNodes is not true: nodes get public IPs"]
-    return []
-
-
-def gke_workload_identity(t: str, p: Props) -> list[str]:
-    reasons = []
-    if t == GKE:
-        pool = str(get(p, "workloadIdentityConfig.workloadPool", ""))
-        if not pool.endswith(".svc.id.goog"):
-            reasons.append(f"workloadIdentityConfig.workloadPool is {pool!r}: workload identity is off")
-    # Node pools without the GKE metadata server expose the node's service account to pods.
-    if get(p, "nodeConfig") is not None and get(p, "nodeConfig.workloadMetadataConfig.mode") != "GKE_METADATA":
-        reasons.append("nodeConfig.workloadMetadataConfig.mode is not GKE_METADATA")
-    return reasons
-
-
-def gke_secrets_encryption(_t: str, p: Props) -> list[str]:
-    if get(p, "databaseEncryption.state") != "ENCRYPTED" or not get(p, "databaseEncryption.keyName"):
-        return ["databaseEncryption is not ENCRYPTED with a Cloud KMS key"]
-    return []
-
-
-def gke_shielded_nodes(_t: str, p: Props) -> list[str]:
-    if get(p, "nodeConfig") is not None and get(p, "nodeConfig.shieldedInstanceConfig.enableSecureBoot") is not True:
-        return ["nodeConfig.shieldedInstanceConfig.enableSecureBoot is not true"]
-    return []
 
 
 # --- backup storage -------------------------------------------------------------------------
@@ -416,20 +332,31 @@ def default_provider_urn(t: str) -> str:
 
 # --- the table ----------------------------------------------------------------------------------
 
+# What each group of controls protects (the controls say how); all mandatory.
+CONTROL_DESCRIPTIONS: dict[str, str] = {
+    "eks-secrets-encryption": "EKS encrypts Kubernetes secrets with a customer-managed KMS key.",
+    "eks-private-endpoint": "EKS has its private endpoint on; a public endpoint is limited to CIDRs.",
+    "eks-control-plane-logs": "EKS ships api, audit and authenticator logs.",
+    "imdsv2-required": "Launch templates require IMDSv2 with the baseline hop limit.",
+    "baseline-aws": "The rest of the AWS baseline: KMS keys, access entries, Pod Identity, network policy, node volumes.",
+    "aks-azure-rbac": "AKS uses managed Entra ID with Azure RBAC for Kubernetes authorization.",
+    "aks-local-accounts-disabled": "AKS has local accounts disabled.",
+    "aks-api-access-limited": "The AKS API server is private or limited to authorized ranges, never the internet.",
+    "aks-secrets-encryption": "AKS encrypts etcd with a Key Vault KMS key.",
+    "baseline-azure": "The rest of the Azure baseline: Cilium network policy, identity, upgrades, Key Vault, NSGs.",
+    "gke-private-nodes": "GKE nodes are private.",
+    "gke-workload-identity": "GKE has a workload identity pool and nodes use the GKE metadata server.",
+    "gke-secrets-encryption": "GKE encrypts secrets at the application layer with Cloud KMS.",
+    "gke-shielded-nodes": "GKE nodes are shielded and boot with Secure Boot.",
+    "baseline-gcp": "The rest of the GKE baseline: private endpoint, Dataplane V2, release channel, binary authorization.",
+    "baseline-kubernetes": "Application namespaces at PSS restricted with default-deny network policies; no RBAC for all users.",
+}
+
+CONTROL_POLICIES: tuple[ControlPolicy, ...] = tuple(
+    ControlPolicy(name, CONTROL_DESCRIPTIONS[name], MANDATORY, controls) for name, controls in by_policy().items()
+)
+
 RESOURCE_POLICIES: tuple[ResourcePolicy, ...] = (
-    ResourcePolicy("eks-secrets-encryption", "EKS encrypts Kubernetes secrets with a customer-managed KMS key.",
-                   MANDATORY, (EKS,), eks_secrets_encryption),
-    ResourcePolicy("eks-private-endpoint", "EKS has its private endpoint on; a public endpoint is limited to CIDRs.",
-                   MANDATORY, (EKS,), eks_private_endpoint),
-    ResourcePolicy("aks-local-accounts-disabled", "AKS has local accounts disabled.", MANDATORY, (AKS,), aks_local_accounts),
-    ResourcePolicy("aks-azure-rbac", "AKS uses managed Entra ID with Azure RBAC for Kubernetes authorization.",
-                   MANDATORY, (AKS,), aks_azure_rbac),
-    ResourcePolicy("aks-secrets-encryption", "AKS encrypts etcd with a Key Vault KMS key.", MANDATORY, (AKS,), aks_secrets_encryption),
-    ResourcePolicy("gke-private-nodes", "GKE nodes are private.", MANDATORY, (GKE,), gke_private_nodes),
-    ResourcePolicy("gke-workload-identity", "GKE has a workload identity pool and nodes use the GKE metadata server.",
-                   MANDATORY, (GKE, GKE_POOL), gke_workload_identity),
-    ResourcePolicy("gke-secrets-encryption", "GKE encrypts secrets at the application layer with Cloud KMS.",
-                   MANDATORY, (GKE,), gke_secrets_encryption),
     ResourcePolicy("backup-storage-locked-down",
                    "Backup storage: KMS encryption, TLS only, no public access (S3, Azure storage, GCS).", MANDATORY,
                    (S3_BUCKET, *S3_SSE, S3_PAB, S3_POLICY, AZ_STORAGE, AZ_CONTAINER, GCS_BUCKET, *GCS_IAM),
@@ -440,12 +367,6 @@ RESOURCE_POLICIES: tuple[ResourcePolicy, ...] = (
     ResourcePolicy("namespace-pss-labels", "Every namespace enforces a Pod Security Standards level.",
                    MANDATORY, (NAMESPACE,), pss_labels),
     # Advisory: recommendations a reviewer should see, that do not block a deployment.
-    ResourcePolicy("eks-control-plane-logs", "EKS ships api, audit and authenticator logs.", ADVISORY, (EKS,), eks_control_plane_logs),
-    ResourcePolicy("imdsv2-required", "Launch templates require IMDSv2 with a hop limit of 1 or 2.",
-                   ADVISORY, ("aws:ec2/launchTemplate:LaunchTemplate",), imds_v2),
-    ResourcePolicy("aks-api-access-limited", "The AKS API server is private or limited to authorized ranges.",
-                   ADVISORY, (AKS,), aks_api_access),
-    ResourcePolicy("gke-shielded-nodes", "GKE nodes boot with Secure Boot.", ADVISORY, (GKE, GKE_POOL), gke_shielded_nodes),
     ResourcePolicy("namespace-pss-complete", "Namespaces also audit and warn at a pinned version; looser levels say why.",
                    ADVISORY, (NAMESPACE,), pss_complete),
     ResourcePolicy("backup-storage-cmk", "Azure and GCS backup storage use customer-managed keys.",
@@ -466,5 +387,5 @@ STACK_POLICIES: tuple[StackPolicy, ...] = (
 
 
 def all_names() -> Iterable[str]:
-    for group in (RESOURCE_POLICIES, PROVIDER_POLICIES, STACK_POLICIES):
+    for group in (CONTROL_POLICIES, RESOURCE_POLICIES, PROVIDER_POLICIES, STACK_POLICIES):
         yield from (p.name for p in group)

@@ -36,7 +36,8 @@ from rich.console import Console
 from components.security.namespaces import REASON_ANNOTATION, pss_labels
 from offline.mocks import FleetMocks, RecordingMonitor
 from offline.policy import command, evaluate, mandatory
-from policy import rules
+from policy import controls, rules
+from stacks.baseline import PROD
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,6 +96,14 @@ PLAN_WEAKENINGS = [
     ("aks-api-access-limited", rules.AKS, _both(_set("apiServerAccessProfile.enablePrivateCluster", False),
                                                 _set("apiServerAccessProfile.authorizedIPRanges", None))),
     ("gke-shielded-nodes", rules.GKE_POOL, _set("nodeConfig.shieldedInstanceConfig.enableSecureBoot", False)),
+    ("gke-shielded-nodes", rules.GKE, _set("nodeConfig.shieldedInstanceConfig.enableSecureBoot", False)),
+    ("aks-secrets-encryption", rules.AKS, _set("securityProfile.azureKeyVaultKms.keyId", "")),
+    ("gke-secrets-encryption", rules.GKE, _set("databaseEncryption.keyName", None)),
+    ("aks-azure-rbac", rules.AKS, _set("enableRBAC", False)),
+    ("baseline-aws", "aws:kms/key:Key", _set("enableKeyRotation", False)),
+    ("baseline-azure", rules.AKS, _set("networkProfile.networkPolicy", "azure")),
+    ("baseline-gcp", rules.GKE, _set("datapathProvider", "LEGACY_DATAPATH")),
+    ("baseline-kubernetes", "kubernetes:rbac.authorization.k8s.io/v1:Role", _set("rules", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])),
 ]
 
 
@@ -121,8 +130,26 @@ def test_weakened_plan_fails(stack: str, policy: str, typ: str, weaken: Callable
     weaken(target)
     found = _named(evaluate(records), policy)
     assert found and {v.urn for v in found} == {target["urn"]}, found
-    level = next(p.level for p in (*rules.RESOURCE_POLICIES, *rules.PROVIDER_POLICIES) if p.name == policy)
+    level = next(p.level for p in (*rules.CONTROL_POLICIES, *rules.RESOURCE_POLICIES, *rules.PROVIDER_POLICIES) if p.name == policy)
     assert all(v.level == level for v in found)
+
+
+@pytest.mark.parametrize("control", [c for c in controls.CONTROLS if "prod" in c.envs], ids=lambda c: f"{c.policy_name}:{c.what}")
+def test_each_control_bites_through_its_pack_policy(control: Any, prod_plan: Any) -> None:
+    """The pack is the statement of the controls: weaken one control's property in the prod plan
+    record and the policy run (the same objects ``pulumi preview --policy-pack`` uses) reports
+    that control's policy on that resource, mandatory."""
+    if any(path == control.path for path, _ in control.where):
+        # A presence control (an add-on that must exist): only the plan-wide walk sees it missing.
+        assert control.required
+        return
+    records = _records(prod_plan)
+    target = next(r for r in records if r["type"] == control.type and controls._matches(r, control.where))
+    controls.set_at(target, control.path, control.expect.violation(PROD))
+    found = [v for v in evaluate(records) if v.policy == control.policy_name and v.urn == target["urn"]]
+    assert found and all(v.level == rules.MANDATORY for v in found), control
+    if not control.where:  # (a weakened selector makes the resource no longer a subject instead)
+        assert any(control.what in v.reason for v in found), found
 
 
 def test_offline_run_exits_nonzero_naming_policy_resource_and_reason(dev_plan: Any) -> None:
@@ -160,7 +187,7 @@ def _storage_program(weaken: str | None) -> None:
     w = weaken
     aws_p = aws.Provider("aws-us-east-1", region="us-east-1")
     on_aws = pulumi.ResourceOptions(provider=aws_p)
-    key = aws.kms.Key("backups", enable_key_rotation=True, opts=on_aws)
+    key = aws.kms.Key("backups", enable_key_rotation=True, rotation_period_in_days=365, opts=on_aws)
     bucket = aws.s3.Bucket("backups", bucket="fleet-backups", opts=on_aws)
     s3 = aws.s3
     if w != "s3-no-sse":
@@ -289,9 +316,10 @@ def test_every_policy_type_is_a_real_sdk_type() -> None:
     site = Path(pulumi.__file__).parent.parent
     sources = {pkg: "\n".join(p.read_text() for p in (site / pkg).rglob("*.py") if "_inputs" not in p.name)
                for pkg in ("pulumi_aws/s3", "pulumi_aws/eks", "pulumi_aws/ec2", "pulumi_azure_native/storage",
-                           "pulumi_azure_native/containerservice", "pulumi_gcp/storage", "pulumi_gcp/container")}
+                           "pulumi_azure_native/containerservice", "pulumi_azure_native/keyvault", "pulumi_azure_native/network",
+                           "pulumi_aws/kms", "pulumi_gcp/storage", "pulumi_gcp/container", "pulumi_gcp/kms")}
     corpus = "\n".join(sources.values())
-    for pol in rules.RESOURCE_POLICIES:
+    for pol in (*rules.CONTROL_POLICIES, *rules.RESOURCE_POLICIES):
         for typ in pol.types:
             if typ.startswith("kubernetes:"):
                 continue  # checked by the synthetic records, which the kubernetes SDK registers
@@ -348,7 +376,7 @@ def test_pack_describes_every_policy_with_its_level(analyzer: Any) -> None:
 
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
     levels = {p.name: p.enforcementLevel for p in info.policies}
-    expected = {p.name: p.level for p in (*rules.RESOURCE_POLICIES, *rules.PROVIDER_POLICIES, *rules.STACK_POLICIES)}
+    expected = {p.name: p.level for p in (*rules.CONTROL_POLICIES, *rules.RESOURCE_POLICIES, *rules.PROVIDER_POLICIES, *rules.STACK_POLICIES)}
     assert set(levels) == set(expected)
     assert {n for n, lvl in levels.items() if lvl == analyzer_pb2.MANDATORY} == {n for n, lvl in expected.items() if lvl == rules.MANDATORY}
 
