@@ -107,11 +107,6 @@ def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
 
 
-def _truthy(value: Any) -> bool:
-    # Some bridged inputs carry booleans as strings ("true"), e.g. launch template EBS flags.
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
 GKE_POOL = "gcp:container/nodePool:NodePool"
 
 
