@@ -63,19 +63,7 @@ def run_plan(stack: str, root: Path = ROOT, *, raw: dict[str, Any] | None = None
         engine_config.update({f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()})
     spec = build_spec(file_raw, stack)  # raises ConfigError before anything is registered
 
-    mocks = FleetMocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_all_config(engine_config, secret_keys)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    # rpc_manager is filled in by the SDK's contextproperty decorator, which type checkers cannot see.
-    pulumi_settings.SETTINGS.rpc_manager.clear() if hasattr(pulumi_settings, "SETTINGS") else None  # pyright: ignore[reportAttributeAccessIssue]
-
-    main = str(root / "__main__.py")
-    def run_main() -> None:
-        runpy.run_path(main, run_name="__main__")
-
-    _sync_await(run_pulumi_func(run_main))
+    records = run_program(root / "__main__.py", PROJECT, stack, engine_config, secret_keys)
 
     stack_resource = pulumi_settings.get_root_resource()
     exported = dict(getattr(stack_resource, "outputs", {}) or {})
@@ -85,7 +73,25 @@ def run_plan(stack: str, root: Path = ROOT, *, raw: dict[str, Any] | None = None
         secret = _sync_await(out.is_secret())
         resolved = _sync_await(out.future())
         outputs[name] = {"secret": bool(secret), "value": MASK if secret else mask_secrets(_plain(resolved))}
-    return Plan(stack=stack, spec=spec, resources=monitor.records, outputs=outputs, raw_outputs=exported)
+    return Plan(stack=stack, spec=spec, resources=records, outputs=outputs, raw_outputs=exported)
+
+
+def run_program(main: Path, project: str, stack: str, config: dict[str, str] | None = None,
+                secret_keys: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the Pulumi program ``main`` under the fleet's mock engine; the records it registers."""
+    mocks = FleetMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_all_config(config or {}, secret_keys or [])
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    # rpc_manager is filled in by the SDK's contextproperty decorator, which type checkers cannot see.
+    pulumi_settings.SETTINGS.rpc_manager.clear() if hasattr(pulumi_settings, "SETTINGS") else None  # pyright: ignore[reportAttributeAccessIssue]
+
+    def run_main() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    _sync_await(run_pulumi_func(run_main))
+    return monitor.records
 
 
 def _plain(value: Any) -> Any:

@@ -4,19 +4,19 @@ Applied to every cluster through that cluster's own Kubernetes provider. Cloud-n
 one thing, kept in :data:`GROUP_SUBJECT`: how an identity-provider group appears to Kubernetes RBAC.
 """
 
-from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import naming
 from components.handle import ClusterHandle
-from components.security.namespaces import pss_namespace
+from components.security.namespaces import pss_namespace_on
 from stacks.baseline import APPLICATION_NAMESPACES
-from stacks.config import GroupBinding
+from stacks.config import DNS_LABEL, GroupBinding
 
 RBAC_API = "rbac.authorization.k8s.io"
 
@@ -57,71 +57,132 @@ def developer_rules(secrets_read: bool) -> list[k8s.rbac.v1.PolicyRuleArgs]:
     return rules
 
 
-@dataclass
-class SecurityBaselineArgs:
-    handle: ClusterHandle
-    groups: list[GroupBinding]
-    developer_secrets_read: bool = False
-    namespaces: tuple[str, ...] = field(default=APPLICATION_NAMESPACES)
+class GroupBindingArgs(TypedDict):
+    """An identity-provider group and what it may do in the cluster."""
+
+    name: str
+    """The group's name; the binding objects are named from it (lowercased, non-alphanumerics as '-')."""
+    subject: pulumi.Input[str]
+    """The RBAC Group subject the cluster's authenticator presents for the group: the group name on
+    EKS (access entries map an IAM role to it) and GKE (Google Groups for RBAC), the Entra group object
+    id on AKS. Never a system: group."""
+    cluster_role: NotRequired[str]
+    """ClusterRole bound cluster-wide to the group: cluster-admin or view. Default: none."""
+    namespace_roles: NotRequired[dict[str, str]]
+    """Namespace -> developer (read/write on workloads, Secrets read only with
+    developerSecretsRead) or viewer (the built-in view ClusterRole). Each namespace must be one of
+    namespaces. Default: none."""
+
+
+class SecurityBaselineArgs(TypedDict):
+    """Inputs of a SecurityBaseline: the cluster's Kubernetes provider and who may do what."""
+
+    kubernetes_provider: k8s.Provider
+    """The Kubernetes provider of the cluster; every object is created through it."""
+    groups: NotRequired[list[GroupBindingArgs]]
+    """Groups bound by RBAC. Default: none (namespaces and network policies only)."""
+    developer_secrets_read: NotRequired[bool]
+    """Let the developer Role read Secrets. Default: false."""
+    namespaces: NotRequired[list[str]]
+    """Application namespaces to create at Pod Security restricted (enforce, audit and warn at a
+    pinned version) with default-deny ingress and egress plus DNS egress to kube-system. DNS-1123
+    labels. Default: production and staging."""
+    name_prefix: NotRequired[str]
+    """Prefix of every child's logical name. Default: the component's own name, so two instances in
+    one program never collide."""
+
+
+CLUSTER_ROLES = ("cluster-admin", "view")
+NAMESPACE_ROLES = ("developer", "viewer")
+
+
+def _check_args(args: SecurityBaselineArgs, namespaces: list[str]) -> None:
+    for ns in namespaces:
+        if not re.fullmatch(DNS_LABEL, ns) or len(ns) > 63:
+            raise ValueError(f"namespaces: {ns!r} is not a DNS-1123 label")
+    for g in args.get("groups") or []:
+        if isinstance(g["subject"], str) and g["subject"].startswith("system:"):
+            raise ValueError(f"groups[{g['name']}].subject: {g['subject']!r} is a built-in system group")
+        role = g.get("cluster_role")
+        if role is not None and role not in CLUSTER_ROLES:
+            raise ValueError(f"groups[{g['name']}].clusterRole: {role!r} is not one of {', '.join(CLUSTER_ROLES)}")
+        for ns, ns_role in (g.get("namespace_roles") or {}).items():
+            if ns not in namespaces:
+                raise ValueError(f"groups[{g['name']}].namespaceRoles: {ns!r} is not one of the namespaces ({', '.join(namespaces)})")
+            if ns_role not in NAMESPACE_ROLES:
+                raise ValueError(f"groups[{g['name']}].namespaceRoles.{ns}: {ns_role!r} is not one of {', '.join(NAMESPACE_ROLES)}")
 
 
 class SecurityBaseline(pulumi.ComponentResource):
-    """Restricted application namespaces, group RBAC and default-deny policies on one cluster."""
+    """The in-cluster security baseline on one cluster: application namespaces at Pod Security
+    restricted, each with default-deny network policies, and RBAC for identity-provider groups."""
 
-    namespaces: dict[str, k8s.core.v1.Namespace]
+    namespace_names: pulumi.Output[list[str]]
+    """The application namespaces created, in order."""
+    binding_names: pulumi.Output[list[str]]
+    """Names of the ClusterRoleBindings and RoleBindings created for the groups."""
 
     def __init__(self, name: str, args: SecurityBaselineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("archipelago:security:SecurityBaseline", name, None, opts)
-        h = args.handle
-        self.namespaces = {
-            ns: pss_namespace(h, ns, "restricted", parent=self, logical_name=f"{h.name}-ns-{ns}") for ns in args.namespaces
+        provider = args["kubernetes_provider"]
+        prefix = args.get("name_prefix") or name
+        namespaces = list(args.get("namespaces") or APPLICATION_NAMESPACES)
+        _check_args(args, namespaces)
+        # The Namespace objects, for programs that make their own objects wait for them.
+        self.namespace_objects: dict[str, k8s.core.v1.Namespace] = {
+            ns: pss_namespace_on(provider, ns, "restricted", parent=self, logical_name=f"{prefix}-ns-{ns}") for ns in namespaces
         }
-        h.app_namespaces.update(self.namespaces)
-        for ns, obj in self.namespaces.items():
-            self._default_deny(h, ns, obj)
+        for ns, obj in self.namespace_objects.items():
+            self._default_deny(provider, prefix, ns, obj)
+        self.bindings: list[pulumi.Resource] = self._group_bindings(provider, prefix, args)
+        self.namespace_names = pulumi.Output.from_input(namespaces)
+        self.binding_names = pulumi.Output.all(*[b.metadata.name for b in self.bindings]).apply(list)  # type: ignore[attr-defined]
+        self.register_outputs({"namespaces": namespaces, "namespaceNames": self.namespace_names, "bindingNames": self.binding_names})
 
-        subject_of = GROUP_SUBJECT[h.cloud]
+    def _opts(self, provider: pulumi.ProviderResource, **kwargs: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, provider=provider, **kwargs)
+
+    def _group_bindings(self, provider: k8s.Provider, prefix: str, args: SecurityBaselineArgs) -> list[pulumi.Resource]:
         developer_roles: dict[str, k8s.rbac.v1.Role] = {}
-        self.bindings: list[pulumi.Resource] = []
-        for g in args.groups:
-            subject = subject_of(g)
-            if subject is None:
-                continue
-            subjects = [k8s.rbac.v1.SubjectArgs(kind="Group", name=subject, api_group=RBAC_API)]
-            slug = _slug(g.name)
-            if g.cluster_role:
-                self.bindings.append(k8s.rbac.v1.ClusterRoleBinding(
-                    f"{h.name}-group-{slug}-{g.cluster_role}",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(name=f"archipelago:{slug}:{g.cluster_role}"),
-                    role_ref=k8s.rbac.v1.RoleRefArgs(api_group=RBAC_API, kind="ClusterRole", name=g.cluster_role),
+        bindings: list[pulumi.Resource] = []
+        for g in args.get("groups") or []:
+            subjects = [k8s.rbac.v1.SubjectArgs(kind="Group", name=g["subject"], api_group=RBAC_API)]
+            slug = _slug(g["name"])
+            role = g.get("cluster_role")
+            if role:
+                bindings.append(k8s.rbac.v1.ClusterRoleBinding(
+                    f"{prefix}-group-{slug}-{role}",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name=f"archipelago:{slug}:{role}"),
+                    role_ref=k8s.rbac.v1.RoleRefArgs(api_group=RBAC_API, kind="ClusterRole", name=role),
                     subjects=subjects,
-                    opts=h.k8s_opts(self),
+                    opts=self._opts(provider),
                 ))
-            for ns, role in sorted(g.namespace_roles.items()):
-                if role == "developer" and ns not in developer_roles:
+            for ns, ns_role in sorted((g.get("namespace_roles") or {}).items()):
+                if ns_role == "developer" and ns not in developer_roles:
                     developer_roles[ns] = k8s.rbac.v1.Role(
-                        f"{h.name}-{ns}-developer",
+                        f"{prefix}-{ns}-developer",
                         metadata=k8s.meta.v1.ObjectMetaArgs(name="developer", namespace=ns),
-                        rules=developer_rules(args.developer_secrets_read),
-                        opts=h.k8s_opts(self, depends_on=[self.namespaces[ns]]),
+                        rules=developer_rules(bool(args.get("developer_secrets_read"))),
+                        opts=self._opts(provider, depends_on=[self.namespace_objects[ns]]),
                     )
                 # "viewer" reuses the built-in aggregated view ClusterRole, scoped by a RoleBinding.
-                ref = (k8s.rbac.v1.RoleRefArgs(api_group=RBAC_API, kind="Role", name="developer") if role == "developer"
+                ref = (k8s.rbac.v1.RoleRefArgs(api_group=RBAC_API, kind="Role", name="developer") if ns_role == "developer"
                        else k8s.rbac.v1.RoleRefArgs(api_group=RBAC_API, kind="ClusterRole", name="view"))
-                self.bindings.append(k8s.rbac.v1.RoleBinding(
-                    f"{h.name}-{ns}-group-{slug}-{role}",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(name=f"archipelago:{slug}:{role}", namespace=ns),
+                deps: list[pulumi.Resource] = [self.namespace_objects[ns], *([developer_roles[ns]] if ns_role == "developer" else [])]
+                bindings.append(k8s.rbac.v1.RoleBinding(
+                    f"{prefix}-{ns}-group-{slug}-{ns_role}",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name=f"archipelago:{slug}:{ns_role}", namespace=ns),
                     role_ref=ref,
                     subjects=subjects,
-                    opts=h.k8s_opts(self, depends_on=[self.namespaces[ns], *([developer_roles[ns]] if role == "developer" else [])]),
+                    opts=self._opts(provider, depends_on=deps),
                 ))
-        self.register_outputs({"namespaces": list(self.namespaces)})
+        return bindings
 
-    def _default_deny(self, h: ClusterHandle, ns: str, obj: k8s.core.v1.Namespace) -> None:
+    def _default_deny(self, provider: k8s.Provider, prefix: str, ns: str, obj: k8s.core.v1.Namespace) -> None:
         """Deny all ingress and egress in ``ns``; the only egress allowed is DNS to kube-system."""
-        opts = h.k8s_opts(self, depends_on=[obj])
+        opts = self._opts(provider, depends_on=[obj])
         k8s.networking.v1.NetworkPolicy(
-            f"{h.name}-{ns}-default-deny",
+            f"{prefix}-{ns}-default-deny",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny", namespace=ns),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]
@@ -129,7 +190,7 @@ class SecurityBaseline(pulumi.ComponentResource):
             opts=opts,
         )
         k8s.networking.v1.NetworkPolicy(
-            f"{h.name}-{ns}-allow-dns",
+            f"{prefix}-{ns}-allow-dns",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="allow-dns-egress", namespace=ns),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(),
@@ -151,12 +212,33 @@ def _slug(group: str) -> str:
     return naming.fit("".join(ch if ch.isalnum() else "-" for ch in group.lower()).strip("-") or "group", 40)
 
 
+def group_args(groups: list[GroupBinding], cloud: str) -> list[GroupBindingArgs]:
+    """The fleet's group config as one cluster's component inputs: each group with the RBAC subject
+    it has on ``cloud`` (groups that cloud cannot see are left out)."""
+    out: list[GroupBindingArgs] = []
+    for g in groups:
+        subject = GROUP_SUBJECT[cloud](g)
+        if subject is None:
+            continue
+        item: GroupBindingArgs = {"name": g.name, "subject": subject, "namespace_roles": dict(g.namespace_roles)}
+        if g.cluster_role:
+            item["cluster_role"] = g.cluster_role
+        out.append(item)
+    return out
+
+
 def apply_security_baseline(handles: list[ClusterHandle], groups: list[GroupBinding], developer_secrets_read: bool) -> list[SecurityBaseline]:
-    return [
-        SecurityBaseline(
+    """The fleet's composition: one SecurityBaseline per cluster, children named from the cluster
+    (as they always were, so their URNs stay put), namespaces handed to the cluster's handle."""
+    out = []
+    for h in handles:
+        baseline = SecurityBaseline(
             f"{h.name}-security",
-            SecurityBaselineArgs(handle=h, groups=groups, developer_secrets_read=developer_secrets_read),
+            SecurityBaselineArgs(kubernetes_provider=h.provider, groups=group_args(groups, h.cloud),
+                                 developer_secrets_read=developer_secrets_read,
+                                 namespaces=list(APPLICATION_NAMESPACES), name_prefix=h.name),
             pulumi.ResourceOptions(parent=h.component),
         )
-        for h in handles
-    ]
+        h.app_namespaces.update(baseline.namespace_objects)
+        out.append(baseline)
+    return out

@@ -25,6 +25,34 @@ def pss_labels(level: Level) -> dict[str, str]:
     return labels
 
 
+def pss_namespace_on(
+    provider: pulumi.ProviderResource,
+    name: str,
+    level: Level,
+    *,
+    parent: pulumi.Resource,
+    logical_name: str,
+    reason: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> k8s.core.v1.Namespace:
+    """Create namespace ``name`` through ``provider``, PSS-labelled at ``level``.
+
+    A level looser than ``restricted`` must come with a ``reason`` (recorded as an annotation).
+    """
+    if level != "restricted" and not reason:
+        raise ValueError(f"namespace {name} ({logical_name}): level {level!r} needs a reason")
+    annotations = {REASON_ANNOTATION: reason} if reason else None
+    return k8s.core.v1.Namespace(
+        logical_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name,
+            labels={**pss_labels(level), **(labels or {})},
+            annotations=annotations,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+    )
+
+
 def pss_namespace(
     handle: ClusterHandle,
     name: str,
@@ -39,15 +67,5 @@ def pss_namespace(
 
     A level looser than ``restricted`` must come with a ``reason`` (recorded as an annotation).
     """
-    if level != "restricted" and not reason:
-        raise ValueError(f"namespace {name} on {handle.name}: level {level!r} needs a reason")
-    annotations = {REASON_ANNOTATION: reason} if reason else None
-    return k8s.core.v1.Namespace(
-        logical_name or f"{handle.name}-ns-{name}",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=name,
-            labels={**pss_labels(level), **(labels or {})},
-            annotations=annotations,
-        ),
-        opts=handle.k8s_opts(parent),
-    )
+    return pss_namespace_on(handle.provider, name, level, parent=parent, reason=reason, labels=labels,
+                            logical_name=logical_name or f"{handle.name}-ns-{name}")
