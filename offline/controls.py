@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from policy.controls import (  # noqa: F401  (re-exported: the tests and docs read them here)
-    CONTROLS,
     AKS,
+    CONTROLS,
     CRB,
     EKS,
     NETPOL,

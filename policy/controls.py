@@ -364,7 +364,7 @@ def values_at(record: Mapping[str, Any], path: str) -> list[Any]:
             if part == "*":
                 nxt += _seq(node) or [_MISSING]
             elif isinstance(node, Mapping):
-                nxt.append(node[part] if part in node else _MISSING)
+                nxt.append(node.get(part, _MISSING))
             else:
                 nxt.append(_MISSING)
         nodes = nxt

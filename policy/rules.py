@@ -23,10 +23,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from policy.controls import AKS as AKS, EKS as EKS, GKE as GKE  # re-exported: the resource types rules name
+from policy import controls as _controls
 from policy.controls import Control, by_policy, violations
 
 Props = Mapping[str, Any]
+# The cluster types, named where the controls define them (tests and rules refer to them here too).
+EKS, AKS, GKE = _controls.EKS, _controls.AKS, _controls.GKE
 MANDATORY = "mandatory"
 ADVISORY = "advisory"
 

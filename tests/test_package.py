@@ -111,7 +111,7 @@ def test_security_baseline_schema() -> None:
 def test_the_served_provider_has_the_analyzed_schema() -> None:
     """``package/__main__.py`` serves exactly this provider (component_provider_host builds it)."""
     provider = ComponentProvider(PUBLIC_COMPONENTS, PACKAGE_NAME, None, PACKAGE_VERSION)
-    assert json.loads(provider.schema) == _schema()
+    assert provider.schema is not None and json.loads(provider.schema) == _schema()
     manifest = yaml.safe_load((ROOT / "package" / "PulumiPlugin.yaml").read_text())
     assert manifest["runtime"]["name"] == "python"
     assert (ROOT / "package" / manifest["runtime"]["options"]["virtualenv"]).resolve() == (ROOT / ".venv").resolve()
