@@ -410,3 +410,28 @@ def test_pack_agrees_with_offline_run(analyzer: Any, dev_plan: Any, compliant: l
 def test_broad_binding_rule(role: str, subject: tuple[str, str], violates: bool) -> None:
     props = {"roleRef": {"kind": "ClusterRole", "name": role}, "subjects": [{"kind": subject[0], "name": subject[1]}]}
     assert bool(rules.no_broad_admin_binding(rules.BINDINGS[0], props)) is violates
+
+
+@pytest.mark.parametrize(("urn", "configured", "env"), [
+    ("urn:pulumi:dev::archipelago::aws:eks/cluster:Cluster::dev-eks-eks", None, "dev"),
+    ("urn:pulumi:prod::archipelago::aws:eks/cluster:Cluster::prod-use1-eks", None, "prod"),
+    ("urn:pulumi:staging::archipelago::aws:eks/cluster:Cluster::x", None, "staging"),
+    ("urn:pulumi:dev-eu::archipelago::aws:eks/cluster:Cluster::x", None, "prod"),  # unknown stack: strictest
+    ("urn:pulumi:dev-eu::archipelago::aws:eks/cluster:Cluster::x", "dev", "dev"),  # the pack's config wins
+    ("urn:pulumi:prod::archipelago::aws:eks/cluster:Cluster::x", "bogus", "prod"),
+])
+def test_environment_of_a_resource(urn: str, configured: str | None, env: str) -> None:
+    """Which baseline the pack holds a resource to. The config is the pack's policy config
+    (``PolicyConfigSchema`` / ``ResourceValidationArgs.get_config()`` in pulumi-policy 1.21.0,
+    .venv/lib/python3.11/site-packages/pulumi_policy/policy.py), set with
+    ``pulumi preview --policy-pack-config``; the URN's second field is the stack name."""
+    assert controls.environment_of(urn, configured) == env
+
+
+def test_dev_relaxations_apply_only_in_dev(dev_plan: Any) -> None:
+    """The dev plan's public EKS endpoint passes as dev and fails when held to prod."""
+    records = _records(dev_plan)
+    eks = [r for r in records if r["type"] == rules.EKS]
+    assert not [v for v in evaluate(eks) if v.level == rules.MANDATORY]
+    held_to_prod = {v.policy for v in evaluate(eks, "prod")}
+    assert "eks-private-endpoint" in held_to_prod
