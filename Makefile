@@ -11,7 +11,7 @@ UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: plan test lint clean venv bench diff policy actionlint
+.PHONY: plan test lint clean venv bench diff policy actionlint docs
 
 venv: $(VENV)/.synced
 
@@ -39,6 +39,10 @@ policy: $(VENV)/.synced
 	$(PY) -m offline plan $(STACK) --policy
 
 # ruff's default rules, then the type checker (basedpyright, settings in pyproject.toml).
+# Regenerate docs/config-reference.md and the generated tables in docs/ (a test fails when stale).
+docs: $(VENV)/.synced
+	$(PY) -m offline docs
+
 lint: $(VENV)/.synced
 	$(PY) -m ruff check .
 	$(VENV)/bin/basedpyright
