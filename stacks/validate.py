@@ -30,17 +30,18 @@ from .sections import backup as backup_section
 from .sections import connectivity
 from .sections import mesh as mesh_section
 from .spec import ClusterSpec, FleetSpec
-from .versions import KUBERNETES_VERSIONS
+import datetime as dt
+
+from .versions import plan_date, version_problem
 
 Net = ipaddress.IPv4Network
 
 
-def _minor(version: str) -> int:
-    return int(version.split(".")[1])
+def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None) -> FleetSpec:
+    """Validate ``raw`` (the ``archipelago:`` keys without their prefix) and resolve the fleet.
 
-
-def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
-    """Validate ``raw`` (the ``archipelago:`` keys without their prefix) and resolve the fleet."""
+    ``today`` is the plan date that Kubernetes versions are checked against (default:
+    :func:`stacks.versions.plan_date`)."""
     issues: list[ConfigIssue] = []
 
     fleet: FleetConfig | None = None
@@ -65,7 +66,7 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         except ValidationError as exc:
             issues += issues_from(exc, ("clusters", i))
 
-    issues += _check_clusters(parsed, checked if "gcpProject" not in bad else None)
+    issues += _check_clusters(parsed, checked if "gcpProject" not in bad else None, today or plan_date())
     plans: dict[int, ipam.NetworkPlan] = {}
     if checked is not None and "addressSpace" not in bad:
         plan_issues, plans = _address_plan(checked.address_space, parsed)
@@ -192,7 +193,7 @@ def _extra_sections(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, C
     return issues
 
 
-def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None) -> list[ConfigIssue]:
+def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None, today: dt.date) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     seen: dict[str, int] = {}
     for i, c in parsed.items():
@@ -203,11 +204,9 @@ def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None)
             seen[c.name] = i
         if c.region not in REGIONS[c.cloud]:
             issues.append(ConfigIssue(f"{p}.region", c.region, f"is not a {c.cloud} region"))
-        lo, hi = KUBERNETES_VERSIONS[c.cloud]
-        if not (_minor(lo) <= _minor(c.kubernetes_version) <= _minor(hi)):
-            issues.append(
-                ConfigIssue(f"{p}.kubernetesVersion", c.kubernetes_version, f"is not supported on {c.cloud} (supported: {lo} to {hi})")
-            )
+        problem = version_problem(c.cloud, c.kubernetes_version, today)
+        if problem:
+            issues.append(ConfigIssue(f"{p}.kubernetesVersion", c.kubernetes_version, problem))
         n = c.nodes
         if n.instance_type is not None and not re.match(INSTANCE_TYPE[c.cloud], n.instance_type):
             issues.append(ConfigIssue(f"{p}.nodes.instanceType", n.instance_type, f"is not a {c.cloud} instance type"))
