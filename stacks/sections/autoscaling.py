@@ -86,6 +86,11 @@ class NodeProvisioningConfig(Model):
     # EKS optimized AL2023 AMI release for EC2NodeClass (``latest`` drifts nodes on every release;
     # pin ``vYYYYMMDD`` to roll AMIs deliberately).
     eks_ami_version: str = Field(default="latest", pattern=r"^(latest|v\d{8})$")
+    # The EC2 Spot service-linked role (AWSServiceRoleForEC2Spot) exists once per AWS account.
+    # ``create``: the stack creates it (an account that never ran Spot has none, and Karpenter's
+    # spot launches then fail). ``existing``: the account already has it; the stack leaves it alone
+    # (or adopt it with ``pulumi import``, see docs/clusters.md).
+    aws_spot_service_linked_role: Literal["create", "existing"] = "create"
 
     _unique_lists = field_validator("capacity_types", "architectures")(_unique)
 
