@@ -43,6 +43,7 @@ from .sections.autoscaling import NodeProvisioningConfig
 from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
 from .sections.mesh import MeshConfig
+from .sections.maintenance import MaintenanceConfig
 
 
 class FleetConfig(Model):
@@ -61,6 +62,8 @@ class FleetConfig(Model):
     # -- mesh and connectivity sections --
     submariner: SubmarinerConfig = Field(default_factory=lambda: SubmarinerConfig())
     mesh: MeshConfig = Field(default_factory=lambda: MeshConfig())
+    # When AKS and GKE may upgrade clusters (one weekly window).
+    maintenance: MaintenanceConfig = Field(default_factory=lambda: MaintenanceConfig())
 
     _check = field_validator("address_space", mode="before")(_cidr)
 

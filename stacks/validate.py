@@ -105,6 +105,7 @@ def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None)
         node_provisioning=fleet.node_provisioning,
         argocd=fleet.argocd,
         backup=fleet.backup,
+        maintenance=fleet.maintenance,
     )
     return spec
 

@@ -63,3 +63,172 @@ def test_existing_spot_role_is_not_created() -> None:
     raw["nodeProvisioning"] = {"awsSpotServiceLinkedRole": "existing"}
     plan = run_plan("dev", raw=raw)
     assert plan.of_type("aws:iam/serviceLinkedRole:ServiceLinkedRole") == []
+
+
+# --- GKE ------------------------------------------------------------------------------------------
+
+
+def test_gke_vulnerability_mode_is_one_gke_still_accepts(plan) -> None:
+    """VULNERABILITY_BASIC was removed on 2025-07-31 and can no longer be enabled (create fails).
+    Source: https://cloud.google.com/kubernetes-engine/docs/concepts/about-security-posture-dashboard
+    (deprecation notice); pulumi_gcp 10.2.0 container/_inputs.py ClusterSecurityPostureConfigArgs."""
+    for r in plan.of_type("gcp:container/cluster:Cluster"):
+        mode = r["inputs"]["securityPostureConfig"]["vulnerabilityMode"]
+        assert mode in {"VULNERABILITY_DISABLED", "VULNERABILITY_ENTERPRISE"}
+
+
+def test_gke_key_ring_name_survives_destroy_and_recreate(plan) -> None:
+    """Cloud KMS key rings and keys cannot be deleted: re-creating one with the same name returns
+    409. Source: https://cloud.google.com/kms/docs/resource-hierarchy#lifetime (key rings and keys
+    cannot be deleted); pulumi_gcp 10.2.0 kms/key_ring.py."""
+    for c in _clusters(plan, "gcp"):
+        ring = _named(plan, "gcp:kms/keyRing:KeyRing", f"{c.name}-kms")
+        suffix = _named(plan, "random:index/randomString:RandomString", f"{c.name}-name-suffix")
+        assert ring["inputs"]["name"].startswith(f"{c.name}-gke-") and ring["inputs"]["name"] != f"{c.name}-gke"
+        assert suffix["urn"] in ring["dependencies"]
+
+
+def test_gke_maintenance_window_from_config(plan) -> None:
+    """Auto-upgrades run inside a recurring window; GKE requires 48 hours of availability in any 32
+    days, at least 4 hours per occurrence. Source:
+    https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions;
+    pulumi_gcp 10.2.0 ClusterMaintenancePolicyRecurringWindowArgs (start_time, end_time, recurrence)."""
+    import datetime as dt
+
+    for r in plan.of_type("gcp:container/cluster:Cluster"):
+        w = r["inputs"]["maintenancePolicy"]["recurringWindow"]
+        start, end = (dt.datetime.fromisoformat(w[k].replace("Z", "+00:00")) for k in ("startTime", "endTime"))
+        assert (end - start).total_seconds() / 3600 * 4 >= 48 / (32 / 7) * 4 / 4  # weekly: >= ~10.5 h per 32 days
+        assert (end - start) >= dt.timedelta(hours=4)
+        assert w["recurrence"] == "FREQ=WEEKLY;BYDAY=SA" and start.strftime("%A") == "Saturday"
+
+
+# --- AKS ------------------------------------------------------------------------------------------
+
+
+def test_aks_kms_vault_is_private_with_vnet_integration(plan) -> None:
+    """A private key vault for KMS needs API server VNet integration (Konnectivity is no longer
+    supported for private vaults since 2024-09-15) and keyVaultResourceId; the vault denies public
+    access. Source: https://learn.microsoft.com/azure/aks/use-kms-etcd-encryption (private key vault,
+    limitations); azure-native 3.29.0 containerservice AzureKeyVaultKmsArgs, ManagedClusterAPIServerAccessProfileArgs."""
+    for c in _clusters(plan, "azure"):
+        aks = _named(plan, "azure-native:containerservice:ManagedCluster", f"{c.name}-aks")["inputs"]
+        kms = aks["securityProfile"]["azureKeyVaultKms"]
+        vault = _named(plan, "azure-native:keyvault:Vault", f"{c.name}-kms")
+        assert kms["keyVaultNetworkAccess"] == "Private"
+        assert kms["keyVaultResourceId"].endswith("/providers/Microsoft.KeyVault/vaults/" + vault["inputs"]["vaultName"])
+        assert vault["inputs"]["properties"]["publicNetworkAccess"] == "Disabled"
+        assert vault["inputs"]["properties"]["networkAcls"]["defaultAction"] == "Deny"
+        api = aks["apiServerAccessProfile"]
+        sub = _named(plan, "azure-native:network:Subnet", f"{c.name}-net-apiserver")["inputs"]
+        assert api["enableVnetIntegration"] is True and api["subnetId"].endswith("/subnets/apiserver")
+        assert sub["delegations"][0]["serviceName"] == "Microsoft.ContainerService/managedClusters"
+        assert sub["addressPrefix"].endswith("/28")
+
+
+def test_aks_kms_key_id_follows_rotation(plan) -> None:
+    """The key id comes from the key's current version read at each `up` (getKey), so a rotated key
+    reaches the cluster; the resource's own keyUriWithVersion would stay at the first version.
+    Source: https://learn.microsoft.com/azure/aks/use-kms-etcd-encryption#rotate-the-existing-keys."""
+    for c in _clusters(plan, "azure"):
+        aks = _named(plan, "azure-native:containerservice:ManagedCluster", f"{c.name}-aks")["inputs"]
+        vault = _named(plan, "azure-native:keyvault:Vault", f"{c.name}-kms")["inputs"]["vaultName"]
+        key_id = aks["securityProfile"]["azureKeyVaultKms"]["keyId"]
+        assert key_id.startswith(f"https://{vault}.vault.azure.net/keys/etcd/")
+        from offline.mocks import _hex
+        assert key_id.rsplit("/", 1)[1] == _hex(vault, "etcd", n=32), "from the getKey invoke, not the Key resource"
+
+
+def test_dev_key_vault_can_be_destroyed_and_recreated(dev_plan, prod_plan) -> None:
+    """Purge protection cannot be turned off once on and holds the name for the retention period;
+    soft delete keeps a vault name reserved. Dev: no purge protection, 7 days, suffixed name.
+    Source: https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview; azure-native
+    3.29.0 keyvault VaultPropertiesArgs (enable_purge_protection does not accept false)."""
+    for plan, purge, days in ((dev_plan, None, 7), (prod_plan, True, 90)):
+        for c in _clusters(plan, "azure"):
+            props = _named(plan, "azure-native:keyvault:Vault", f"{c.name}-kms")["inputs"]["properties"]
+            assert props.get("enablePurgeProtection") is purge
+            assert props["softDeleteRetentionInDays"] == days
+            name = _named(plan, "azure-native:keyvault:Vault", f"{c.name}-kms")["inputs"]["vaultName"]
+            assert 3 <= len(name) <= 24 and "--" not in name and name.startswith(c.name[:10])
+
+
+def test_aks_provider_waits_for_rbac_propagation(plan) -> None:
+    """Azure role assignments propagate with a delay; the first in-cluster calls would get 403.
+    Source: https://learn.microsoft.com/azure/role-based-access-control/troubleshooting#symptom---role-assignment-changes-are-not-being-detected;
+    pulumiverse-time 0.1.1 Sleep(create_duration)."""
+    by_urn = plan.by_urn()
+    for c in _clusters(plan, "azure"):
+        sleep = _named(plan, "time:index/sleep:Sleep", f"{c.name}-deployer-admin-propagation")
+        admin = _named(plan, "azure-native:authorization:RoleAssignment", f"{c.name}-deployer-admin")
+        assert admin["urn"] in sleep["dependencies"] and sleep["inputs"]["createDuration"] == "120s"
+        provider = next(p for p in plan.of_type("pulumi:providers:kubernetes") if cluster_of(p, by_urn) == c.name)
+        assert sleep["urn"] in provider["dependencies"]
+
+
+def test_aks_maintenance_windows_from_config(plan) -> None:
+    """Both AKS schedules (cluster auto-upgrade and node OS) are set. Source:
+    https://learn.microsoft.com/azure/aks/planned-maintenance (aksManagedAutoUpgradeSchedule,
+    aksManagedNodeOSUpgradeSchedule; durationHours 4-24); azure-native 3.29.0 MaintenanceConfiguration."""
+    for c in _clusters(plan, "azure"):
+        for cfg in ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"):
+            mc = _named(plan, "azure-native:containerservice:MaintenanceConfiguration", f"{c.name}-{cfg}")["inputs"]
+            w = mc["maintenanceWindow"]
+            assert mc["configName"] == cfg and mc["resourceName"] == c.name
+            assert w["schedule"]["weekly"] == {"dayOfWeek": "Saturday", "intervalWeeks": 1}
+            assert 4 <= w["durationHours"] <= 24 and w["startTime"] == "02:00" and w["utcOffset"] == "+00:00"
+
+
+@pytest.mark.parametrize("section,path", [
+    ({"day": "Caturday"}, "maintenance.day"),
+    ({"startUtc": "25:00"}, "maintenance.startUtc"),
+    ({"durationHours": 2}, "maintenance.durationHours"),
+])
+def test_bad_maintenance_config_is_refused(section, path) -> None:
+    from stacks.config import ConfigError
+    from stacks.validate import build_spec
+
+    raw = stack_raw("dev")
+    raw["maintenance"] = section
+    with pytest.raises(ConfigError) as info:
+        build_spec(raw, "dev")
+    assert any(i.path == path for i in info.value.issues), [str(i) for i in info.value.issues]
+
+
+# --- the mock engine is no kinder than the clouds ---------------------------------------------------
+
+
+def test_tls_mock_writes_no_pathlen_zero() -> None:
+    """terraform-provider-tls sets x509 MaxPathLen but never MaxPathLenZero, and Go then omits
+    pathLenConstraint for 0. Sources: hashicorp/terraform-provider-tls internal/provider/common_cert.go;
+    Go src/crypto/x509/x509.go."""
+    from offline.pki import _path_length
+
+    assert [_path_length(True, n) for n in (None, -1, 0, 1, 2)] == [None, None, None, 1, 2]
+    assert _path_length(False, 3) is None
+
+
+def test_azure_resources_return_their_own_name(plan) -> None:
+    """azure-native returns ``name`` for every resource (the ARM resource name); without it the plan
+    loses inputs and dependency edges built from ``vault.name``, ``vnet.name``, ``nsg.name``."""
+    kinds = {"azure-native:keyvault:Vault": "vaultName", "azure-native:network:VirtualNetwork": "virtualNetworkName",
+             "azure-native:network:NetworkSecurityGroup": "networkSecurityGroupName"}
+    by_urn = plan.by_urn()
+    for typ, own in kinds.items():
+        for r in plan.of_type(typ):
+            users = [u for u in plan.resources if r["urn"] in u["dependencies"]]
+            assert users, f"nothing depends on {r['name']}"
+    for c in _clusters(plan, "azure"):
+        key = _named(plan, "azure-native:keyvault:Key", f"{c.name}-kms")
+        vault = _named(plan, "azure-native:keyvault:Vault", f"{c.name}-kms")
+        assert key["inputs"]["vaultName"] == vault["inputs"]["vaultName"] and vault["urn"] in key["dependencies"]
+        subnet = _named(plan, "azure-native:network:Subnet", f"{c.name}-net-nodes")
+        vnet = next(r for r in plan.of_type("azure-native:network:VirtualNetwork") if cluster_of(r, by_urn) == c.name)
+        assert subnet["inputs"]["virtualNetworkName"] == vnet["inputs"]["virtualNetworkName"]
+
+
+def test_aws_arns_are_in_the_resource_region(plan) -> None:
+    for c in _clusters(plan, "aws"):
+        eks = _named(plan, "aws:eks/cluster:Cluster", f"{c.name}-eks")
+        arn = eks["inputs"]["encryptionConfig"]["provider"]["keyArn"]
+        assert arn.startswith(f"arn:aws:kms:{c.region}:"), arn
