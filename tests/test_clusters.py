@@ -232,3 +232,47 @@ def test_aws_arns_are_in_the_resource_region(plan) -> None:
         eks = _named(plan, "aws:eks/cluster:Cluster", f"{c.name}-eks")
         arn = eks["inputs"]["encryptionConfig"]["provider"]["keyArn"]
         assert arn.startswith(f"arn:aws:kms:{c.region}:"), arn
+
+
+# --- EKS ------------------------------------------------------------------------------------------
+
+
+def test_eks_kms_key_has_an_explicit_policy(plan) -> None:
+    """Admins: the deployer; users: the cluster role (plus the account root so IAM still governs),
+    as terraform-aws-modules/terraform-aws-eks (v20 kms.tf) configures terraform-aws-kms
+    (key_administrators = caller, key_users = cluster role). Default policy otherwise."""
+    for c in _clusters(plan, "aws"):
+        key = _named(plan, "aws:kms/key:Key", f"{c.name}-secrets")
+        stmts = {s["Sid"]: s for s in json.loads(key["inputs"]["policy"])["Statement"]}
+        role = _named(plan, "aws:iam/role:Role", f"{c.name}-cluster-role")
+        assert stmts["KeyUsage"]["Principal"]["AWS"] == f"arn:aws:iam::123456789012:role/{role['inputs']['name']}"
+        assert stmts["KeyAdministration"]["Principal"]["AWS"] == "arn:aws:iam::123456789012:role/archipelago-deployer"
+        assert "kms:Decrypt" not in stmts["KeyAdministration"]["Action"] and "kms:Decrypt" in stmts["KeyUsage"]["Action"]
+        assert role["urn"] in key["dependencies"]
+
+
+def test_eks_ebs_csi_driver_with_pod_identity(plan) -> None:
+    """Without the EBS CSI driver PVCs on EKS stay Pending. Managed add-on aws-ebs-csi-driver, its
+    controller SA ebs-csi-controller-sa on a Pod Identity role with AmazonEBSCSIDriverPolicy.
+    Source: https://docs.aws.amazon.com/eks/latest/userguide/ebs-csi.html; pulumi_aws 7.51.1
+    eks/_inputs.py AddonPodIdentityAssociationArgs."""
+    for c in _clusters(plan, "aws"):
+        addon = _named(plan, "aws:eks/addon:Addon", f"{c.name}-aws-ebs-csi-driver")["inputs"]
+        (assoc,) = addon["podIdentityAssociations"]
+        role = _named(plan, "aws:iam/role:Role", f"{c.name}-ebs-csi-role")["inputs"]
+        assert assoc["serviceAccount"] == "ebs-csi-controller-sa" and assoc["roleArn"].endswith("/" + role["name"])
+        assert json.loads(role["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+        attach = _named(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"{c.name}-ebs-csi-policy")["inputs"]
+        assert attach["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+
+
+def test_eks_addon_versions_pinned_from_the_version_table(plan) -> None:
+    """EKS sets an add-on's default version at create and never bumps it on cluster upgrades, so
+    each is pinned per Kubernetes version. Source:
+    https://docs.aws.amazon.com/eks/latest/userguide/updating-an-add-on.html."""
+    from stacks.versions import EKS_ADDON_VERSIONS
+
+    for c in _clusters(plan, "aws"):
+        addons = {r["inputs"]["addonName"]: r["inputs"] for r in plan.of_type("aws:eks/addon:Addon")
+                  if r["inputs"]["clusterName"] == c.name}
+        assert {k: v.get("addonVersion") for k, v in addons.items()} == EKS_ADDON_VERSIONS[c.kubernetes_version]
