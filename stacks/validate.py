@@ -24,7 +24,7 @@ from .config import (
     FleetConfig,
     issues_from,
 )
-from .regions import REGIONS, default_zones
+from .regions import AWS_ZONES, REGIONS, default_zones
 from .sections import argocd as argocd_section
 from .sections import backup as backup_section
 from .sections import connectivity
@@ -218,6 +218,8 @@ def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None,
             )
         if c.zones is not None:
             issues += _check_zones(p, c)
+        elif c.cloud == "aws" and c.region in REGIONS["aws"] and c.region not in AWS_ZONES:
+            issues.append(ConfigIssue(f"{p}.zones", None, f"must be listed for {c.region} (no zone table for it in stacks/regions.py)"))
     managers = [i for i, c in parsed.items() if c.role == "management"]
     if parsed and len(managers) != 1:
         names = [parsed[i].name for i in managers]
@@ -236,8 +238,11 @@ def _check_zones(p: str, c: ClusterConfig) -> list[ConfigIssue]:
         if not 2 <= len(zones) <= 3:
             issues.append(ConfigIssue(f"{p}.zones", zones, "must list 2 or 3 availability zones for EKS"))
         for j, z in enumerate(zones):
-            if not (z.startswith(c.region) and len(z) == len(c.region) + 1 and z[-1].isalpha()):
-                issues.append(ConfigIssue(f"{p}.zones[{j}]", z, f"is not an availability zone of {c.region}"))
+            known = AWS_ZONES.get(c.region)
+            shaped = z.startswith(c.region) and len(z) == len(c.region) + 1 and z[-1].isalpha()
+            if not shaped or (known is not None and z not in known):
+                issues.append(ConfigIssue(f"{p}.zones[{j}]", z, f"is not an availability zone of {c.region}"
+                                          + (f" (zones: {', '.join(known)})" if known else "")))
     elif c.cloud == "azure":
         for j, z in enumerate(zones):
             if z not in {"1", "2", "3"}:

@@ -276,3 +276,39 @@ def test_eks_addon_versions_pinned_from_the_version_table(plan) -> None:
         addons = {r["inputs"]["addonName"]: r["inputs"] for r in plan.of_type("aws:eks/addon:Addon")
                   if r["inputs"]["clusterName"] == c.name}
         assert {k: v.get("addonVersion") for k, v in addons.items()} == EKS_ADDON_VERSIONS[c.kubernetes_version]
+
+
+# --- AWS zones --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region,zone,ok", [
+    ("ap-northeast-1", "ap-northeast-1b", False),  # no such zone: the region has a, c and d
+    ("ap-northeast-1", "ap-northeast-1d", True),
+    ("us-west-2", "us-west-2d", True),
+])
+def test_aws_zones_are_the_regions_real_zones(region, zone, ok) -> None:
+    """Zone letters are not contiguous (ap-northeast-1: a, c, d). Source:
+    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-regions-availability-zones.html."""
+    from stacks.config import ConfigError
+    from stacks.regions import AWS_ZONES, default_zones
+    from stacks.validate import build_spec
+
+    assert default_zones("aws", "ap-northeast-1") == ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"]
+    raw = stack_raw("dev")
+    raw["clusters"][1].update(region=region, zones=[AWS_ZONES[region][0], zone])
+    if ok:
+        build_spec(raw, "dev")
+    else:
+        with pytest.raises(ConfigError, match="is not an availability zone of ap-northeast-1"):
+            build_spec(raw, "dev")
+
+
+def test_aws_region_without_zone_table_needs_zones() -> None:
+    from stacks.config import ConfigError
+    from stacks.validate import build_spec
+
+    raw = stack_raw("dev")
+    raw["clusters"][1].update(region="me-central-1")
+    raw["clusters"][1].pop("zones", None)
+    with pytest.raises(ConfigError, match="must be listed for me-central-1"):
+        build_spec(raw, "dev")
