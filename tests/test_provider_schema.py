@@ -52,3 +52,32 @@ def test_schema_check_catches(prod_plan, typ, mutate, expect) -> None:
     mutate(record["inputs"])
     errors = check_record(record)
     assert any(expect in e for e in errors), errors
+
+
+def test_record_keeps_every_input_the_program_passes(monkeypatch) -> None:
+    """Every input the program hands a cloud resource (not None) reaches the record. An input built
+    from an output the mock engine leaves out resolves to nothing and silently disappears, with its
+    dependency edge: the plan would then show a resource the cloud never sees."""
+    import pulumi
+    from pulumi import _types as ptypes
+
+    from offline.plan import run_plan
+
+    passed: dict[tuple[str, str], set[str]] = {}
+    original = pulumi.CustomResource.__init__
+
+    def spy(self, t, name, props=None, opts=None, *args, **kwargs):
+        if props is not None and t.split(":")[0] in {"aws", "azure-native", "gcp", "random", "tls", "time"}:
+            items = vars(props) if not isinstance(props, dict) else props
+            try:
+                names = ptypes.input_type_py_to_pulumi_names(type(props))
+            except AssertionError:
+                names = {}
+            passed[(t, name)] = {names.get(k, k) for k, v in items.items() if v is not None}
+        return original(self, t, name, props, opts, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi.CustomResource, "__init__", spy)
+    plan = run_plan("dev")
+    recorded = {(r["type"], r["name"]): set(r["inputs"]) for r in plan.resources}
+    lost = {k: sorted(v - recorded[k]) for k, v in passed.items() if k in recorded and v - recorded[k]}
+    assert len(passed) > 200 and lost == {}
