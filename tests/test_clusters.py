@@ -264,6 +264,8 @@ def test_eks_ebs_csi_driver_with_pod_identity(plan) -> None:
         assert json.loads(role["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
         attach = _named(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"{c.name}-ebs-csi-policy")["inputs"]
         assert attach["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+        # EKS 1.30+ has no default StorageClass (docs: kubernetes-versions-standard.html#kubernetes-1-30).
+        assert json.loads(addon["configurationValues"]) == {"defaultStorageClass": {"enabled": True}}
 
 
 def test_eks_addon_versions_pinned_from_the_version_table(plan) -> None:

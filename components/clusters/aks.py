@@ -48,11 +48,6 @@ def _server_and_ca(encoded: str) -> tuple[str, str]:
     return cluster["server"], cluster["certificate-authority-data"]
 
 
-def key_vault_name(cluster: str, suffix: str) -> str:
-    """3-24 letters, digits and single hyphens: ``<cluster>-kms-<suffix>``."""
-    return f"{cluster[:15].rstrip('-')}-kms-{suffix}"
-
-
 def maintenance_window(fleet: FleetSpec) -> containerservice.MaintenanceWindowArgs:
     m = fleet.maintenance
     return containerservice.MaintenanceWindowArgs(
@@ -103,7 +98,7 @@ class AksCluster(ManagedCluster):
         # protection (which, once on, can never be turned off).
         vault = keyvault.Vault(
             f"{name}-kms",
-            vault_name=self.name_suffix().apply(lambda s: key_vault_name(c.name, s)),
+            vault_name=self.name_suffix().apply(lambda s: naming.azure_key_vault(c.name, "kms", s)),
             resource_group_name=rg,
             location=c.region,
             properties=keyvault.VaultPropertiesArgs(

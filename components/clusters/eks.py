@@ -246,6 +246,9 @@ class EksCluster(ManagedCluster):
             cluster_name=self.cluster.name,
             addon_name="aws-ebs-csi-driver",
             addon_version=addon_versions["aws-ebs-csi-driver"],
+            # EKS 1.30+ marks no StorageClass default: the add-on's gp3 class becomes the default so
+            # PVCs without a class bind.
+            configuration_values=json.dumps({"defaultStorageClass": {"enabled": True}}),
             pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(role_arn=ebs_role.arn, service_account=EBS_CSI_SA)],
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
