@@ -149,4 +149,4 @@ def check_record(record: dict[str, Any]) -> list[str]:
     return errors
 
 
-__all__ = ["args_class", "allowed_values", "check_inputs", "check_record", "pulumi"]
+__all__ = ["allowed_values", "args_class", "check_inputs", "check_record", "pulumi"]

@@ -17,8 +17,8 @@ from .sections.argocd import ArgoCDConfig
 from .sections.autoscaling import NodeProvisioningConfig
 from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
-from .sections.mesh import MeshConfig
 from .sections.maintenance import MaintenanceConfig
+from .sections.mesh import MeshConfig
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ does not hide the errors of the others.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 from typing import Any
@@ -30,8 +31,6 @@ from .sections import backup as backup_section
 from .sections import connectivity
 from .sections import mesh as mesh_section
 from .spec import ClusterSpec, FleetSpec
-import datetime as dt
-
 from .versions import plan_date, version_problem
 
 Net = ipaddress.IPv4Network

@@ -91,7 +91,7 @@ def plan_date() -> _date:
     env = os.environ.get(PLAN_DATE_ENV)
     if env:
         return _date.fromisoformat(env)
-    return _dt.datetime.now(_dt.timezone.utc).date()
+    return _dt.datetime.now(_dt.UTC).date()
 
 
 def creatable_versions(cloud: str, on: _date) -> list[str]:

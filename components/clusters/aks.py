@@ -16,8 +16,8 @@ from components.clusters import kubeconfig
 from components.clusters.base import ClusterArgs, ManagedCluster
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
 from components.network.azure import AzureNetwork, AzureNetworkArgs
-from stacks.spec import FleetSpec
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
+from stacks.spec import FleetSpec
 
 # Built-in Azure role definition ids.
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"

@@ -1,9 +1,10 @@
 """When the clouds may upgrade a cluster: one weekly window for AKS and GKE.
 
 EKS has no maintenance window (control-plane upgrades are ours to start); AKS runs its upgrade
-channel and node OS updates, and GKE its auto-upgrades, only inside the window. Defaults: Saturday
-02:00 UTC for 8 hours, which meets GKE's rule of at least 48 hours of availability in any 32 days
-(4-hour minimum per occurrence) and AKS's 4 to 24 hour window length.
+channel and node OS updates, and GKE its auto-upgrades, only inside the window. GKE needs at least
+48 hours of availability in any rolling 32 days; a weekly window occurs only four times in some
+32-day spans, so it must last at least 12 hours (AKS accepts 4 to 24). Default: Saturday 02:00 UTC
+for 12 hours.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ WeekDay = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satur
 class MaintenanceConfig(Model):
     day: WeekDay = "Saturday"
     start_utc: str = Field(default="02:00", description="HH:MM in UTC")
-    duration_hours: int = Field(default=8, ge=4, le=24)
+    duration_hours: int = Field(default=12, ge=12, le=24)
 
     @field_validator("start_utc")
     @classmethod
@@ -38,7 +39,7 @@ class MaintenanceConfig(Model):
         """(start_time, end_time, recurrence) for GKE: an RFC 3339 occurrence on ``day`` and an RRULE."""
         days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
         first = anchor + dt.timedelta(days=(days.index(self.day) - anchor.weekday()) % 7)
-        start = dt.datetime.combine(first, dt.time.fromisoformat(self.start_utc), tzinfo=dt.timezone.utc)
+        start = dt.datetime.combine(first, dt.time.fromisoformat(self.start_utc), tzinfo=dt.UTC)
         end = start + dt.timedelta(hours=self.duration_hours)
         fmt = "%Y-%m-%dT%H:%M:%SZ"
         return start.strftime(fmt), end.strftime(fmt), f"FREQ=WEEKLY;BYDAY={self.day[:2].upper()}"
