@@ -68,12 +68,12 @@ def test_record_keeps_every_input_the_program_passes(monkeypatch) -> None:
 
     def spy(self, t, name, props=None, opts=None, *args, **kwargs):
         if props is not None and t.split(":")[0] in {"aws", "azure-native", "gcp", "random", "tls", "time"}:
-            items = vars(props) if not isinstance(props, dict) else props
+            items: dict[str, object] = vars(props) if not isinstance(props, dict) else props
             try:
                 names = ptypes.input_type_py_to_pulumi_names(type(props))
             except AssertionError:
                 names = {}
-            passed[(t, name)] = {names.get(k, k) for k, v in items.items() if v is not None}
+            passed[(t, name)] = {str(names.get(k, k)) for k, v in items.items() if v is not None}
         return original(self, t, name, props, opts, *args, **kwargs)
 
     monkeypatch.setattr(pulumi.CustomResource, "__init__", spy)
