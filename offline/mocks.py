@@ -264,7 +264,27 @@ def _aks_credentials(args: MockCallArgs) -> dict[str, Any]:
     return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(kubeconfig.encode()).decode()}]}
 
 
+_REGION_WORDS = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "northeast": "ne",
+                 "southeast": "se", "northwest": "nw", "southwest": "sw"}
+
+
+def _aws_zones(a: MockCallArgs) -> dict[str, Any]:
+    """The region's zones (stacks/regions.py) with zone IDs in the account-independent form
+    (``use1-az1``); the mock account maps none of the default zones to an ID EKS refuses."""
+    from stacks.regions import AWS_ZONES
+
+    provider = getattr(a, "provider", "") or ""
+    region = provider.split("::")[-2].removeprefix("aws-") if "::aws-" in provider else "us-east-1"
+    geo, *words, num = region.split("-")
+    prefix = geo + "".join(_REGION_WORDS.get(w, w[:1]) for w in words) + num
+    names = list(AWS_ZONES.get(region, (f"{region}a", f"{region}b", f"{region}c")))
+    ids = [f"{prefix}-az{i}" for i in range(1, 8) if f"{prefix}-az{i}" not in {"use1-az3", "usw1-az2", "cac1-az3"}][: len(names)]
+    return {"names": names, "zoneIds": ids, "groupNames": [region] * len(names), "id": region, "region": region,
+            "state": a.args.get("state")}
+
+
 CALLS: dict[str, Callable[[MockCallArgs], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _aws_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
         "accountId": ACCOUNT, "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/archipelago-deployer/ci-session",
         "userId": "AROAMOCK:ci-session", "id": ACCOUNT,

@@ -313,3 +313,23 @@ def test_aws_region_without_zone_table_needs_zones() -> None:
     raw["clusters"][1].pop("zones", None)
     with pytest.raises(ConfigError, match="must be listed for me-central-1"):
         build_spec(raw, "dev")
+
+
+def test_eks_refuses_zones_whose_id_eks_does_not_support() -> None:
+    """EKS rejects control-plane subnets in use1-az3, usw1-az2 and cac1-az3; zone names map to IDs
+    per account, so the check runs on the account's own mapping (getAvailabilityZones). Source:
+    https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html."""
+    from components.clusters.eks import eks_zones
+
+    names, ids = ["us-east-1a", "us-east-1b", "us-east-1c"], ["use1-az1", "use1-az3", "use1-az2"]
+    assert eks_zones("us-east-1", ["us-east-1a", "us-east-1c"], names, ids) == ["us-east-1a", "us-east-1c"]
+    with pytest.raises(ValueError, match="us-east-1b is zone use1-az3"):
+        eks_zones("us-east-1", ["us-east-1a", "us-east-1b"], names, ids)
+    with pytest.raises(ValueError, match="not an available zone"):
+        eks_zones("us-east-1", ["us-east-1e"], names, ids)
+
+
+def test_eks_subnets_wait_for_the_zone_check(plan) -> None:
+    for c in _clusters(plan, "aws"):
+        eks = _named(plan, "aws:eks/cluster:Cluster", f"{c.name}-eks")["inputs"]
+        assert len(eks["vpcConfig"]["subnetIds"]) == len(c.zones) and all(s.startswith("subnet-") for s in eks["vpcConfig"]["subnetIds"])

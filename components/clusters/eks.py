@@ -54,6 +54,23 @@ def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
     return issuer
 
 
+# Zone IDs EKS refuses for control-plane subnets (UnsupportedAvailabilityZoneException). Zone names
+# map to IDs per account in these older regions, so the mapping is read at plan time.
+# Source: https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html (subnet requirements).
+EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+
+
+def eks_zones(region: str, zones: list[str], names: list[str], zone_ids: list[str]) -> list[str]:
+    """``zones`` if each is an available zone of the account in ``region`` that EKS accepts."""
+    ids = dict(zip(names, zone_ids))
+    for z in zones:
+        if z not in ids:
+            raise ValueError(f"{z} is not an available zone of {region} in this account (zones: {', '.join(names)})")
+        if ids[z] in EKS_UNSUPPORTED_ZONE_IDS:
+            raise ValueError(f"{z} is zone {ids[z]} in this account, which EKS does not support: list other zones")
+    return zones
+
+
 def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
     actions = ["sts:AssumeRole", "sts:TagSession"] if tag_session else "sts:AssumeRole"
     return json.dumps({
@@ -120,6 +137,11 @@ class EksCluster(ManagedCluster):
         )
         aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{c.name}-secrets", target_key_id=self.kms_key.key_id, opts=child)
 
+        # The account's own zone-name -> zone-ID mapping, checked before the control plane asks for them.
+        azs = aws.get_availability_zones_output(state="available", opts=invoke)
+        checked_zones = pulumi.Output.all(azs.names, azs.zone_ids).apply(lambda a: eks_zones(c.region, list(c.zones), a[0], a[1]))
+        subnet_ids = pulumi.Output.all(checked_zones, *self.network.private_subnet_ids).apply(lambda a: list(a[1:]))
+
         allowed = fleet.public_api_cidrs
         self.cluster = aws.eks.Cluster(
             f"{name}-eks",
@@ -127,7 +149,7 @@ class EksCluster(ManagedCluster):
             version=c.kubernetes_version,
             role_arn=cluster_role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
-                subnet_ids=self.network.private_subnet_ids,
+                subnet_ids=subnet_ids,
                 endpoint_private_access=base.private_endpoint,
                 endpoint_public_access=bool(allowed),
                 public_access_cidrs=allowed or None,
