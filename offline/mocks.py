@@ -61,10 +61,11 @@ def _region_of(args: MockResourceArgs) -> str:
 
 # --- outputs per resource type --------------------------------------------------------------
 
-def _aws_region(a: MockResourceArgs) -> str:
-    """AWS resources take their region from the provider, named ``aws-<region>`` by the program."""
-    if a.provider and "::aws-" in a.provider:
-        return a.provider.split("::")[-2].removeprefix("aws-")
+def _aws_region(a: MockResourceArgs | MockCallArgs) -> str:
+    """AWS resources and invokes take their region from the provider, named ``aws-<region>`` by the program."""
+    provider = getattr(a, "provider", None) or ""
+    if "::aws-" in provider:
+        return provider.split("::")[-2].removeprefix("aws-")
     return "us-east-1"
 
 
@@ -273,8 +274,7 @@ def _aws_zones(a: MockCallArgs) -> dict[str, Any]:
     (``use1-az1``); the mock account maps none of the default zones to an ID EKS refuses."""
     from stacks.regions import AWS_ZONES
 
-    provider = getattr(a, "provider", "") or ""
-    region = provider.split("::")[-2].removeprefix("aws-") if "::aws-" in provider else "us-east-1"
+    region = _aws_region(a)
     geo, *words, num = region.split("-")
     prefix = geo + "".join(_REGION_WORDS.get(w, w[:1]) for w in words) + num
     names = list(AWS_ZONES.get(region, (f"{region}a", f"{region}b", f"{region}c")))
@@ -294,7 +294,7 @@ CALLS: dict[str, Callable[[MockCallArgs], dict[str, Any]]] = {
         "issuerId": "AROAMOCK", "issuerName": "archipelago-deployer", "sessionName": "ci-session", "id": a.args.get("arn", ""),
     },
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
-    "aws:index/getRegion:getRegion": lambda a: {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"},
+    "aws:index/getRegion:getRegion": lambda a: {"name": _aws_region(a), "region": _aws_region(a), "id": _aws_region(a)},
     "azure-native:authorization:getClientConfig": lambda a: {
         "clientId": _guid("client"), "objectId": _guid("object"), "subscriptionId": SUBSCRIPTION, "tenantId": TENANT,
     },
