@@ -54,7 +54,8 @@ def test_schema_check_catches(prod_plan, typ, mutate, expect) -> None:
     assert any(expect in e for e in errors), errors
 
 
-def test_record_keeps_every_input_the_program_passes(monkeypatch) -> None:
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_record_keeps_every_input_the_program_passes(monkeypatch, stack: str) -> None:
     """Every input the program hands a cloud resource (not None) reaches the record. An input built
     from an output the mock engine leaves out resolves to nothing and silently disappears, with its
     dependency edge: the plan would then show a resource the cloud never sees."""
@@ -77,7 +78,7 @@ def test_record_keeps_every_input_the_program_passes(monkeypatch) -> None:
         return original(self, t, name, props, opts, *args, **kwargs)
 
     monkeypatch.setattr(pulumi.CustomResource, "__init__", spy)
-    plan = run_plan("dev")
+    plan = run_plan(stack)
     recorded = {(r["type"], r["name"]): set(r["inputs"]) for r in plan.resources}
     lost = {k: sorted(v - recorded[k]) for k, v in passed.items() if k in recorded and v - recorded[k]}
     assert len(passed) > 200 and lost == {}
