@@ -55,6 +55,8 @@ def azure_storage_account(cluster: str, purpose: str) -> str:
     return name if len(name) <= 24 else f"{base[:18]}{_digest(cluster + purpose, 6)}"
 
 
-def azure_key_vault(cluster: str, purpose: str) -> str:
-    """Key Vault names: 3-24 letters, digits and '-', globally unique."""
-    return fit(f"{cluster}-{purpose}-{_digest(cluster + purpose, 4)}", 24)
+def azure_key_vault(cluster: str, purpose: str, suffix: str) -> str:
+    """Key Vault names: 3-24 letters, digits and single hyphens, globally unique and reserved for
+    the soft-delete period after deletion, hence ``suffix`` (random, new after a destroy)."""
+    head = cluster[: 24 - len(purpose) - len(suffix) - 2].rstrip("-")
+    return f"{head}-{purpose}-{suffix}"

@@ -61,10 +61,11 @@ def _region_of(args: MockResourceArgs) -> str:
 
 # --- outputs per resource type --------------------------------------------------------------
 
-def _aws_region(a: MockResourceArgs) -> str:
-    """AWS resources take their region from the provider, named ``aws-<region>`` by the program."""
-    if a.provider and "::aws-" in a.provider:
-        return a.provider.split("::")[-2].removeprefix("aws-")
+def _aws_region(a: MockResourceArgs | MockCallArgs) -> str:
+    """AWS resources and invokes take their region from the provider, named ``aws-<region>`` by the program."""
+    provider = getattr(a, "provider", None) or ""
+    if "::aws-" in provider:
+        return provider.split("::")[-2].removeprefix("aws-")
     return "us-east-1"
 
 
@@ -131,10 +132,21 @@ def _password(name: str, length: int) -> str:
     return out[:length]
 
 
+def azure_own_name(a: MockResourceArgs) -> str:
+    """The resource's own name, as azure-native returns it in ``name``: the input named after the
+    kind (``vaultName`` for Vault, ``keyName`` for Key, ``virtualNetworkName``...), not a parent's
+    (a Key's ``vaultName``, a MaintenanceConfiguration's ``resourceName``)."""
+    kind = a.typ.split(":")[-1]
+    own = kind[:1].lower() + kind[1:]
+    for key in (f"{own}Name", f"{own}ResourceName", "configName", "containerName", "accountName"):
+        if isinstance(a.inputs.get(key), str):
+            return a.inputs[key]
+    return str(a.inputs.get("resourceName") or a.name)
+
+
 def _azure_resource(a: MockResourceArgs) -> dict[str, Any]:
     _, module, kind = a.typ.split(":")
-    name = next((v for k, v in a.inputs.items() if k.endswith("Name") and k != "resourceGroupName" and isinstance(v, str)), None)
-    name = name or a.inputs.get("resourceName") or a.name
+    name = azure_own_name(a)
     rg = a.inputs.get("resourceGroupName", "rg")
     if a.typ == "azure-native:network:Subnet":
         # Child resource: ARM nests it under its virtual network (AKSNodeClass validates the shape).
@@ -159,11 +171,11 @@ OUTPUTS: dict[str, Callable[[MockResourceArgs], dict[str, Any]]] = {
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:iam/role:Role": _named_arn("iam", "role"),
     "aws:iam/policy:Policy": _named_arn("iam", "policy"),
-    "aws:kms/key:Key": lambda a: {"arn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{_guid(a.name)}", "keyId": _guid(a.name)},
+    "aws:kms/key:Key": lambda a: {"arn": f"arn:aws:kms:{_aws_region(a)}:{ACCOUNT}:key/{_guid(a.name)}", "keyId": _guid(a.name)},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda a: {"latestVersion": 1, "arn": f"arn:aws:ec2:::launch-template/lt-{_hex(a.name)}"},
     "aws:sqs/queue:Queue": lambda a: {
-        "arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:{a.inputs.get('name', a.name)}",
-        "url": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{a.inputs.get('name', a.name)}",
+        "arn": f"arn:aws:sqs:{_aws_region(a)}:{ACCOUNT}:{a.inputs.get('name', a.name)}",
+        "url": f"https://sqs.{_aws_region(a)}.amazonaws.com/{ACCOUNT}/{a.inputs.get('name', a.name)}",
         "name": a.inputs.get("name", a.name),
     },
     "aws:s3/bucket:Bucket": lambda a: {"arn": f"arn:aws:s3:::{a.inputs.get('bucket', a.name)}", "bucket": a.inputs.get("bucket", a.name)},
@@ -197,6 +209,7 @@ OUTPUTS: dict[str, Callable[[MockResourceArgs], dict[str, Any]]] = {
     },
     "gcp:storage/bucket:Bucket": lambda a: {"url": f"gs://{a.inputs.get('name', a.name)}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{a.inputs.get('name', a.name)}"},
     "random:index/randomPassword:RandomPassword": lambda a: {"result": _password(a.name, int(a.inputs.get("length", 32)))},
+    "random:index/randomString:RandomString": lambda a: {"result": _hex(a.name, n=int(a.inputs.get("length", 8)))},
     "random:index/randomId:RandomId": lambda a: {"hex": _hex(a.name, n=2 * int(a.inputs.get("byteLength", 4))), "b64Url": _hex(a.name, n=8)},
 }
 def _k8s_secret(a: MockResourceArgs) -> dict[str, Any]:
@@ -252,7 +265,26 @@ def _aks_credentials(args: MockCallArgs) -> dict[str, Any]:
     return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(kubeconfig.encode()).decode()}]}
 
 
+_REGION_WORDS = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "northeast": "ne",
+                 "southeast": "se", "northwest": "nw", "southwest": "sw"}
+
+
+def _aws_zones(a: MockCallArgs) -> dict[str, Any]:
+    """The region's zones (stacks/regions.py) with zone IDs in the account-independent form
+    (``use1-az1``); the mock account maps none of the default zones to an ID EKS refuses."""
+    from stacks.regions import AWS_ZONES
+
+    region = _aws_region(a)
+    geo, *words, num = region.split("-")
+    prefix = geo + "".join(_REGION_WORDS.get(w, w[:1]) for w in words) + num
+    names = list(AWS_ZONES.get(region, (f"{region}a", f"{region}b", f"{region}c")))
+    ids = [f"{prefix}-az{i}" for i in range(1, 8) if f"{prefix}-az{i}" not in {"use1-az3", "usw1-az2", "cac1-az3"}][: len(names)]
+    return {"names": names, "zoneIds": ids, "groupNames": [region] * len(names), "id": region, "region": region,
+            "state": a.args.get("state")}
+
+
 CALLS: dict[str, Callable[[MockCallArgs], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _aws_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
         "accountId": ACCOUNT, "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/archipelago-deployer/ci-session",
         "userId": "AROAMOCK:ci-session", "id": ACCOUNT,
@@ -262,11 +294,17 @@ CALLS: dict[str, Callable[[MockCallArgs], dict[str, Any]]] = {
         "issuerId": "AROAMOCK", "issuerName": "archipelago-deployer", "sessionName": "ci-session", "id": a.args.get("arn", ""),
     },
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
-    "aws:index/getRegion:getRegion": lambda a: {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"},
+    "aws:index/getRegion:getRegion": lambda a: {"name": _aws_region(a), "region": _aws_region(a), "id": _aws_region(a)},
     "azure-native:authorization:getClientConfig": lambda a: {
         "clientId": _guid("client"), "objectId": _guid("object"), "subscriptionId": SUBSCRIPTION, "tenantId": TENANT,
     },
     "azure-native:containerservice:listManagedClusterUserCredentials": _aks_credentials,
+    "azure-native:keyvault:getKey": lambda a: {
+        "name": a.args.get("keyName"),
+        "keyUri": f"https://{a.args.get('vaultName')}.vault.azure.net/keys/{a.args.get('keyName')}",
+        "keyUriWithVersion": f"https://{a.args.get('vaultName')}.vault.azure.net/keys/{a.args.get('keyName')}/"
+                             + _hex(str(a.args.get("vaultName")), str(a.args.get("keyName")), n=32),
+    },
     "gcp:organizations/getProject:getProject": lambda a: {
         "projectId": a.args.get("projectId", "mock-project"), "number": "123456789012", "name": "mock-project",
         "id": f"projects/{a.args.get('projectId', 'mock-project')}",
@@ -278,6 +316,9 @@ CALLS: dict[str, Callable[[MockCallArgs], dict[str, Any]]] = {
 class FleetMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
+        if args.typ.startswith("azure-native:") and args.typ != "azure-native:containerservice:ManagedCluster":
+            # Every azure-native resource returns its name and ARM id.
+            state.update(_azure_resource(args))
         out = OUTPUTS.get(args.typ)
         if out is not None:
             state.update(out(args))

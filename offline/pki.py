@@ -125,6 +125,16 @@ def _subject(inputs: dict[str, Any]) -> x509.Name:
     return x509.Name([x509.NameAttribute(oid, subject[k]) for k, oid in _SUBJECT_ATTRS if subject.get(k)])
 
 
+def _path_length(is_ca: bool, max_path_length: Any) -> int | None:
+    """What the real TLS provider writes: it sets Go's ``MaxPathLen`` but never ``MaxPathLenZero``,
+    and crypto/x509 omits pathLenConstraint when MaxPathLen is 0 without MaxPathLenZero (or -1).
+    Sources: hashicorp/terraform-provider-tls internal/provider/common_cert.go (createCertificate);
+    Go src/crypto/x509/x509.go (BasicConstraints marshalling)."""
+    if not is_ca or max_path_length is None or int(max_path_length) <= 0:
+        return None
+    return int(max_path_length)
+
+
 def _issue(inputs: dict[str, Any], *, subject: x509.Name, public_key: Any, issuer: x509.Certificate | None,
            signer: ec.EllipticCurvePrivateKey, dns_names: list[str], seed: str) -> dict[str, Any]:
     hours = int(inputs.get("validityPeriodHours", 24))
@@ -141,7 +151,7 @@ def _issue(inputs: dict[str, Any], *, subject: x509.Name, public_key: Any, issue
         .serial_number(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:16], "big") >> 1)
         .not_valid_before(NOT_BEFORE)
         .not_valid_after(NOT_BEFORE + dt.timedelta(hours=hours))
-        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=int(path_len) if is_ca and path_len is not None and path_len >= 0 else None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=_path_length(is_ca, path_len)), critical=True)
         .add_extension(x509.KeyUsage(**flags, encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )

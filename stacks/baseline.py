@@ -32,7 +32,12 @@ class Baseline:
     gke_release_channel: str = "REGULAR"
     gke_binary_authorization: str = "PROJECT_SINGLETON_POLICY_ENFORCE"
     gke_security_posture: str = "BASIC"
-    gke_vulnerability_mode: str = "VULNERABILITY_BASIC"
+    # VULNERABILITY_BASIC (standard workload vulnerability scanning) was removed on 2025-07-31 and
+    # can no longer be enabled; ENTERPRISE needs GKE Enterprise. Scan images in the registry instead.
+    gke_vulnerability_mode: str = "VULNERABILITY_DISABLED"
+    # Key Vault (AKS KMS): purge protection (irreversible once on) and soft-delete retention (7-90 days).
+    key_vault_purge_protection: bool = True
+    key_vault_retention_days: int = 90
     # Lifecycle: refuse accidental deletion of clusters, backup storage and keys.
     deletion_protection: bool = True
     protect_stateful: bool = True
@@ -49,6 +54,8 @@ DEV_RELAXES: dict[str, tuple[object, str]] = {
     "deletion_protection": (False, "dev clusters are torn down freely"),
     "protect_stateful": (False, "dev backup buckets and keys may be destroyed with the stack"),
     "nat_per_zone": (False, "one shared NAT gateway per VPC is cheaper"),
+    "key_vault_purge_protection": (False, "dev is destroyed and re-created; purge protection would hold the vault for its retention"),
+    "key_vault_retention_days": (7, "a destroyed dev vault is purgeable after a week"),
     "gke_binary_authorization": ("DISABLED", "dev pulls unsigned images"),
     "gke_release_channel": ("RAPID", "dev tries new versions first"),
 }

@@ -42,6 +42,7 @@ from .sections.argocd import ArgoCDConfig
 from .sections.autoscaling import NodeProvisioningConfig
 from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
+from .sections.maintenance import MaintenanceConfig
 from .sections.mesh import MeshConfig
 
 
@@ -69,6 +70,9 @@ class FleetConfig(Model):
     submariner: SubmarinerConfig = Field(
         default_factory=lambda: SubmarinerConfig(), description="Submariner pod/service connectivity between the clusters.")
     mesh: MeshConfig = Field(default_factory=lambda: MeshConfig(), description="The fleet's Istio mesh (multi-primary, multi-network).")
+    maintenance: MaintenanceConfig = Field(
+        default_factory=lambda: MaintenanceConfig(),
+        description="The weekly window in which AKS and GKE may upgrade clusters and nodes.")
 
     _check = field_validator("address_space", mode="before")(_cidr)
 

@@ -17,6 +17,7 @@ from .sections.argocd import ArgoCDConfig
 from .sections.autoscaling import NodeProvisioningConfig
 from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
+from .sections.maintenance import MaintenanceConfig
 from .sections.mesh import MeshConfig
 
 
@@ -62,6 +63,7 @@ class FleetSpec:
     argocd: ArgoCDConfig = field(default_factory=ArgoCDConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
     node_provisioning: NodeProvisioningConfig = field(default_factory=NodeProvisioningConfig)
+    maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
 
     @property
     def management(self) -> ClusterSpec:

@@ -7,6 +7,7 @@ does not hide the errors of the others.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 from typing import Any
@@ -24,23 +25,22 @@ from .config import (
     FleetConfig,
     issues_from,
 )
-from .regions import REGIONS, default_zones
+from .regions import AWS_ZONES, REGIONS, default_zones
 from .sections import argocd as argocd_section
 from .sections import backup as backup_section
 from .sections import connectivity
 from .sections import mesh as mesh_section
 from .spec import ClusterSpec, FleetSpec
-from .versions import KUBERNETES_VERSIONS
+from .versions import plan_date, version_problem
 
 Net = ipaddress.IPv4Network
 
 
-def _minor(version: str) -> int:
-    return int(version.split(".")[1])
+def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None) -> FleetSpec:
+    """Validate ``raw`` (the ``archipelago:`` keys without their prefix) and resolve the fleet.
 
-
-def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
-    """Validate ``raw`` (the ``archipelago:`` keys without their prefix) and resolve the fleet."""
+    ``today`` is the plan date that Kubernetes versions are checked against (default:
+    :func:`stacks.versions.plan_date`)."""
     issues: list[ConfigIssue] = []
 
     fleet: FleetConfig | None = None
@@ -65,7 +65,7 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         except ValidationError as exc:
             issues += issues_from(exc, ("clusters", i))
 
-    issues += _check_clusters(parsed, checked if "gcpProject" not in bad else None)
+    issues += _check_clusters(parsed, checked if "gcpProject" not in bad else None, today or plan_date())
     plans: dict[int, ipam.NetworkPlan] = {}
     if checked is not None and "addressSpace" not in bad:
         plan_issues, plans = _address_plan(checked.address_space, parsed)
@@ -104,6 +104,7 @@ def build_spec(raw: dict[str, Any], stack: str) -> FleetSpec:
         node_provisioning=fleet.node_provisioning,
         argocd=fleet.argocd,
         backup=fleet.backup,
+        maintenance=fleet.maintenance,
     )
     return spec
 
@@ -192,7 +193,7 @@ def _extra_sections(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, C
     return issues
 
 
-def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None) -> list[ConfigIssue]:
+def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None, today: dt.date) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     seen: dict[str, int] = {}
     for i, c in parsed.items():
@@ -203,11 +204,9 @@ def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None)
             seen[c.name] = i
         if c.region not in REGIONS[c.cloud]:
             issues.append(ConfigIssue(f"{p}.region", c.region, f"is not a {c.cloud} region"))
-        lo, hi = KUBERNETES_VERSIONS[c.cloud]
-        if not (_minor(lo) <= _minor(c.kubernetes_version) <= _minor(hi)):
-            issues.append(
-                ConfigIssue(f"{p}.kubernetesVersion", c.kubernetes_version, f"is not supported on {c.cloud} (supported: {lo} to {hi})")
-            )
+        problem = version_problem(c.cloud, c.kubernetes_version, today)
+        if problem:
+            issues.append(ConfigIssue(f"{p}.kubernetesVersion", c.kubernetes_version, problem))
         n = c.nodes
         if n.instance_type is not None and not re.match(INSTANCE_TYPE[c.cloud], n.instance_type):
             issues.append(ConfigIssue(f"{p}.nodes.instanceType", n.instance_type, f"is not a {c.cloud} instance type"))
@@ -218,6 +217,8 @@ def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None)
             )
         if c.zones is not None:
             issues += _check_zones(p, c)
+        elif c.cloud == "aws" and c.region in REGIONS["aws"] and c.region not in AWS_ZONES:
+            issues.append(ConfigIssue(f"{p}.zones", None, f"must be listed for {c.region} (no zone table for it in stacks/regions.py)"))
     managers = [i for i, c in parsed.items() if c.role == "management"]
     if parsed and len(managers) != 1:
         names = [parsed[i].name for i in managers]
@@ -236,8 +237,11 @@ def _check_zones(p: str, c: ClusterConfig) -> list[ConfigIssue]:
         if not 2 <= len(zones) <= 3:
             issues.append(ConfigIssue(f"{p}.zones", zones, "must list 2 or 3 availability zones for EKS"))
         for j, z in enumerate(zones):
-            if not (z.startswith(c.region) and len(z) == len(c.region) + 1 and z[-1].isalpha()):
-                issues.append(ConfigIssue(f"{p}.zones[{j}]", z, f"is not an availability zone of {c.region}"))
+            known = AWS_ZONES.get(c.region)
+            shaped = z.startswith(c.region) and len(z) == len(c.region) + 1 and z[-1].isalpha()
+            if not shaped or (known is not None and z not in known):
+                issues.append(ConfigIssue(f"{p}.zones[{j}]", z, f"is not an availability zone of {c.region}"
+                                          + (f" (zones: {', '.join(known)})" if known else "")))
     elif c.cloud == "azure":
         for j, z in enumerate(zones):
             if z not in {"1", "2", "3"}:

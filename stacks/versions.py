@@ -7,14 +7,113 @@ custom resources the program renders.  Change a version here and nowhere else.
 
 from __future__ import annotations
 
-# Kubernetes minor versions a new cluster may be created with, per cloud (inclusive range).
-# Sources: EKS standard+extended support calendar, AKS supported-versions list, GKE release
-# channels, as published in late 2026. Widen the range here when a cloud adds a version.
-KUBERNETES_VERSIONS: dict[str, tuple[str, str]] = {
-    "aws": ("1.30", "1.35"),
-    "azure": ("1.31", "1.35"),
-    "gcp": ("1.31", "1.35"),
+import datetime as _dt
+import os
+from dataclasses import dataclass
+from datetime import date as _date
+
+# --- Kubernetes versions ---------------------------------------------------------------------
+#
+# One row per (minor version, cloud): the date the cloud offered the version for new clusters
+# (GA / Regular channel) and the date its *standard* support ends, with where each date was read.
+# A cluster may be created with a version only while it is in standard support on the plan date:
+# extended support costs more (EKS), is LTS-only on Premium (AKS) or the Extended channel (GKE),
+# and EKS with ``upgradePolicy.supportType: STANDARD`` auto-upgrades a cluster past its end date,
+# after which the next ``pulumi up`` would ask for a downgrade. Refresh procedure: docs/clusters.md.
+
+EKS_CALENDAR = "https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html#kubernetes-release-calendar"
+AKS_CALENDAR = (
+    "https://github.com/MicrosoftDocs/azure-aks-docs/blob/main/articles/aks/supported-kubernetes-versions.md"
+    " (AKS Kubernetes release calendar; a month means its last day)"
+)
+GKE_SCHEDULE = "https://cloud.google.com/kubernetes-engine/docs/release-schedule (Regular channel)"
+SUPPORT_TABLE_READ_ON = _date(2026, 11, 27)
+
+
+@dataclass(frozen=True)
+class Support:
+    """One cloud's support window for one Kubernetes minor version."""
+
+    released: _date  # offered for new clusters (EKS release, AKS GA, GKE Regular channel)
+    standard_until: _date  # last day of standard support
+    source: str
+    verified: bool = True  # False: a date estimated from the cloud's policy, not read from its calendar
+
+
+KUBERNETES_SUPPORT: dict[str, dict[str, Support]] = {
+    "1.33": {
+        "aws": Support(_date(2025, 5, 29), _date(2026, 7, 29), EKS_CALENDAR),
+        "azure": Support(_date(2025, 6, 30), _date(2026, 7, 31), AKS_CALENDAR + "; LTS-only (Premium) afterwards"),
+        "gcp": Support(_date(2025, 6, 3), _date(2026, 8, 3), GKE_SCHEDULE + "; end of life 2026-08-03"),
+    },
+    "1.34": {
+        "aws": Support(_date(2025, 10, 2), _date(2026, 12, 2), EKS_CALENDAR),
+        "azure": Support(_date(2025, 11, 30), _date(2026, 11, 30), AKS_CALENDAR),
+        "gcp": Support(_date(2025, 9, 30), _date(2026, 10, 1), GKE_SCHEDULE),
+    },
+    "1.35": {
+        "aws": Support(_date(2026, 1, 27), _date(2027, 3, 27), EKS_CALENDAR),
+        "azure": Support(_date(2026, 3, 31), _date(2027, 3, 31), AKS_CALENDAR),
+        "gcp": Support(_date(2026, 2, 11), _date(2027, 4, 11), GKE_SCHEDULE),
+    },
+    "1.36": {
+        # EKS and GKE offer 1.36 (field notes, Nov 2026); their dates are the policy estimate
+        # (14 months of standard support) until read from the calendars.
+        "aws": Support(_date(2026, 6, 1), _date(2027, 8, 1), EKS_CALENDAR + " (estimated: 14 months)", verified=False),
+        "azure": Support(_date(2026, 6, 30), _date(2027, 6, 30), AKS_CALENDAR),
+        "gcp": Support(_date(2026, 6, 1), _date(2027, 8, 1), GKE_SCHEDULE + " (estimated: 14 months)", verified=False),
+    },
+    "1.37": {
+        "azure": Support(_date(2026, 10, 31), _date(2027, 10, 31), AKS_CALENDAR),
+    },
 }
+
+# EKS managed add-on versions per Kubernetes minor version. EKS picks a default version once, at
+# create, and never moves it on a cluster upgrade: pin each add-on here, next to the version row.
+# Source: ``aws eks describe-addon-versions --kubernetes-version 1.35`` as used by a published
+# EKS 1.35 configuration (Nov 2026). A cluster version without a row here is refused on AWS.
+EKS_ADDON_VERSIONS: dict[str, dict[str, str]] = {
+    "1.35": {
+        "vpc-cni": "v1.21.1-eksbuild.3",
+        "kube-proxy": "v1.35.0-eksbuild.2",
+        "coredns": "v1.13.2-eksbuild.1",
+        "eks-pod-identity-agent": "v1.3.10-eksbuild.3",
+        "aws-ebs-csi-driver": "v1.57.1-eksbuild.1",
+    },
+}
+
+# The plan date. Tests and the offline plan inject it; ``ARCHIPELAGO_PLAN_DATE`` (YYYY-MM-DD)
+# overrides it; otherwise it is today (UTC).
+PLAN_DATE_ENV = "ARCHIPELAGO_PLAN_DATE"
+
+
+def plan_date() -> _date:
+    env = os.environ.get(PLAN_DATE_ENV)
+    if env:
+        return _date.fromisoformat(env)
+    return _dt.datetime.now(_dt.UTC).date()
+
+
+def creatable_versions(cloud: str, on: _date) -> list[str]:
+    """Minor versions ``cloud`` offers in standard support on ``on``, oldest first."""
+    out = [v for v, row in KUBERNETES_SUPPORT.items() if cloud in row and row[cloud].released <= on <= row[cloud].standard_until]
+    return sorted(out, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+def version_problem(cloud: str, version: str, on: _date) -> str | None:
+    """Why ``version`` cannot be used for a new ``cloud`` cluster on ``on`` (None: it can)."""
+    offered = ", ".join(creatable_versions(cloud, on)) or "none in the table"
+    row = KUBERNETES_SUPPORT.get(version, {}).get(cloud)
+    if row is None:
+        return f"is not in the version table for {cloud} (in standard support on {on}: {offered})"
+    if on < row.released:
+        return f"is not yet offered on {cloud} on {on} (from {row.released}; in standard support: {offered})"
+    if on > row.standard_until:
+        return f"left standard support on {cloud} on {row.standard_until} (plan date {on}; in standard support: {offered})"
+    if cloud == "aws" and version not in EKS_ADDON_VERSIONS:
+        return f"has no pinned EKS add-on versions in stacks/versions.py (pinned for: {', '.join(EKS_ADDON_VERSIONS)})"
+    return None
+
 
 # Pod Security Standards version written into every namespace's pod-security labels.
 POD_SECURITY_VERSION = "v1.33"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Kubernetes versions are checked against the plan date: pin it so results do not move with time.
+os.environ["ARCHIPELAGO_PLAN_DATE"] = "2026-11-27"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -124,7 +124,7 @@ def test_eks_interruption_queue_and_rules(plan) -> None:
         queue = _named(plan, "aws:sqs/queue:Queue", f"{c.name}-karpenter")
         assert queue["inputs"]["sqsManagedSseEnabled"] is True
         assert queue["inputs"]["messageRetentionSeconds"] == 300
-        arn = f"arn:aws:sqs:us-east-1:123456789012:{queue['inputs']['name']}"
+        arn = f"arn:aws:sqs:{c.region}:123456789012:{queue['inputs']['name']}"
         policy = json.loads(_named(plan, "aws:sqs/queuePolicy:QueuePolicy", f"{c.name}-karpenter")["inputs"]["policy"])
         allow, deny = policy["Statement"]
         assert set(allow["Principal"]["Service"]) == {"events.amazonaws.com", "sqs.amazonaws.com"}

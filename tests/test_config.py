@@ -50,8 +50,9 @@ BAD = [
     ("name-too-long", setc(1, "name", "a" * 21), "clusters[1].name", "at most 20"),
     ("duplicate-name", setc(2, "name", "dev-eks"), "clusters[2].name", "already the name of clusters[1]"),
     ("version-format", setc(0, "kubernetesVersion", "1.33.2"), "clusters[0].kubernetesVersion", "'1.33.2'"),
-    ("version-too-old", setc(0, "kubernetesVersion", "1.20"), "clusters[0].kubernetesVersion", "not supported on aws"),
-    ("version-too-new", setc(3, "kubernetesVersion", "1.40"), "clusters[3].kubernetesVersion", "not supported on gcp"),
+    ("version-unknown", setc(0, "kubernetesVersion", "1.20"), "clusters[0].kubernetesVersion", "not in the version table for aws"),
+    ("version-too-new", setc(3, "kubernetesVersion", "1.40"), "clusters[3].kubernetesVersion", "not in the version table for gcp"),
+    ("version-out-of-support", setc(3, "kubernetesVersion", "1.33"), "clusters[3].kubernetesVersion", "left standard support on gcp"),
     ("two-managers", setc(1, "role", "management"), "clusters", "exactly one cluster with role 'management'"),
     ("no-manager", setc(0, "role", "workload"), "clusters", "exactly one"),
     ("bad-role", setc(0, "role", "hub"), "clusters[0].role", "'hub'"),
@@ -137,8 +138,8 @@ def test_shipped_stacks_are_valid(stack: str) -> None:
 def test_cli_rejects_bad_config_without_traceback(tmp_path) -> None:
     (tmp_path / "Pulumi.bad.yaml").write_text(
         "config:\n  archipelago:environment: dev\n  archipelago:addressSpace: 10.0.0.0/8\n"
-        "  archipelago:clusters:\n    - {name: a, cloud: aws, regoin: us-east-1, role: management, kubernetesVersion: '1.33'}\n"
-        "    - {name: b, cloud: gcp, region: mars-1, kubernetesVersion: '1.33'}\n"
+        "  archipelago:clusters:\n    - {name: a, cloud: aws, regoin: us-east-1, role: management, kubernetesVersion: '1.35'}\n"
+        "    - {name: b, cloud: gcp, region: mars-1, kubernetesVersion: '1.35'}\n"
     )
     # No __main__.py in tmp_path: if validation did not stop the run first, the program would fail differently.
     proc = subprocess.run([sys.executable, "-m", "offline", "plan", "bad", "--root", str(tmp_path)],

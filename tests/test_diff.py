@@ -39,7 +39,7 @@ def test_identical_plans_have_no_changes(plan: Any) -> None:
 def dev_with_new_cluster() -> Any:
     raw = stack_raw("dev")
     raw["clusters"].append({"name": "dev-eks2", "cloud": "aws", "region": "eu-west-1", "role": "workload",
-                            "kubernetesVersion": "1.33", "nodes": {"instanceType": "t3.large", "minSize": 1, "desiredSize": 1, "maxSize": 2}})
+                            "kubernetesVersion": "1.35", "nodes": {"instanceType": "t3.large", "minSize": 1, "desiredSize": 1, "maxSize": 2}})
     raw["security"]["apiAllowedCidrs"] = ["198.51.100.0/24"]
     return run_plan("dev", raw=raw)
 

@@ -19,7 +19,7 @@ def fleet(names: list[str], space: str = "10.0.0.0/8", **extra: Any) -> dict[str
     clusters = []
     for i, name in enumerate(names):
         cloud, region = CLOUD_REGIONS[i % 3]
-        clusters.append({"name": name, "cloud": cloud, "region": region, "kubernetesVersion": "1.33",
+        clusters.append({"name": name, "cloud": cloud, "region": region, "kubernetesVersion": "1.35",
                          "role": "management" if i == 0 else "workload"})
     return {"environment": "dev", "addressSpace": space, "gcpProject": "proj-test", "clusters": clusters, **extra}
 

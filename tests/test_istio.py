@@ -222,7 +222,9 @@ def test_cacerts_on_every_cluster_chain_to_one_root(prod_plan, prod_secrets) -> 
         chain = _certs(data["cert-chain.pem"])
         assert chain == [ca, root]
         bc = ca.extensions.get_extension_for_class(x509.BasicConstraints).value
-        assert bc.ca and bc.path_length == 0
+        # The TLS provider sets MaxPathLen without MaxPathLenZero, so max_path_length=0 writes no
+        # pathLenConstraint at all (offline/pki.py _path_length): the intermediate is unconstrained.
+        assert bc.ca and bc.path_length is None
         assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
         assert ca.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
         key, ca_key = serialization.load_pem_private_key(data["ca-key.pem"].encode(), password=None), ca.public_key()

@@ -35,6 +35,7 @@ from stacks.spec import FleetSpec
 from stacks.versions import CRD_API_VERSIONS, KARPENTER_CONTROLLER_IMAGE
 
 NODE_POOL = "spot-first"
+SPOT_SERVICE = "spot.amazonaws.com"  # AWSServiceRoleForEC2Spot
 NODE_CLASS = "archipelago"
 # Above AKS NAP's own "default" pool (weight unset = 0), so new capacity comes from this pool.
 NODE_POOL_WEIGHT = 50
@@ -290,6 +291,16 @@ class NodeProvisioning(pulumi.ComponentResource):
             f"{c.name}-karpenter-sg-discovery", resource_id=out["clusterSecurityGroupId"], key=DISCOVERY_TAG, value=c.name, opts=child
         )
 
+        # Spot launches need the account's EC2 Spot service-linked role. It exists once per
+        # account: the fleet's first EKS cluster creates it (all EKS clusters share the account).
+        self.spot_role: aws.iam.ServiceLinkedRole | None = None
+        first_eks = next(x for x in fleet.clusters if x.cloud == "aws")
+        if cfg.spot and cfg.aws_spot_service_linked_role == "create" and first_eks.name == c.name:
+            self.spot_role = aws.iam.ServiceLinkedRole(
+                "ec2-spot-service-linked-role", aws_service_name=SPOT_SERVICE, description="EC2 Spot (Karpenter spot capacity)",
+                opts=child,
+            )
+
         policy = pulumi.Output.all(partition, h.account, self.node_role.arn, self.queue.arn).apply(
             lambda a: controller_policy(c.name, c.region, a[0], a[1], a[2], a[3])
         )
@@ -313,6 +324,9 @@ class NodeProvisioning(pulumi.ComponentResource):
                 "replicas": 2 if c.nodes.min_size >= 2 else 1,
                 "controller": {
                     "image": KARPENTER_CONTROLLER_IMAGE,
+                    # Karpenter reads its region from AWS_REGION or IMDS; EKS Pod Identity injects
+                    # no region, the chart sets none, and IMDS hop limit 1 keeps the pod off IMDS.
+                    "env": [{"name": "AWS_REGION", "value": c.region}],
                     "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
                 },
             },
@@ -340,7 +354,7 @@ class NodeProvisioning(pulumi.ComponentResource):
             },
             family_requirement=_in("karpenter.k8s.aws/instance-category", cfg.instance_families.aws),
             extra_requirements=[{"key": "karpenter.k8s.aws/instance-generation", "operator": "Gt", "values": ["2"]}],
-            depends_on=[self.karpenter, sg_tag],
+            depends_on=[self.karpenter, sg_tag, *([self.spot_role] if self.spot_role else [])],
         )
 
     # -- AKS: node auto-provisioning (managed Karpenter) --------------------------------------------

@@ -7,6 +7,7 @@ import base64
 import uuid
 
 import pulumi
+import pulumiverse_time as time
 import yaml
 from pulumi_azure_native import authorization, containerservice, keyvault, managedidentity
 
@@ -16,11 +17,19 @@ from components.clusters.base import ClusterArgs, ManagedCluster
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
 from components.network.azure import AzureNetwork, AzureNetworkArgs
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
+from stacks.spec import FleetSpec
 
 # Built-in Azure role definition ids.
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+KEY_VAULT_CONTRIBUTOR = "f25e0fa2-a7c8-4377-a976-54943a77a395"
+# Azure RBAC role assignments take effect after a propagation delay ("up to 10 minutes" is the
+# documented worst case; in practice one to two): the cluster's Kubernetes provider waits this long
+# after the deployer's assignment before its first call, instead of meeting 403s.
+RBAC_PROPAGATION = "120s"
+# The two schedules AKS reads (containerservice MaintenanceConfiguration config_name).
+MAINTENANCE_CONFIGS = ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule")
 WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
 
 
@@ -37,6 +46,18 @@ def _server_and_ca(encoded: str) -> tuple[str, str]:
     doc = yaml.safe_load(base64.b64decode(encoded))
     cluster = doc["clusters"][0]["cluster"]
     return cluster["server"], cluster["certificate-authority-data"]
+
+
+def maintenance_window(fleet: FleetSpec) -> containerservice.MaintenanceWindowArgs:
+    m = fleet.maintenance
+    return containerservice.MaintenanceWindowArgs(
+        schedule=containerservice.ScheduleArgs(
+            weekly=containerservice.WeeklyScheduleArgs(day_of_week=m.day, interval_weeks=1)
+        ),
+        duration_hours=m.duration_hours,
+        start_time=m.start_utc,
+        utc_offset="+00:00",
+    )
 
 
 class AksCluster(ManagedCluster):
@@ -71,18 +92,26 @@ class AksCluster(ManagedCluster):
         )
 
         # etcd encryption with a Key Vault key (KMS v2), rotated yearly.
+        # A private vault (no public network access; the KMS plugin reaches it over API server
+        # VNet integration). A deleted vault keeps its name for the soft-delete period, so the name
+        # carries a suffix that is new after a destroy; dev keeps it 7 days and without purge
+        # protection (which, once on, can never be turned off).
         vault = keyvault.Vault(
             f"{name}-kms",
-            vault_name=naming.azure_key_vault(c.name, "kms"),
+            vault_name=self.name_suffix().apply(lambda s: naming.azure_key_vault(c.name, "kms", s)),
             resource_group_name=rg,
             location=c.region,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=client.tenant_id,
                 sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
                 enable_rbac_authorization=True,
-                enable_purge_protection=True,
+                enable_purge_protection=True if base.key_vault_purge_protection else None,
                 enable_soft_delete=True,
-                soft_delete_retention_in_days=90,
+                soft_delete_retention_in_days=base.key_vault_retention_days,
+                public_network_access="Disabled",
+                network_acls=keyvault.NetworkRuleSetArgs(
+                    default_action=keyvault.NetworkRuleAction.DENY, bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES
+                ),
             ),
             opts=stateful,
         )
@@ -113,6 +142,22 @@ class AksCluster(ManagedCluster):
             scope=vault.id,
             opts=child,
         )
+        # A private key vault: AKS creates its private endpoint with the cluster identity.
+        kms_network_role = authorization.RoleAssignment(
+            f"{name}-cp-kms-network",
+            role_assignment_name=assignment_name(c.name, "cp-kms-network"),
+            principal_id=cp_identity.principal_id,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=role_definition(self._subscription, KEY_VAULT_CONTRIBUTOR),
+            scope=vault.id,
+            opts=child,
+        )
+        # The key's current version, read at every `up`: after Key Vault rotates the key, the next
+        # `up` moves the cluster to the new version (AKS KMS takes a versioned key id).
+        current_key = keyvault.get_key_output(
+            key_name=key.name, resource_group_name=rg, vault_name=vault.name,
+            opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self),
+        )
 
         allowed = fleet.public_api_cidrs
         admin_groups = [g.azure_object_id for g in fleet.security.groups if g.azure_object_id and g.cluster_role == "cluster-admin"]
@@ -138,6 +183,9 @@ class AksCluster(ManagedCluster):
                 enable_private_cluster=not allowed,
                 authorized_ip_ranges=allowed or None,
                 disable_run_command=True,
+                # API server VNet integration: the only tunnel KMS supports to a private key vault.
+                enable_vnet_integration=True,
+                subnet_id=self.network.apiserver_subnet_id,
             ),
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
                 network_plugin=containerservice.NetworkPlugin.AZURE,
@@ -155,8 +203,9 @@ class AksCluster(ManagedCluster):
                 workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
                 azure_key_vault_kms=containerservice.AzureKeyVaultKmsArgs(
                     enabled=True,
-                    key_id=key.key_uri_with_version,
-                    key_vault_network_access=containerservice.KeyVaultNetworkAccessTypes.PUBLIC,
+                    key_id=current_key.key_uri_with_version,
+                    key_vault_network_access=containerservice.KeyVaultNetworkAccessTypes.PRIVATE,
+                    key_vault_resource_id=vault.id,
                 ),
                 image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(enabled=True, interval_hours=48),
             ),
@@ -189,7 +238,7 @@ class AksCluster(ManagedCluster):
                 )
             ],
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[net_role, kms_role], protect=base.deletion_protection)
+                child, pulumi.ResourceOptions(depends_on=[net_role, kms_role, kms_network_role], protect=base.deletion_protection)
             ),
         )
 
@@ -212,6 +261,20 @@ class AksCluster(ManagedCluster):
             scope=self.cluster.id,
             opts=child,
         )
+        rbac_propagated = time.Sleep(
+            f"{name}-deployer-admin-propagation", create_duration=RBAC_PROPAGATION,
+            triggers={"roleAssignment": deployer_admin.id},
+            opts=pulumi.ResourceOptions(parent=self, provider=time.Provider(f"{name}-time", opts=pulumi.ResourceOptions(parent=self))),
+        )
+        for config_name in MAINTENANCE_CONFIGS:
+            containerservice.MaintenanceConfiguration(
+                f"{name}-{config_name}",
+                resource_group_name=rg,
+                resource_name_=self.cluster.name,
+                config_name=config_name,
+                maintenance_window=maintenance_window(fleet),
+                opts=child,
+            )
         self._finish(
             c,
             endpoint=endpoint,
@@ -233,7 +296,7 @@ class AksCluster(ManagedCluster):
                 "external": {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"},
             },
             identity=self._bind_identity,
-            provider_depends_on=[deployer_admin],
+            provider_depends_on=[deployer_admin, rbac_propagated],
         )
 
     def _bind_identity(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components.clusters import kubeconfig
 from components.handle import ClusterHandle, IdentityBinder
@@ -39,6 +40,15 @@ class ManagedCluster(pulumi.ComponentResource):
         self.stateful_opts = pulumi.ResourceOptions.merge(
             self.child_opts, pulumi.ResourceOptions(protect=args.fleet.baseline.protect_stateful)
         )
+
+    def name_suffix(self) -> pulumi.Output[str]:
+        """Four lowercase letters/digits, stable in state and new after a destroy: for names a
+        cloud keeps reserved after deletion (Key Vault soft delete, GCP key rings)."""
+        provider = random.Provider(f"{self._name}-random", opts=pulumi.ResourceOptions(parent=self))
+        return random.RandomString(
+            f"{self._name}-name-suffix", length=4, special=False, upper=False,
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        ).result
 
     def _finish(
         self,

@@ -14,6 +14,7 @@ from components.clusters.base import ClusterArgs, ManagedCluster
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
 from components.network.aws import AwsNetwork, AwsNetworkArgs
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
+from stacks.versions import EKS_ADDON_VERSIONS
 
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
@@ -21,6 +22,27 @@ MANAGED_POLICY = "arn:aws:iam::aws:policy/"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly",
                  "AmazonSSMManagedInstanceCore")
 EKS_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent")
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+EBS_CSI_SA = "ebs-csi-controller-sa"
+# Key administration and key use, as terraform-aws-modules/terraform-aws-kms writes them for the
+# terraform-aws-eks module (key_administrators: the caller; key_users: the cluster role).
+KMS_ADMIN_ACTIONS = ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+                     "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
+                     "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"]
+KMS_USER_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+
+
+def kms_key_policy(account: str, admin_arn: str, user_arn: str) -> str:
+    """The EKS secrets key's policy: the account root (so IAM can still govern the key), the
+    deployer as administrator, the cluster role as the only user."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Default", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Sid": "KeyAdministration", "Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": KMS_ADMIN_ACTIONS, "Resource": "*"},
+            {"Sid": "KeyUsage", "Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": KMS_USER_ACTIONS, "Resource": "*"},
+        ],
+    }, sort_keys=True)
 
 
 def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
@@ -30,6 +52,23 @@ def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
     if not issuer:
         raise ValueError("the EKS cluster reports no OIDC issuer")
     return issuer
+
+
+# Zone IDs EKS refuses for control-plane subnets (UnsupportedAvailabilityZoneException). Zone names
+# map to IDs per account in these older regions, so the mapping is read at plan time.
+# Source: https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html (subnet requirements).
+EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+
+
+def eks_zones(region: str, zones: list[str], names: list[str], zone_ids: list[str]) -> list[str]:
+    """``zones`` if each is an available zone of the account in ``region`` that EKS accepts."""
+    ids = dict(zip(names, zone_ids))
+    for z in zones:
+        if z not in ids:
+            raise ValueError(f"{z} is not an available zone of {region} in this account (zones: {', '.join(names)})")
+        if ids[z] in EKS_UNSUPPORTED_ZONE_IDS:
+            raise ValueError(f"{z} is zone {ids[z]} in this account, which EKS does not support: list other zones")
+    return zones
 
 
 def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
@@ -65,17 +104,6 @@ class EksCluster(ManagedCluster):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        # Secrets envelope encryption with a customer-managed, rotating key.
-        self.kms_key = aws.kms.Key(
-            f"{name}-secrets",
-            description=f"EKS secrets encryption for {c.name}",
-            enable_key_rotation=True,
-            rotation_period_in_days=base.kms_rotation_days,
-            deletion_window_in_days=30,
-            opts=stateful,
-        )
-        aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{c.name}-secrets", target_key_id=self.kms_key.key_id, opts=child)
-
         # Control-plane logs land in a group we own, so retention is set rather than "never expire".
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
@@ -84,6 +112,9 @@ class EksCluster(ManagedCluster):
             opts=child,
         )
 
+        invoke = pulumi.InvokeOutputOptions(provider=args.provider, parent=self)
+        identity = aws.get_caller_identity_output(opts=invoke)
+        deployer = aws.iam.get_session_context_output(arn=identity.arn, opts=invoke).issuer_arn
         cluster_role = aws.iam.Role(
             f"{name}-cluster-role",
             name=naming.iam_role(c.name, "eks-cluster"),
@@ -94,6 +125,23 @@ class EksCluster(ManagedCluster):
             f"{name}-cluster-policy", role=cluster_role.name, policy_arn=MANAGED_POLICY + "AmazonEKSClusterPolicy", opts=child
         )
 
+        # Secrets envelope encryption with a customer-managed, rotating key.
+        self.kms_key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"EKS secrets encryption for {c.name}",
+            enable_key_rotation=True,
+            rotation_period_in_days=base.kms_rotation_days,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.all(identity.account_id, deployer, cluster_role.arn).apply(lambda a: kms_key_policy(*a)),
+            opts=stateful,
+        )
+        aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{c.name}-secrets", target_key_id=self.kms_key.key_id, opts=child)
+
+        # The account's own zone-name -> zone-ID mapping, checked before the control plane asks for them.
+        azs = aws.get_availability_zones_output(state="available", opts=invoke)
+        checked_zones = pulumi.Output.all(azs.names, azs.zone_ids).apply(lambda a: eks_zones(c.region, list(c.zones), a[0], a[1]))
+        subnet_ids = pulumi.Output.all(checked_zones, *self.network.private_subnet_ids).apply(lambda a: list(a[1:]))
+
         allowed = fleet.public_api_cidrs
         self.cluster = aws.eks.Cluster(
             f"{name}-eks",
@@ -101,7 +149,7 @@ class EksCluster(ManagedCluster):
             version=c.kubernetes_version,
             role_arn=cluster_role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
-                subnet_ids=self.network.private_subnet_ids,
+                subnet_ids=subnet_ids,
                 endpoint_private_access=base.private_endpoint,
                 endpoint_public_access=bool(allowed),
                 public_access_cidrs=allowed or None,
@@ -140,12 +188,14 @@ class EksCluster(ManagedCluster):
             }, sort_keys=True)
         )
         addons: dict[str, aws.eks.Addon] = {}
+        addon_versions = EKS_ADDON_VERSIONS[c.kubernetes_version]
         # CoreDNS needs nodes to become ACTIVE, so it is added after the node group below.
         for addon in (a for a in EKS_ADDONS if a != "coredns"):
             addons[addon] = aws.eks.Addon(
                 f"{name}-{addon}",
                 cluster_name=self.cluster.name,
                 addon_name=addon,
+                addon_version=addon_versions[addon],
                 configuration_values=cni_config if addon == "vpc-cni" else None,
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
@@ -201,9 +251,32 @@ class EksCluster(ManagedCluster):
             f"{name}-coredns",
             cluster_name=self.cluster.name,
             addon_name="coredns",
+            addon_version=addon_versions["coredns"],
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.node_group])),
+        )
+
+        # EBS CSI driver (PersistentVolumeClaims on gp3), its controller on EKS Pod Identity.
+        ebs_role = aws.iam.Role(
+            f"{name}-ebs-csi-role", name=naming.iam_role(c.name, "ebs-csi"),
+            assume_role_policy=assume_role_policy("pods.eks.amazonaws.com", tag_session=True), opts=child,
+        )
+        ebs_policy = aws.iam.RolePolicyAttachment(f"{name}-ebs-csi-policy", role=ebs_role.name, policy_arn=EBS_CSI_POLICY, opts=child)
+        addons["aws-ebs-csi-driver"] = aws.eks.Addon(
+            f"{name}-aws-ebs-csi-driver",
+            cluster_name=self.cluster.name,
+            addon_name="aws-ebs-csi-driver",
+            addon_version=addon_versions["aws-ebs-csi-driver"],
+            # EKS 1.30+ marks no StorageClass default: the add-on's gp3 class becomes the default so
+            # PVCs without a class bind.
+            configuration_values=json.dumps({"defaultStorageClass": {"enabled": True}}),
+            pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(role_arn=ebs_role.arn, service_account=EBS_CSI_SA)],
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.node_group, addons["eks-pod-identity-agent"], ebs_policy])
+            ),
         )
 
         # Who may use the API: access entries mapping IAM roles to Kubernetes groups (RBAC binds
@@ -233,9 +306,6 @@ class EksCluster(ManagedCluster):
         # The identity running `pulumi up` installs everything inside the cluster. With API
         # authentication and no implicit creator admin it needs its own access entry: the IAM
         # role behind the caller's session (access entries take role ARNs, not sessions).
-        invoke = pulumi.InvokeOutputOptions(provider=args.provider, parent=self)
-        identity = aws.get_caller_identity_output(opts=invoke)
-        deployer = aws.iam.get_session_context_output(arn=identity.arn, opts=invoke).issuer_arn
         deployer_entry = aws.eks.AccessEntry(
             f"{name}-access-deployer", cluster_name=self.cluster.name, principal_arn=deployer, type="STANDARD", opts=child
         )

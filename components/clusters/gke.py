@@ -68,6 +68,14 @@ def auto_provisioning(fleet: FleetSpec, c: ClusterSpec, service_account: pulumi.
     )
 
 
+def maintenance_policy(fleet: FleetSpec) -> gcp.container.ClusterMaintenancePolicyArgs:
+    """Auto-upgrades only inside the fleet's weekly window."""
+    start, end, rrule = fleet.maintenance.gke_recurring_window()
+    return gcp.container.ClusterMaintenancePolicyArgs(
+        recurring_window=gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(start_time=start, end_time=end, recurrence=rrule)
+    )
+
+
 class GkeCluster(ManagedCluster):
     handle: ClusterHandle
 
@@ -86,7 +94,12 @@ class GkeCluster(ManagedCluster):
         )
 
         # Application-layer secrets encryption with a rotating Cloud KMS key.
-        key_ring = gcp.kms.KeyRing(f"{name}-kms", name=f"{c.name}-gke", location=c.region, opts=stateful)
+        # Key rings and keys can never be deleted: a re-created stack would get 409 on the same
+        # name. A random suffix (stable in state, new after destroy) keeps re-creation possible.
+        suffix = self.name_suffix()
+        key_ring = gcp.kms.KeyRing(
+            f"{name}-kms", name=suffix.apply(lambda s: f"{c.name}-gke-{s}"), location=c.region, opts=stateful
+        )
         key = gcp.kms.CryptoKey(
             f"{name}-secrets",
             name="etcd-secrets",
@@ -167,6 +180,7 @@ class GkeCluster(ManagedCluster):
             security_posture_config=gcp.container.ClusterSecurityPostureConfigArgs(
                 mode=base.gke_security_posture, vulnerability_mode=base.gke_vulnerability_mode
             ),
+            maintenance_policy=maintenance_policy(fleet),
             enable_shielded_nodes=True,
             enable_legacy_abac=False,
             master_auth=gcp.container.ClusterMasterAuthArgs(

@@ -85,6 +85,19 @@ class AzureNetwork(pulumi.ComponentResource):
             default_outbound_access=False,
             opts=child,
         )
+        # API server VNet integration: a /28 delegated to AKS (the VPC's last /28, which no other
+        # subnet uses). The control plane's identity has Network Contributor on the VNet.
+        apiserver = network.Subnet(
+            f"{name}-apiserver",
+            resource_group_name=rg.name,
+            virtual_network_name=vnet.name,
+            subnet_name="apiserver",
+            address_prefix=str(c.network.control_plane),
+            delegations=[network.DelegationArgs(name="aks-apiserver", service_name="Microsoft.ContainerService/managedClusters")],
+            default_outbound_access=False,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[subnet])),
+        )
+        self.apiserver_subnet_id = apiserver.id
         self.resource_group_name = rg.name
         self.resource_group_id = rg.id
         self.vnet_id = vnet.id

@@ -94,6 +94,10 @@ class NodeProvisioningConfig(Model):
         default="latest", pattern=r"^(latest|v\d{8})$",
         description="EKS optimized AL2023 AMI release for the EC2NodeClass: latest drifts nodes on every release; "
                     "pin vYYYYMMDD to roll node AMIs deliberately.")
+    aws_spot_service_linked_role: Literal["create", "existing"] = Field(
+        default="create",
+        description="EC2 Spot service-linked role: create (an account that never ran Spot has none, and spot "
+                    "launches then fail) or existing (the account has it; adopt it with pulumi import, see docs/clusters.md).")
 
     _unique_lists = field_validator("capacity_types", "architectures")(_unique)
 
