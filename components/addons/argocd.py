@@ -42,16 +42,18 @@ SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 # off, and redis-ha's privileged sysctl init container stays disabled (its chart default).
 POD_SECURITY = "restricted"
 
-# On a spoke, Argo CD gets this ClusterRole and nothing else. Its cluster cache must watch every
-# kind it may manage, so it can read everything. It can only write the namespaced kinds an
-# application ships, plus namespaces for CreateNamespace=true. It cannot write ClusterRoles,
-# CRDs, webhooks, nodes or PVs. RoleBindings can only grant what the role itself holds, because
-# RBAC blocks escalation.
+# On a spoke, Argo CD gets this ClusterRole, bound only inside the application namespaces, and
+# nothing else. Its cluster cache lists every namespaced kind in those namespaces, so it can read
+# everything there. It can only write the namespaced kinds an application ships. Not
+# ``namespaces``: a RoleBinding in a namespace also applies to the Namespace object itself, so that
+# write would let a repository push relabel ``production`` to Pod Security ``privileged`` or delete
+# it. The baseline creates the application namespaces; Argo CD never creates them. RoleBindings
+# can only grant what the role itself holds, because RBAC blocks escalation.
 MANAGER_ROLE = "archipelago-argocd-manager"
 READ_VERBS = ["get", "list", "watch"]
 WRITE_VERBS = ["create", "update", "patch", "delete"]
 MANAGER_WRITES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("", ("configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims", "namespaces")),
+    ("", ("configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims")),
     ("apps", ("deployments", "statefulsets", "daemonsets")),
     ("batch", ("jobs", "cronjobs")),
     ("autoscaling", ("horizontalpodautoscalers",)),
@@ -59,9 +61,68 @@ MANAGER_WRITES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("networking.k8s.io", ("ingresses", "networkpolicies")),
     ("rbac.authorization.k8s.io", ("roles", "rolebindings")),
 )
-# Namespaces no fleet application may deploy into. A project that can reach the Argo CD
-# namespace has admin-level access to Argo CD itself.
-DENIED_NAMESPACES = (NAMESPACE, "kube-system")
+# The cluster Secret's ``clusterResources``: with ``namespaces`` set, "true" makes the controller
+# list every cluster-scoped kind too (gitops-engine pkg/cache/cluster.go, processApi). Fleet
+# applications ship no cluster-scoped objects (the AppProject whitelists none), so it is off.
+CLUSTER_RESOURCES = False
+# argocd-cm ``resource.respectRBAC``: "normal" drops a kind from the cluster cache when listing it
+# is Forbidden, instead of failing the whole cluster (util/settings/settings.go RespectRBAC*).
+RESPECT_RBAC = "normal"
+
+# Requests and limits per Argo CD container, per environment: (cpu request, memory request,
+# cpu limit, memory limit). The HPAs of server and repo-server scale on utilization of requests,
+# so without them they never act. Keys are the chart's (argo-cd 10.1.1 values.yaml) paths.
+Size = tuple[str, str, str, str]
+ARGOCD_SIZES: dict[str, dict[str, Size]] = {
+    "small": {
+        "controller": ("250m", "512Mi", "1", "1Gi"),
+        "server": ("50m", "128Mi", "500m", "256Mi"),
+        "repoServer": ("100m", "256Mi", "1", "512Mi"),
+        "repoServer.copyutil": ("10m", "32Mi", "100m", "64Mi"),
+        "applicationSet": ("50m", "128Mi", "500m", "256Mi"),
+        "notifications": ("25m", "64Mi", "200m", "128Mi"),
+        "redis": ("50m", "64Mi", "200m", "128Mi"),
+        "redisSecretInit": ("10m", "32Mi", "100m", "64Mi"),
+    },
+    "ha": {
+        "controller": ("1", "2Gi", "4", "4Gi"),
+        "server": ("250m", "256Mi", "1", "512Mi"),
+        "repoServer": ("500m", "512Mi", "2", "1Gi"),
+        "repoServer.copyutil": ("10m", "32Mi", "100m", "64Mi"),
+        "applicationSet": ("100m", "256Mi", "1", "512Mi"),
+        "notifications": ("50m", "128Mi", "500m", "256Mi"),
+        "redisSecretInit": ("10m", "32Mi", "100m", "64Mi"),
+        "redis-ha.redis": ("100m", "256Mi", "1", "512Mi"),
+        "redis-ha.sentinel": ("50m", "64Mi", "200m", "128Mi"),
+        "redis-ha.init": ("50m", "64Mi", "200m", "128Mi"),
+        "redis-ha.splitBrainDetection": ("25m", "32Mi", "100m", "64Mi"),
+        "redis-ha.haproxy": ("100m", "128Mi", "500m", "256Mi"),
+        "redis-ha.haproxy.init": ("10m", "32Mi", "100m", "64Mi"),
+    },
+}
+
+
+def resource_values(size: str) -> dict[str, Any]:
+    """Nested chart values setting ``resources`` at every path of :data:`ARGOCD_SIZES`[size]."""
+    out: dict[str, Any] = {}
+    for path, (cpu, mem, cpu_max, mem_max) in ARGOCD_SIZES[size].items():
+        node = out
+        for key in path.split("."):
+            node = node.setdefault(key, {})
+        node["resources"] = {"requests": {"cpu": cpu, "memory": mem}, "limits": {"cpu": cpu_max, "memory": mem_max}}
+    return out
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def default_namespace(environment: str) -> str:
+    """The managed namespace an Application's namespace-less manifests land in."""
+    return APPLICATION_NAMESPACES[0] if environment == "prod" else APPLICATION_NAMESPACES[-1]
 
 
 def helm_values(ha: bool, shards: int) -> dict[str, Any]:
@@ -69,7 +130,7 @@ def helm_values(ha: bool, shards: int) -> dict[str, Any]:
     values: dict[str, Any] = {
         # No SSO is configured here, so Dex would only add an exposed component.
         "dex": {"enabled": False},
-        "configs": {"cm": {"application.resourceTrackingMethod": "annotation"}},
+        "configs": {"cm": {"application.resourceTrackingMethod": "annotation", "resource.respectRBAC": RESPECT_RBAC}},
     }
     if not ha:
         values.update({
@@ -79,7 +140,7 @@ def helm_values(ha: bool, shards: int) -> dict[str, Any]:
             "applicationSet": {"replicas": 1},
             "redis-ha": {"enabled": False},
         })
-        return values
+        return _merge(values, resource_values("small"))
     autoscaled = {"autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 5}, "pdb": {"enabled": True, "minAvailable": 1}}
     values.update({
         # The chart passes controller.replicas to ARGOCD_CONTROLLER_REPLICAS, which sets the shard
@@ -92,7 +153,7 @@ def helm_values(ha: bool, shards: int) -> dict[str, Any]:
         # redis-ha spreads 3 replicas over nodes (anti-affinity): prod node pools have >= 3 nodes.
         "redis-ha": {"enabled": True},
     })
-    return values
+    return _merge(values, resource_values("ha"))
 
 
 def cluster_labels(handle: ClusterHandle, environment: str) -> dict[str, str]:
@@ -133,21 +194,32 @@ def cluster_annotations(
 
 
 def sync_policy() -> dict[str, Any]:
-    return {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["CreateNamespace=true"]}
+    # No CreateNamespace=true: the application namespaces exist (security baseline) and the spoke
+    # role may not write Namespace objects.
+    return {"automated": {"prune": True, "selfHeal": True}}
+
+
+def destinations_for(name: str, server: pulumi.Input[str]) -> list[dict[str, pulumi.Input[str]]]:
+    """One cluster's allowed destinations: each application namespace, by name and by API address.
+
+    No wildcards and no deny patterns: a destination ``{server: "*", namespace: "!x"}`` matches
+    every other namespace of every cluster (``globMatch`` with negation in app_project_types.go).
+    One entry per field: Applications name their cluster either way.
+    """
+    return [{key: value, "namespace": ns} for ns in APPLICATION_NAMESPACES for key, value in (("name", name), ("server", server))]
 
 
 def project_spec(settings: ArgoCDConfig, destinations: list[dict[str, pulumi.Input[str]]]) -> dict[str, Any]:
-    denies = [{"server": "*", "namespace": f"!{ns}"} for ns in DENIED_NAMESPACES]
     return {
         "description": "Fleet applications from the GitOps repository",
         "sourceRepos": [settings.repo_url],
-        "destinations": denies + destinations,
-        # Only namespaces may be created at cluster scope (CreateNamespace=true), as on the spokes.
-        "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+        "destinations": destinations,
+        # Nothing at cluster scope: the spokes' RBAC grants no cluster-scoped write.
+        "clusterResourceWhitelist": [],
     }
 
 
-def application_set_spec(settings: ArgoCDConfig, purposes: list[str]) -> dict[str, Any]:
+def application_set_spec(settings: ArgoCDConfig, purposes: list[str], environment: str) -> dict[str, Any]:
     """The reference ApplicationSet: one ``<name>-apps`` Application per selected cluster."""
     if purposes == ["workload"]:
         selector: dict[str, Any] = {"matchLabels": {"purpose": "workload"}}
@@ -161,7 +233,7 @@ def application_set_spec(settings: ArgoCDConfig, purposes: list[str]) -> dict[st
                 "project": PROJECT,
                 "source": {"repoURL": settings.repo_url, "targetRevision": settings.revision,
                            "path": f"{settings.path_prefix}/{{{{name}}}}"},
-                "destination": {"server": "{{server}}", "namespace": "default"},
+                "destination": {"server": "{{server}}", "namespace": default_namespace(environment)},
                 "syncPolicy": sync_policy(),
             },
         },
@@ -213,11 +285,11 @@ class ArgoCD(pulumi.ComponentResource):
         self.self_secret: k8s.core.v1.Secret | None = None
         if args.hub:
             # Allowed by name or by API address: ApplicationSet destinations use the server URL,
-            # and hand-written Applications often use the name.
-            # One entry each: a destination with both fields set would have to match both.
+            # and hand-written Applications often use the name. The hub is not a destination
+            # unless it manages itself.
             destinations: list[dict[str, pulumi.Input[str]]] = []
             for sp in sorted(args.spokes, key=lambda x: x.name):
-                destinations += [{"name": sp.name, "namespace": "*"}, {"server": sp.endpoint, "namespace": "*"}]
+                destinations += destinations_for(sp.name, sp.endpoint)
             purposes = ["workload"]
             if s.manage_management:
                 # The in-cluster destination has no Secret. A declarative one gives the hub the same
@@ -232,19 +304,19 @@ class ArgoCD(pulumi.ComponentResource):
                                  "config": '{"tlsClientConfig":{"insecure":false}}'},
                     opts=h.k8s_opts(self, depends_on=[self.namespace]),
                 )
-                destinations.append({"name": h.name, "server": IN_CLUSTER, "namespace": "*"})
+                destinations += destinations_for(h.name, IN_CLUSTER)
                 purposes.append("management")
             self.project = custom_resource(h, "AppProject", PROJECT, project_spec(s, destinations), cr_opts,
                                            finalizers=["resources-finalizer.argocd.argoproj.io"])
-            self.apps = custom_resource(h, "ApplicationSet", "workload-clusters", application_set_spec(s, purposes),
+            self.apps = custom_resource(h, "ApplicationSet", "workload-clusters", application_set_spec(s, purposes, args.environment),
                                         pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[self.project])))
         else:
-            self.project = custom_resource(h, "AppProject", PROJECT, project_spec(s, [{"server": IN_CLUSTER, "namespace": "*"}]),
+            self.project = custom_resource(h, "AppProject", PROJECT, project_spec(s, destinations_for(h.name, IN_CLUSTER)),
                                            cr_opts, finalizers=["resources-finalizer.argocd.argoproj.io"])
             self.apps = custom_resource(h, "Application", f"{h.name}-apps", {
                 "project": PROJECT,
                 "source": {"repoURL": s.repo_url, "targetRevision": s.revision, "path": f"{s.path_prefix}/{h.name}"},
-                "destination": {"server": IN_CLUSTER, "namespace": "default"},
+                "destination": {"server": IN_CLUSTER, "namespace": default_namespace(args.environment)},
                 "syncPolicy": sync_policy(),
             }, pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[self.project])))
         self.register_outputs({"namespace": NAMESPACE, "release": self.release.name})
@@ -297,20 +369,8 @@ class HubRegistration(pulumi.ComponentResource):
                 subjects=[subject],
                 opts=spoke.k8s_opts(self, depends_on=[role, *([spoke.app_namespaces[ns]] if ns in spoke.app_namespaces else [])]),
             )
-        # Cluster scope: only what the AppProject whitelists there (Namespace), read-only.
-        ns_role = k8s.rbac.v1.ClusterRole(
-            f"{prefix}-manager-namespaces",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{MANAGER_ROLE}-namespaces"),
-            rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["namespaces"], verbs=READ_VERBS)],
-            opts=spoke.k8s_opts(self),
-        )
-        k8s.rbac.v1.ClusterRoleBinding(
-            f"{prefix}-manager-namespaces",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{MANAGER_ROLE}-namespaces"),
-            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=f"{MANAGER_ROLE}-namespaces"),
-            subjects=[subject],
-            opts=spoke.k8s_opts(self, depends_on=[ns_role]),
-        )
+        # Cluster scope: nothing. The AppProject whitelists no cluster-scoped kind and the
+        # cluster Secret says clusterResources "false", so the controller lists none.
         self.token = sa.token
         config = pulumi.Output.json_dumps({
             "bearerToken": sa.token,
@@ -325,7 +385,8 @@ class HubRegistration(pulumi.ComponentResource):
             ),
             type="Opaque",
             string_data={"name": spoke.name, "server": sa.server, "project": PROJECT, "config": pulumi.Output.secret(config),
-                         "namespaces": ",".join(APPLICATION_NAMESPACES), "clusterResources": "true"},
+                         "namespaces": ",".join(APPLICATION_NAMESPACES),
+                         "clusterResources": str(CLUSTER_RESOURCES).lower()},
             opts=hub.k8s_opts(self, depends_on=[args.hub_namespace]),
         )
         self.register_outputs({"secret": self.secret.metadata.name})
