@@ -51,7 +51,10 @@ def component_of(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str:
 
 
 def is_k8s_object(r: dict[str, Any]) -> bool:
-    return r["custom"] and r["type"].startswith("kubernetes:") and r["type"] != "kubernetes:helm.sh/v3:Release"
+    """An object the program creates in a cluster. ``...Patch`` resources are not: they change
+    fields of an object something else created (a server-side apply of a partial manifest)."""
+    return (r["custom"] and r["type"].startswith("kubernetes:") and r["type"] != "kubernetes:helm.sh/v3:Release"
+            and not r["type"].endswith("Patch"))
 
 
 def manifest(r: dict[str, Any]) -> dict[str, Any]:

@@ -12,13 +12,15 @@ import yaml
 from components.addons.velero import (
     BACKENDS,
     DR_AUDIENCE,
+    DR_ENV_ANNOTATION,
     DR_TOKEN_FILE,
     aws_credentials_file,
     azure_credentials_file,
     gcp_credentials_file,
+    schedule_name,
 )
 from offline import schemas
-from offline.plan import Plan
+from offline.plan import Plan, run_plan
 from offline.report import cluster_name, cluster_of
 from stacks.config import ConfigError
 from stacks.validate import build_spec
@@ -168,9 +170,14 @@ def test_locations_and_schedule(plan: Plan) -> None:
         assert spec["objectStorage"]["prefix"] == c.name and spec["objectStorage"]["bucket"]
         if c.cloud == "azure":
             assert spec["config"]["useAAD"] == "true"
+            # Given, the plugin skips reading the account's properties (velero
+            # pkg/util/azure/storage.go getStorageAccountURI @v1.18.1): no management-plane read.
+            account = spec["config"]["storageAccount"]
+            assert spec["config"]["storageAccountURI"] == f"https://{account}.blob.core.windows.net/"
         if c.cloud == "gcp":
             assert spec["config"]["serviceAccount"].endswith(".iam.gserviceaccount.com")
-    assert len(plan.of_type(VSL)) == len(plan.spec.clusters)
+    # Snapshots are off with file-system backup: no snapshot location at all.
+    assert len(plan.of_type(VSL)) == (len(plan.spec.clusters) if cfg.snapshots else 0)
 
 
 def test_dr_peer_read_only_location(plan: Plan) -> None:
@@ -262,7 +269,7 @@ def test_rendered_chart(plan: Plan) -> None:
 
 def test_credential_files_point_at_the_token() -> None:
     """The DR credential files carry no secret: each names an identity and the projected token."""
-    aws_file = aws_credentials_file("arn:aws:iam::123456789012:role/x")
+    aws_file = aws_credentials_file("arn:aws:iam::123456789012:role/x", "us-east-1")
     assert "role_arn = arn:aws:iam::123456789012:role/x" in aws_file and f"web_identity_token_file = {DR_TOKEN_FILE}" in aws_file
     assert "aws_secret_access_key" not in aws_file
     azure_file = dict(line.split("=", 1) for line in azure_credentials_file("sub", "rg", "cid", "tid").splitlines())
@@ -282,7 +289,7 @@ def test_gcp_can_sign_urls_only_as_itself(plan: Plan) -> None:
 
 def test_custom_resources_valid(plan: Plan) -> None:
     crs = [r for r in plan.resources if r["type"].startswith("kubernetes:velero.io/")]
-    assert {r["type"] for r in crs} == {BSL, VSL, SCHEDULE}
+    assert {r["type"] for r in crs} >= {BSL, SCHEDULE}
     for r in crs:
         assert schemas.validate_custom_resource(r["inputs"]) == [], r["name"]
 
@@ -326,3 +333,155 @@ def test_defaults_are_the_reference() -> None:
     assert (spec.backup.schedule, spec.backup.included_namespaces, spec.backup.excluded_resources, spec.backup.ttl) == (
         "0 2 * * *", ["production", "staging"], ["events", "events.events.k8s.io"], "720h0m0s")
     assert spec.backup.dr_peers == {}
+
+
+# --- Velero 1.18.1 and plugins 1.14 read against upstream ---
+
+def test_schedule_names_are_per_cluster(plan: Plan) -> None:
+    """Backup sync imports only backup names not already in the cluster
+    (vmware-tanzu/velero pkg/controller/backup_sync_controller.go @v1.18.1:
+    ``backupStoreBackups.Difference(clusterBackupsSet)``), and a Schedule names its backups
+    ``<schedule>-<timestamp>``: with one ``daily`` everywhere a peer's backup of the same minute
+    would be hidden behind the reader's own. Each cluster's Schedule carries its name."""
+    by_urn = plan.by_urn()
+    names = {cluster_of(r, by_urn): r["inputs"]["metadata"]["name"] for r in plan.of_type(SCHEDULE)}
+    assert names == {c.name: schedule_name(c.name) for c in plan.spec.clusters}
+    assert len(set(names.values())) == len(names)
+
+
+LIFECYCLE = {
+    "aws": ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+            lambda i: i["rules"][0]["noncurrentVersionExpiration"]["noncurrentDays"]),
+    "azure": ("azure-native:storage:ManagementPolicy",
+              lambda i: i["policy"]["rules"][0]["definition"]["actions"]["version"]["delete"]["daysAfterCreationGreaterThan"]),
+    "gcp": ("gcp:storage/bucket:Bucket",
+            lambda i: i["lifecycleRules"][0]["condition"]["daysSinceNoncurrentTime"]),
+}
+
+
+@pytest.mark.parametrize("cloud", sorted(LIFECYCLE))
+def test_versioned_storage_expires_noncurrent_versions(prod_plan: Plan, cloud: str) -> None:
+    """Versioned storage keeps every replaced or deleted object as a noncurrent version, forever
+    unless a lifecycle rule expires it (S3 NoncurrentVersionExpiration, Azure blob lifecycle
+    ``version.delete``, GCS ``daysSinceNoncurrentTime``)."""
+    typ, days = LIFECYCLE[cloud]
+    clusters = [c.name for c in prod_plan.spec.clusters if c.cloud == cloud]
+    found = {r["name"].split("-velero")[0]: days(r["inputs"]) for r in prod_plan.of_type(typ) if "-velero" in r["name"]}
+    assert found == {c: prod_plan.spec.backup.noncurrent_version_days for c in clusters}
+
+
+def test_readers_of_azure_peers_get_the_identity_environment(plan: Plan) -> None:
+    """Velero's Azure credential takes the workload-identity branch only when
+    ``AZURE_FEDERATED_TOKEN_FILE`` is in the process environment, and then azidentity reads
+    ``AZURE_CLIENT_ID``/``AZURE_TENANT_ID`` from the environment as well
+    (vmware-tanzu/velero pkg/util/azure/credential.go @v1.18.1, ``NewCredential``): keys in the
+    location's credential file are not read. Render chart velero 12.1.0: both the server and
+    the node-agent (kopia restores) carry the three, the ids from the DR link's Secret; the link
+    rolls both pods when they change."""
+    peers = plan.spec.backup.dr_peers
+    azure_readers = {r: p for r, p in peers.items() if plan.spec.cluster(p).cloud == "azure"}
+    assert azure_readers, "the stacks have a reader of an Azure peer"
+    for name, r in velero_releases(plan).items():
+        docs = render_chart("velero", r["inputs"]["values"], name="velero", namespace="velero")
+        for d in workloads(docs):
+            if d["kind"] == "Job":
+                continue
+            env = {e["name"]: e for c in d["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
+            if name in azure_readers:
+                secret = f"velero-dr-{azure_readers[name]}"
+                assert env["AZURE_FEDERATED_TOKEN_FILE"]["value"] == DR_TOKEN_FILE, (name, d["metadata"]["name"])
+                for key in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID"):
+                    assert env[key]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": key, "optional": True}
+            elif plan.spec.cluster(name).cloud != "azure":
+                assert "AZURE_FEDERATED_TOKEN_FILE" not in env, name
+    patches = [r for r in plan.resources if r["type"] in ("kubernetes:apps/v1:DeploymentPatch", "kubernetes:apps/v1:DaemonSetPatch")
+               and "velero" in r["name"]]
+    by_urn = plan.by_urn()
+    assert sorted((cluster_of(r, by_urn), r["inputs"]["metadata"]["name"]) for r in patches) == sorted(
+        (reader, n) for reader in azure_readers for n in ("velero", "node-agent"))
+    assert all(DR_ENV_ANNOTATION in r["inputs"]["spec"]["template"]["metadata"]["annotations"] for r in patches)
+
+
+def test_s3_reader_profile_names_the_region() -> None:
+    """A reader outside AWS has no AWS_REGION. The kopia repository's S3 credentials come from
+    ``GetS3Credentials`` (vmware-tanzu/velero pkg/repository/config/aws.go @v1.18.1), which loads
+    the credential file as shared config without the location's ``region``; the web-identity
+    exchange at STS then has no region. The profile itself carries the bucket's region."""
+    text = aws_credentials_file("arn:aws:iam::123456789012:role/x", "ap-southeast-1")
+    assert "region = ap-southeast-1" in text.splitlines()
+
+
+def test_hub_annotations_name_the_azure_account(prod_plan: Plan) -> None:
+    """On Azure the plugin's "bucket" is a container inside a storage account: the hub's cluster
+    Secret names the account (and its resource group) too, or an add-on cannot find it."""
+    secrets = {r["inputs"]["metadata"]["name"]: r["inputs"]["metadata"]["annotations"] for r in prod_plan.of_type("kubernetes:core/v1:Secret")
+               if r["inputs"]["metadata"].get("labels", {}).get("argocd.argoproj.io/secret-type") == "cluster"}
+    azure = [c for c in prod_plan.spec.workloads if c.cloud == "azure"]
+    assert azure
+    for c in azure:
+        ann = secrets[f"cluster-{c.name}"]
+        assert ann["velero_backup_bucket_name"] == "velero"
+        assert ann["velero_backup_storage_account"] and ann["velero_backup_storage_account"] != "velero"
+        assert ann["velero_backup_resource_group"]
+    for c in prod_plan.spec.workloads:
+        assert secrets[f"cluster-{c.name}"]["velero_backup_prefix"] == c.name
+
+
+def _velero_grants(plan: Plan) -> dict[str, set[str]]:
+    """What each cluster's own Velero identity may do in its cloud, in plugin-README terms."""
+    out: dict[str, set[str]] = {}
+    for c in plan.spec.clusters:
+        got: set[str] = set()
+        for r in plan.of_type("aws:iam/rolePolicy:RolePolicy"):
+            if r["name"].startswith(f"{c.name}-velero") and "-dr-" not in r["name"]:
+                got |= {a for st in json.loads(r["inputs"]["policy"])["Statement"] for a in st["Action"]}
+        for r in plan.of_type("azure-native:authorization:RoleAssignment"):
+            if r["name"].startswith(f"{c.name}-velero") and "-dr-" not in r["name"]:
+                got.add(r["inputs"]["roleDefinitionId"].rsplit("/", 1)[-1])
+        for typ in ("gcp:projects/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember"):
+            for r in plan.of_type(typ):
+                if r["name"].startswith(f"{c.name}-velero") and "-dr-" not in r["name"]:
+                    got.add(r["inputs"]["role"])
+        out[c.name] = got
+    return out
+
+
+SNAPSHOT_GRANTS = {"ec2:CreateSnapshot", "ec2:DeleteSnapshot", "ec2:CreateVolume",
+                   "b24988ac-6180-42a0-ab88-20f7382dd24c", "roles/compute.storageAdmin"}
+
+
+def test_no_snapshot_permissions_while_snapshots_are_off(plan: Plan) -> None:
+    """With file-system backup Velero takes no disk snapshots, so its identity gets only the
+    storage rights of the plugin READMEs (velero-plugin-for-aws/-microsoft-azure/-gcp @v1.14.0-rc.1,
+    README permissions sections): no EC2 snapshot actions, no Contributor on the AKS node
+    resource group, no roles/compute.storageAdmin."""
+    assert plan.spec.backup.snapshots is False
+    for name, got in _velero_grants(plan).items():
+        assert got, name
+        assert not got & SNAPSHOT_GRANTS, (name, got & SNAPSHOT_GRANTS)
+
+
+def test_snapshot_permissions_follow_snapshots() -> None:
+    """Turning file-system backup off turns snapshots on: the snapshot grants and locations come back."""
+    raw = stack_raw("dev")
+    raw["backup"] = {**raw.get("backup", {}), "fileSystemBackup": False}
+    plan = run_plan("dev", raw=raw)
+    grants = _velero_grants(plan)
+    for c in plan.spec.clusters:
+        assert grants[c.name] & SNAPSHOT_GRANTS, c.name
+    assert len(plan.of_type(VSL)) == len(plan.spec.clusters)
+
+
+def test_an_azure_reader_of_an_azure_peer_is_refused() -> None:
+    """One Azure workload identity per Velero pod: the SDK reads it from the process environment
+    (vmware-tanzu/velero pkg/util/azure/credential.go @v1.18.1), where an AKS reader's own
+    identity already sits. A second Azure identity for a peer cannot be added, so such a pair
+    is a config error naming the key."""
+    raw = stack_raw("dev")
+    aks = next(c for c in raw["clusters"] if c["cloud"] == "azure")
+    raw["clusters"].append({**aks, "name": "dev-aks2", "network": {}})
+    raw["backup"] = {**raw.get("backup", {}), "drPeers": {"dev-aks2": aks["name"]}}
+    with pytest.raises(ConfigError) as exc:
+        build_spec(raw, "dev")
+    hits = [i for i in exc.value.issues if i.path == "backup.drPeers.dev-aks2"]
+    assert hits and hits[0].value == aks["name"] and "one Azure workload identity" in hits[0].message, exc.value.render()

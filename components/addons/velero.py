@@ -16,6 +16,7 @@ file; it holds no secret material.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -65,12 +66,28 @@ class Storage:
     permissions: CloudPermissions
     resources: list[pulumi.Resource]
     details: dict[str, Any]  # backend-private values (key ARN, account id, ...)
+    # GitOps Bridge annotations naming this storage for add-ons on the hub (bucket, or account + container).
+    annotations: dict[str, pulumi.Input[str]]
+
+
+@dataclass
+class ReaderGrant:
+    """What a DR reader gets from a peer's cloud: the location's credential file and, where the
+    peer's plugin reads its identity from the process environment, that environment."""
+
+    credential_file: pulumi.Output[str]
+    env: dict[str, pulumi.Input[str]]
 
 
 class Backend(Protocol):
     provider: str
 
-    def create(self, h: ClusterHandle, parent: pulumi.Resource, protect: bool, key_rotation_days: int) -> Storage: ...
+    def create(self, h: ClusterHandle, parent: pulumi.Resource, protect: bool, key_rotation_days: int,
+               cfg: BackupConfig) -> Storage: ...
+
+    def reader_env(self, secret_name: str) -> list[dict[str, Any]]:
+        """Process environment a reader's server and node-agent need for this cloud's plugin."""
+        ...
 
     def own_config(self, s: Storage, identity: WorkloadIdentity) -> dict[str, pulumi.Input[str]]: ...
 
@@ -80,14 +97,24 @@ class Backend(Protocol):
         """Grants that need the identity itself (empty on most clouds)."""
         ...
 
-    def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> pulumi.Output[str]:
-        """Let ``reader``'s velero SA read ``s``. Returns the credential file for the reader's DR location."""
+    def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> ReaderGrant:
+        """Let ``reader``'s velero SA read ``s``: the credential file and environment for the reader's DR location."""
         ...
 
 
-def aws_credentials_file(role_arn: str) -> str:
-    """AWS shared credentials: assume ``role_arn`` with the projected token (web identity)."""
-    return f"[default]\nrole_arn = {role_arn}\nweb_identity_token_file = {DR_TOKEN_FILE}\n"
+def aws_credentials_file(role_arn: str, region: str) -> str:
+    """AWS shared config: assume ``role_arn`` with the projected token (web identity), in ``region``.
+
+    The region is in the profile because a reader outside AWS has no AWS_REGION, and the kopia
+    uploader loads the profile without the location's config."""
+    return f"[default]\nrole_arn = {role_arn}\nweb_identity_token_file = {DR_TOKEN_FILE}\nregion = {region}\n"
+
+
+# Velero's Azure credential takes the workload-identity branch only when AZURE_FEDERATED_TOKEN_FILE
+# is in the process environment, and the SDK then reads AZURE_CLIENT_ID and AZURE_TENANT_ID from
+# the environment too (velero pkg/util/azure/credential.go @v1.18.1): the keys in a location's
+# credential file are not used for it.
+AZURE_IDENTITY_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID")
 
 
 def azure_credentials_file(subscription: str, resource_group: str, client_id: str, tenant_id: str) -> str:
@@ -114,7 +141,11 @@ def _stateful(h: ClusterHandle, parent: pulumi.Resource, protect: bool) -> pulum
 class AwsBackend:
     provider = "velero.io/aws"
 
-    def create(self, h: ClusterHandle, parent: pulumi.Resource, protect: bool, key_rotation_days: int) -> Storage:
+    def reader_env(self, secret_name: str) -> list[dict[str, Any]]:
+        return []
+
+    def create(self, h: ClusterHandle, parent: pulumi.Resource, protect: bool, key_rotation_days: int,
+               cfg: BackupConfig) -> Storage:
         opts, stateful = h.cloud_opts(parent), _stateful(h, parent, protect)
         key = aws.kms.Key(f"{h.name}-velero-key", description=f"Velero backups of {h.name}", enable_key_rotation=True,
                           rotation_period_in_days=key_rotation_days, deletion_window_in_days=30, opts=stateful)
@@ -124,6 +155,16 @@ class AwsBackend:
         res.append(aws.s3.BucketVersioning(
             f"{h.name}-velero-versioning", bucket=bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"), opts=opts))
+        # Versioned: every overwrite or delete keeps a noncurrent version until this rule expires it.
+        res.append(aws.s3.BucketLifecycleConfiguration(
+            f"{h.name}-velero-lifecycle", bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-noncurrent", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=cfg.noncurrent_version_days),
+                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=7))],
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[res[-1]]))))
         res.append(aws.s3.BucketServerSideEncryptionConfiguration(
             f"{h.name}-velero-sse", bucket=bucket.id,
             rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
@@ -144,10 +185,14 @@ class AwsBackend:
         res.append(aws.s3.BucketPolicy(f"{h.name}-velero-tls-only", bucket=bucket.id, policy=tls_only,
                                        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[block]))))
 
+        # EBS snapshot actions (plugin README policy) only when Velero takes snapshots.
+        snapshot = [{"Effect": "Allow", "Action": ["ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:CreateTags",
+                                                   "ec2:CreateVolume", "ec2:CreateSnapshot", "ec2:DeleteSnapshot"],
+                     "Resource": "*"}] if cfg.snapshots else []
+
         def policy() -> pulumi.Output[str]:
             return pulumi.Output.all(bucket.arn, key.arn).apply(lambda a: json.dumps({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": ["ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:CreateTags",
-                                               "ec2:CreateVolume", "ec2:CreateSnapshot", "ec2:DeleteSnapshot"], "Resource": "*"},
+                *snapshot,
                 {"Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteObject", "s3:PutObject", "s3:PutObjectTagging",
                                                "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], "Resource": f"{a[0]}/*"},
                 {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": a[0]},
@@ -155,7 +200,8 @@ class AwsBackend:
             ]}))
 
         return Storage(self.provider, bucket.bucket, {"region": h.region}, {"region": h.region},
-                       CloudPermissions(aws_policy=policy), res, {"key_arn": key.arn, "bucket_arn": bucket.arn})
+                       CloudPermissions(aws_policy=policy), res, {"key_arn": key.arn, "bucket_arn": bucket.arn},
+                       {"velero_backup_bucket_name": bucket.bucket})
 
     def own_config(self, s: Storage, identity: WorkloadIdentity) -> dict[str, pulumi.Input[str]]:
         return {**s.bsl_config, "kmsKeyId": s.details["key_arn"]}
@@ -167,7 +213,7 @@ class AwsBackend:
     def after_identity(self, h: ClusterHandle, s: Storage, identity: WorkloadIdentity, parent: pulumi.Resource) -> list[pulumi.Resource]:
         return []
 
-    def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> pulumi.Output[str]:
+    def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> ReaderGrant:
         opts = peer.cloud_opts(parent)
         prefix = f"{peer.name}-velero-dr-{reader.name}"
         # AKS issuer URLs end in "/": IAM's provider URL and condition keys have none.
@@ -184,13 +230,21 @@ class AwsBackend:
                 {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": a[1]},
             ]}))
         aws.iam.RolePolicy(prefix, role=role.id, policy=read_only, opts=opts)
-        return role.arn.apply(aws_credentials_file)
+        return ReaderGrant(role.arn.apply(lambda arn: aws_credentials_file(arn, peer.region)), {})
 
 
 class AzureBackend:
     provider = "velero.io/azure"
 
-    def create(self, h: ClusterHandle, parent: pulumi.Resource, protect: bool, key_rotation_days: int) -> Storage:
+    def reader_env(self, secret_name: str) -> list[dict[str, Any]]:
+        # The token path is fixed; the peer identity's client and tenant id come from the DR link's
+        # Secret (optional: the link may land after the pods start; it then restarts them).
+        return [{"name": "AZURE_FEDERATED_TOKEN_FILE", "value": DR_TOKEN_FILE}] + [
+            {"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key, "optional": True}}}
+            for key in AZURE_IDENTITY_ENV]
+
+    def create(self, h: ClusterHandle, parent: pulumi.Resource, protect: bool, key_rotation_days: int,
+               cfg: BackupConfig) -> Storage:
         opts, stateful = h.cloud_opts(parent), _stateful(h, parent, protect)
         rg = h.cloud_outputs["resourceGroupName"]
         account = azstorage.StorageAccount(
@@ -204,18 +258,36 @@ class AzureBackend:
             is_versioning_enabled=True,
             delete_retention_policy=azstorage.DeleteRetentionPolicyArgs(enabled=True, days=14),
             container_delete_retention_policy=azstorage.DeleteRetentionPolicyArgs(enabled=True, days=14), opts=opts)
+        # Versioned: previous versions are deleted this many days after they stop being current.
+        lifecycle = azstorage.ManagementPolicy(
+            f"{h.name}-velero-lifecycle", account_name=account.name, resource_group_name=rg, management_policy_name="default",
+            policy=azstorage.ManagementPolicySchemaArgs(rules=[azstorage.ManagementPolicyRuleArgs(
+                name="expire-noncurrent", type=azstorage.RuleType.LIFECYCLE, enabled=True,
+                definition=azstorage.ManagementPolicyDefinitionArgs(
+                    filters=azstorage.ManagementPolicyFilterArgs(blob_types=["blockBlob"]),
+                    actions=azstorage.ManagementPolicyActionArgs(version=azstorage.ManagementPolicyVersionArgs(
+                        delete=azstorage.DateAfterCreationArgs(days_after_creation_greater_than=cfg.noncurrent_version_days)))))]),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[props])))
         container = azstorage.BlobContainer(
             f"{h.name}-velero-container", account_name=account.name, resource_group_name=rg, container_name="velero",
             public_access=azstorage.PublicAccess.NONE, opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[props])))
         node_rg = pulumi.Output.all(h.account, h.cloud_outputs["nodeResourceGroup"]).apply(
             lambda a: f"/subscriptions/{a[0]}/resourceGroups/{a[1]}")
-        config = {"resourceGroup": rg, "storageAccount": account.name, "subscriptionId": h.account, "useAAD": "true"}
-        # Blob data on the backup account; disk snapshots in the node resource group only (where
-        # AKS keeps the disks). That is narrower than the subscription-wide Contributor of the docs.
-        perms = CloudPermissions(azure_roles=lambda: [(STORAGE_BLOB_DATA_CONTRIBUTOR, account.id), (CONTRIBUTOR, node_rg)])
+        # storageAccountURI: the plugin uses it as is instead of reading the account's properties
+        # (velero pkg/util/azure/storage.go getStorageAccountURI), so no management-plane read is needed.
+        config = {"resourceGroup": rg, "storageAccount": account.name, "subscriptionId": h.account, "useAAD": "true",
+                  "storageAccountURI": account.primary_endpoints.apply(lambda e: e.blob)}
+        # Blob data on the backup account. Disk snapshots, only when taken, in the node resource
+        # group (where AKS keeps the disks): the plugin README's minimum is a custom role of
+        # Microsoft.Compute disks/snapshots actions; the handle grants built-in roles only, so
+        # that path still uses Contributor on that group (see docs/addons.md).
+        roles: list[tuple[str, pulumi.Input[str]]] = [(STORAGE_BLOB_DATA_CONTRIBUTOR, account.id)]
+        perms = CloudPermissions(azure_roles=lambda: roles + ([(CONTRIBUTOR, node_rg)] if cfg.snapshots else []))
         return Storage(self.provider, container.name, config, {"resourceGroup": h.cloud_outputs["nodeResourceGroup"],
                                                                "subscriptionId": h.account, "incremental": "true"},
-                       perms, [account, props, container], {"account_id": account.id, "resource_group": rg})
+                       perms, [account, props, container, lifecycle], {"account_id": account.id, "resource_group": rg},
+                       {"velero_backup_bucket_name": container.name, "velero_backup_storage_account": account.name,
+                        "velero_backup_resource_group": rg})
 
     def own_config(self, s: Storage, identity: WorkloadIdentity) -> dict[str, pulumi.Input[str]]:
         return dict(s.bsl_config)
@@ -230,7 +302,7 @@ class AzureBackend:
     def after_identity(self, h: ClusterHandle, s: Storage, identity: WorkloadIdentity, parent: pulumi.Resource) -> list[pulumi.Resource]:
         return []
 
-    def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> pulumi.Output[str]:
+    def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> ReaderGrant:
         opts = peer.cloud_opts(parent)
         prefix = f"{peer.name}-velero-dr-{reader.name}"
         uami = managedidentity.UserAssignedIdentity(prefix, resource_group_name=s.details["resource_group"], location=peer.region,
@@ -243,22 +315,36 @@ class AzureBackend:
             prefix, role_assignment_name=assignment_name(peer.name, "velero-dr", reader.name),
             principal_id=uami.principal_id, principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             role_definition_id=role_definition(peer.account, STORAGE_BLOB_DATA_READER), scope=s.details["account_id"], opts=opts)
-        return pulumi.Output.all(peer.account, s.details["resource_group"], uami.client_id, uami.tenant_id).apply(
+        file = pulumi.Output.all(peer.account, s.details["resource_group"], uami.client_id, uami.tenant_id).apply(
             lambda a: azure_credentials_file(*a))
+        return ReaderGrant(file, {"AZURE_CLIENT_ID": uami.client_id, "AZURE_TENANT_ID": uami.tenant_id})
 
 
 class GcpBackend:
     provider = "velero.io/gcp"
 
-    def create(self, h: ClusterHandle, parent: pulumi.Resource, protect: bool, key_rotation_days: int) -> Storage:
+    def reader_env(self, secret_name: str) -> list[dict[str, Any]]:
+        return []
+
+    def create(self, h: ClusterHandle, parent: pulumi.Resource, protect: bool, key_rotation_days: int,
+               cfg: BackupConfig) -> Storage:
         stateful = _stateful(h, parent, protect)
         bucket = gcp.storage.Bucket(
             f"{h.name}-velero", name=h.account.apply(lambda p: naming.gcs_bucket(p, h.name, "velero")), location=h.region.upper(),
             uniform_bucket_level_access=True, public_access_prevention="enforced",
-            versioning=gcp.storage.BucketVersioningArgs(enabled=True), force_destroy=not protect, opts=stateful)
+            versioning=gcp.storage.BucketVersioningArgs(enabled=True),
+            # Versioned: noncurrent versions are deleted this many days after they stop being current.
+            lifecycle_rules=[gcp.storage.BucketLifecycleRuleArgs(
+                action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
+                condition=gcp.storage.BucketLifecycleRuleConditionArgs(
+                    days_since_noncurrent_time=cfg.noncurrent_version_days, with_state="ARCHIVED"))],
+            force_destroy=not protect, opts=stateful)
+        # Disk snapshot rights only when Velero takes snapshots (plugin README lists compute.disks.*
+        # and compute.snapshots.* for them).
         perms = CloudPermissions(gcp_bucket_roles=lambda: [(bucket.name, "roles/storage.objectAdmin")],
-                                 gcp_roles=lambda: ["roles/compute.storageAdmin"])
-        return Storage(self.provider, bucket.name, {}, {"project": h.account, "snapshotLocation": h.region}, perms, [bucket], {})
+                                 gcp_roles=lambda: ["roles/compute.storageAdmin"] if cfg.snapshots else [])
+        return Storage(self.provider, bucket.name, {}, {"project": h.account, "snapshotLocation": h.region}, perms, [bucket], {},
+                       {"velero_backup_bucket_name": bucket.name})
 
     def own_config(self, s: Storage, identity: WorkloadIdentity) -> dict[str, pulumi.Input[str]]:
         return {**s.bsl_config, "serviceAccount": identity.principal}
@@ -275,7 +361,7 @@ class GcpBackend:
                                              role="roles/iam.serviceAccountTokenCreator", member=member,
                                              opts=h.cloud_opts(parent, depends_on=identity.resources))]
 
-    def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> pulumi.Output[str]:
+    def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> ReaderGrant:
         opts = peer.cloud_opts(parent)
         prefix = f"{peer.name}-velero-dr-{reader.name}"
         # One pool per (peer, reader): every reader's subject is the same velero SA, so the pool
@@ -294,10 +380,18 @@ class GcpBackend:
                                     member=pulumi.Output.all(number, pool_id).apply(
                                         lambda a: f"principal://iam.googleapis.com/projects/{a[0]}/locations/global/workloadIdentityPools/{a[1]}/subject/{SUBJECT}"),
                                     opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[provider])))
-        return pulumi.Output.all(number, pool_id, provider.workload_identity_pool_provider_id).apply(lambda a: gcp_credentials_file(*a))
+        return ReaderGrant(pulumi.Output.all(number, pool_id, provider.workload_identity_pool_provider_id).apply(
+            lambda a: gcp_credentials_file(*a)), {})
 
 
 BACKENDS: dict[str, Backend] = {"aws": AwsBackend(), "azure": AzureBackend(), "gcp": GcpBackend()}
+
+
+def dr_secret_name(peer: str) -> str:
+    return f"velero-dr-{peer}"
+
+
+DR_ENV_ANNOTATION = "archipelago.io/velero-dr-env"
 
 
 def plugin_init_container(provider: str) -> dict[str, Any]:
@@ -313,22 +407,27 @@ def dr_token_volume() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return [volume], [mount]
 
 
+def schedule_name(cluster: str) -> str:
+    """Per cluster: a Schedule's backups are named ``<schedule>-<timestamp>``, and backup sync
+    only imports names not already present, so a peer's ``daily-…`` would hide behind the
+    reader's own (velero pkg/controller/backup_sync_controller.go @v1.18.1)."""
+    return f"{cluster}-daily"
+
+
 def schedule_spec(cfg: BackupConfig) -> dict[str, Any]:
-    return {
-        "schedule": cfg.schedule,
-        # Deleting the Schedule must never delete its backups.
-        "useOwnerReferencesInBackup": False,
-        "template": {
-            "includedNamespaces": list(cfg.included_namespaces),
-            "excludedResources": list(cfg.excluded_resources),
-            "storageLocation": "default",
-            "volumeSnapshotLocations": ["default"],
-            "ttl": cfg.ttl,
-            "defaultVolumesToFsBackup": cfg.file_system_backup,
-            # With file-system backup of every volume, snapshots would only duplicate the data.
-            "snapshotVolumes": not cfg.file_system_backup,
-        },
+    template: dict[str, Any] = {
+        "includedNamespaces": list(cfg.included_namespaces),
+        "excludedResources": list(cfg.excluded_resources),
+        "storageLocation": "default",
+        "ttl": cfg.ttl,
+        "defaultVolumesToFsBackup": cfg.file_system_backup,
+        # With file-system backup of every volume, snapshots would only duplicate the data.
+        "snapshotVolumes": cfg.snapshots,
     }
+    if cfg.snapshots:
+        template["volumeSnapshotLocations"] = ["default"]
+    # Deleting the Schedule must never delete its backups.
+    return {"schedule": cfg.schedule, "useOwnerReferencesInBackup": False, "template": template}
 
 
 def _cr(h: ClusterHandle, kind: str, name: str, spec: dict[str, Any], opts: pulumi.ResourceOptions,
@@ -344,8 +443,10 @@ class VeleroArgs:
     backup: BackupConfig
     protect_stateful: bool
     key_rotation_days: int
-    # The cloud of this cluster's DR peer, if any: its plugin and the token volume are installed
-    # with Velero, so the later DR link only adds a Secret and a location.
+    # This cluster's DR peer (name, cloud), if any: its plugin, the token volume and the
+    # environment its plugin reads are installed with Velero, so the later DR link only adds a
+    # Secret and a location.
+    dr_peer: str | None = None
     dr_peer_cloud: str | None = None
 
 
@@ -358,8 +459,9 @@ class Velero(pulumi.ComponentResource):
         super().__init__("archipelago:addons:Velero", name, None, opts)
         h, cfg = args.handle, args.backup
         backend = BACKENDS[h.cloud]
-        self.storage = backend.create(h, self, args.protect_stateful, args.key_rotation_days)
+        self.storage = backend.create(h, self, args.protect_stateful, args.key_rotation_days, cfg)
         self.bucket = self.storage.bucket
+        self.hub_annotations = {**self.storage.annotations, "velero_backup_prefix": h.name}
         identity = h.grant_workload_identity(NAMESPACE, SERVICE_ACCOUNT, self.storage.permissions, purpose="velero", parent=self)
         grants = [*identity.resources, *backend.after_identity(h, self.storage, identity, self)]
         self.namespace = pss_namespace(h, NAMESPACE, "privileged", parent=self, reason=POD_SECURITY_REASON)
@@ -368,6 +470,18 @@ class Velero(pulumi.ComponentResource):
         if args.dr_peer_cloud and BACKENDS[args.dr_peer_cloud].provider not in providers:
             providers.append(BACKENDS[args.dr_peer_cloud].provider)
         volumes, mounts = dr_token_volume() if args.dr_peer_cloud else ([], [])
+        dr_env = BACKENDS[args.dr_peer_cloud].reader_env(dr_secret_name(args.dr_peer)) if args.dr_peer and args.dr_peer_cloud else []
+        configuration: dict[str, Any] = {
+            "uploaderType": "kopia",
+            "defaultBackupStorageLocation": "default",
+            "defaultBackupTTL": cfg.ttl,
+            "defaultVolumesToFsBackup": cfg.file_system_backup,
+        }
+        if cfg.snapshots:
+            configuration["defaultVolumeSnapshotLocations"] = f"{backend.provider}:default"
+        if dr_env:
+            # Rendered into both the server Deployment and the node-agent DaemonSet (chart 12.1.0).
+            configuration["extraEnvVars"] = dr_env
         values = {
             "initContainers": [plugin_init_container(p) for p in providers],
             "serviceAccount": {"server": {"create": True, "name": SERVICE_ACCOUNT, "annotations": identity.service_account_annotations}},
@@ -382,13 +496,7 @@ class Velero(pulumi.ComponentResource):
             "nodeAgent": {"podLabels": identity.pod_labels, "extraVolumes": volumes, "extraVolumeMounts": mounts},
             "extraVolumes": volumes,
             "extraVolumeMounts": mounts,
-            "configuration": {
-                "uploaderType": "kopia",
-                "defaultBackupStorageLocation": "default",
-                "defaultVolumeSnapshotLocations": f"{backend.provider}:default",
-                "defaultBackupTTL": cfg.ttl,
-                "defaultVolumesToFsBackup": cfg.file_system_backup,
-            },
+            "configuration": configuration,
         }
         self.release = release(h, "velero", release_name="velero", namespace=NAMESPACE, values=values, parent=self,
                                depends_on=[self.namespace, *grants])
@@ -398,9 +506,13 @@ class Velero(pulumi.ComponentResource):
             "objectStorage": {"bucket": self.storage.bucket, "prefix": h.name},
             "config": backend.own_config(self.storage, identity),
         }, cr_opts)
-        self.vsl = _cr(h, "VolumeSnapshotLocation", "default", {"provider": backend.provider, "config": self.storage.vsl_config}, cr_opts)
-        self.schedule = _cr(h, "Schedule", "daily", schedule_spec(cfg),
-                            pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=[self.bsl, self.vsl])))
+        locations: list[pulumi.Resource] = [self.bsl]
+        self.vsl: k8s.apiextensions.CustomResource | None = None
+        if cfg.snapshots:
+            self.vsl = _cr(h, "VolumeSnapshotLocation", "default", {"provider": backend.provider, "config": self.storage.vsl_config}, cr_opts)
+            locations.append(self.vsl)
+        self.schedule = _cr(h, "Schedule", schedule_name(h.name), schedule_spec(cfg),
+                            pulumi.ResourceOptions.merge(cr_opts, pulumi.ResourceOptions(depends_on=locations)))
         self.register_outputs({"bucket": self.bucket})
 
 
@@ -419,14 +531,31 @@ class VeleroDrLink(pulumi.ComponentResource):
         super().__init__("archipelago:fleet:VeleroDrLink", name, None, opts)
         reader, peer, storage = args.reader, args.peer, args.peer_velero.storage
         backend = BACKENDS[peer.cloud]
-        credential_file = backend.grant_reader(peer, storage, reader, self)
-        secret_name = f"velero-dr-{peer.name}"
+        grant = backend.grant_reader(peer, storage, reader, self)
+        secret_name = dr_secret_name(peer.name)
         self.secret = k8s.core.v1.Secret(
             naming.logical(reader.name, "velero", "dr", peer.name),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=NAMESPACE),
-            string_data={"cloud": credential_file},
+            string_data={"cloud": grant.credential_file, **grant.env},
             opts=reader.k8s_opts(self, depends_on=[args.reader_velero.namespace]),
         )
+        if grant.env:
+            # The pods read this environment at start: roll them when it changes (or first lands).
+            stamp = pulumi.Output.all(*grant.env.values()).apply(
+                lambda v: hashlib.sha256("\n".join(map(str, v)).encode()).hexdigest()[:16])
+            patch_opts = reader.k8s_opts(self, depends_on=[args.reader_velero.release, self.secret])
+            template = k8s.core.v1.PodTemplateSpecPatchArgs(
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(annotations={DR_ENV_ANNOTATION: stamp}))
+            k8s.apps.v1.DeploymentPatch(
+                naming.logical(reader.name, "velero", "dr-env", "server"),
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(name="velero", namespace=NAMESPACE,
+                                                         annotations={"pulumi.com/patchForce": "true"}),
+                spec=k8s.apps.v1.DeploymentSpecPatchArgs(template=template), opts=patch_opts)
+            k8s.apps.v1.DaemonSetPatch(
+                naming.logical(reader.name, "velero", "dr-env", "node-agent"),
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(name="node-agent", namespace=NAMESPACE,
+                                                         annotations={"pulumi.com/patchForce": "true"}),
+                spec=k8s.apps.v1.DaemonSetSpecPatchArgs(template=template), opts=patch_opts)
         self.bsl = _cr(reader, "BackupStorageLocation", f"dr-{peer.name}", {
             "provider": backend.provider,
             # ReadOnly: a restore from the peer can never delete or overwrite the peer's backups.

@@ -37,7 +37,7 @@ def argocd_and_velero(fleet: FleetSpec, handles: list[ClusterHandle]) -> GitOpsA
     velero = {
         h.name: Velero(naming.logical(h.name, "velero"), VeleroArgs(
             handle=h, backup=fleet.backup, protect_stateful=fleet.baseline.protect_stateful, key_rotation_days=fleet.baseline.kms_rotation_days,
-            dr_peer_cloud=by_name[peers[h.name]].cloud if h.name in peers else None),
+            dr_peer=peers.get(h.name), dr_peer_cloud=by_name[peers[h.name]].cloud if h.name in peers else None),
             pulumi.ResourceOptions(parent=h.component))
         for h in handles
     }
@@ -62,7 +62,7 @@ def argocd_and_velero(fleet: FleetSpec, handles: list[ClusterHandle]) -> GitOpsA
     registrations = {
         s.name: HubRegistration(naming.logical(s.name, "argocd-hub"), HubRegistrationArgs(
             hub=hub, spoke=s, settings=settings, environment=fleet.environment, hub_namespace=argocd[hub.name].namespace,
-            annotations={"velero_backup_bucket_name": velero[s.name].bucket, "velero_backup_prefix": s.name}))
+            annotations=velero[s.name].hub_annotations))
         for s in spokes
     }
     pulumi.export("argocd", {"hub": hub.name, "spokes": sorted(registrations), "standalone": sorted(standalone)})

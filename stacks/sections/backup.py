@@ -33,7 +33,16 @@ class BackupConfig(Model):
         default=True,
         description="File-system (kopia) backup of every pod volume: the only way volume data crosses clouds or "
                     "regions, which a DR peer in another cloud needs (snapshots stay in their cloud and region).")
+    noncurrent_version_days: int = Field(
+        default=30, ge=1, le=3650,
+        description="Days a replaced or deleted object version is kept in the versioned backup storage.")
     dr_peers: dict[str, str] = Field(default={}, description="cluster -> the cluster whose backups it can restore.")
+
+
+    @property
+    def snapshots(self) -> bool:
+        """Cloud disk snapshots: only when volumes are not backed up file by file."""
+        return not self.file_system_backup
 
 
 def _ttl_seconds(text: str) -> int:
@@ -59,6 +68,7 @@ def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConf
             if not re.match(K8S_NAME if key == "included_namespaces" else r"^[a-z0-9.-]+$", item):
                 issues.append(ConfigIssue(f"backup.{alias}[{j}]", item, "is not a namespace or resource name"))
     names = {c.name for c in parsed.values()}
+    clouds = {c.name: c.cloud for c in parsed.values()}
     for cluster, peer in cfg.dr_peers.items():
         path = f"backup.drPeers.{cluster}"
         if cluster not in names:
@@ -67,4 +77,9 @@ def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConf
             issues.append(ConfigIssue(path, peer, "is the cluster itself; a DR peer must be another cluster"))
         elif peer not in names:
             issues.append(ConfigIssue(path, peer, f"is not a cluster of the fleet (clusters: {', '.join(sorted(names))})"))
+        elif clouds.get(cluster) == clouds[peer] == "azure":
+            # Velero's Azure credential reads one workload identity from the process environment
+            # (velero pkg/util/azure/credential.go): an AKS reader's own identity already holds it.
+            issues.append(ConfigIssue(path, peer, "is on Azure like the reader; Velero can hold one Azure "
+                                      "workload identity per pod, so pick a peer on another cloud"))
     return issues
