@@ -28,7 +28,8 @@ PACKAGES = {
 SKIP_VALUES = {"[secret]", "[unknown]"}
 _ALLOWED = re.compile(
     r"(?:Valid values (?:are|include)|Possible values are|Accepted values are|valid values are|Available options include)[:\s]*"
-    r"((?:`[^`]+`(?:\s*,\s*|\s+and\s+|\s+or\s+|,\s*and\s+|,\s*or\s+|\s*)?)+)"
+    # ", and"/", or" before a bare ",": else the match stops at "`B`, " of "`A`, `B`, and `C`".
+    r"((?:`[^`]+`(?:,\s*and\s+|,\s*or\s+|\s*,\s*|\s+and\s+|\s+or\s+|\s*)?)+)"
 )
 
 

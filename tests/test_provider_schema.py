@@ -82,3 +82,12 @@ def test_record_keeps_every_input_the_program_passes(monkeypatch, stack: str) ->
     recorded = {(r["type"], r["name"]): set(r["inputs"]) for r in plan.resources}
     lost = {k: sorted(v - recorded[k]) for k, v in passed.items() if k in recorded and v - recorded[k]}
     assert len(passed) > 200 and lost == {}
+
+
+def test_allowed_values_read_a_serial_comma_list() -> None:
+    """pulumi-aws documents EKS add-on conflict modes as "`NONE`, `OVERWRITE`, and `PRESERVE`";
+    all three are valid (EKS UpdateAddon API, resolveConflicts)."""
+    from offline.provider_schema import allowed_values
+
+    doc = "How to resolve conflicts. Valid values are `NONE`, `OVERWRITE`, and `PRESERVE`. For more details see the docs."
+    assert allowed_values(str, doc) == {"NONE", "OVERWRITE", "PRESERVE"}
