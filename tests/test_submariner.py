@@ -6,13 +6,19 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
 from pulumi.runtime.sync_await import _sync_await
 
-from components.addons.submariner import OPERATOR_NAMESPACE, cluster_id
+from components.addons.submariner import (
+    OPERATOR_NAMESPACE,
+    SubmarinerJoinArgs,
+    cluster_id,
+    join_values,
+    kube_dns_stub_domains,
+)
 from components.fleet.submariner import (
     BROKER_CLIENT_SA,
     BROKER_NAMESPACE,
@@ -23,6 +29,7 @@ from offline.plan import Plan, run_plan
 from offline.report import cluster_name, cluster_of
 from offline.schemas import validate_builtin, validate_custom_resource
 from stacks.config import ConfigError
+from stacks.sections.connectivity import SUBMARINER_SUPPORT, SubmarinerConfig, lighthouse_dns_ip
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, CRD_API_VERSIONS, SUBMARINER_IMAGE_TAG
 
@@ -35,6 +42,10 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 def releases(plan: Plan, chart: str) -> list[dict[str, Any]]:
     return [r for r in plan.of_type(RELEASE) if r["inputs"]["chart"] == chart]
+
+
+def joined(plan: Plan) -> list[Any]:
+    return [c for c in plan.spec.clusters if SUBMARINER_SUPPORT[c.cloud].supported]
 
 
 def joins(plan: Plan) -> dict[str, dict[str, Any]]:
@@ -99,9 +110,10 @@ def test_broker_address_is_host_port(endpoint: str, expected: str) -> None:
 
 def test_a_join_per_cluster_with_unique_id_and_its_own_cidrs(plan: Plan) -> None:
     by_cluster = joins(plan)
-    assert set(by_cluster) == {c.name for c in plan.spec.clusters}  # management cluster included
+    # Every cluster on a supported dataplane, management cluster included.
+    assert set(by_cluster) == {c.name for c in joined(plan)}
     ids = []
-    for c in plan.spec.clusters:
+    for c in joined(plan):
         v = by_cluster[c.name]["inputs"]["values"]
         sub = v["submariner"]
         ids.append(sub["clusterId"])
@@ -133,14 +145,14 @@ def test_psk_token_and_ca_are_masked_and_the_psk_is_made_once(plan: Plan) -> Non
         v = rel["inputs"]["values"]
         assert v["ipsec"]["psk"] == MASK
         assert v["broker"]["token"] == MASK and v["broker"]["ca"] == MASK
-        assert psks[0]["urn"] in rel["dependencies"]
         assert v["ipsec"]["forceUDPEncaps"] is True
+        assert psks[0]["urn"] in rel["dependencies"]
 
 
 def test_operator_namespace_is_privileged_with_a_reason(plan: Plan) -> None:
     by_urn = plan.by_urn()
     ns = [r for r in plan.of_type("kubernetes:core/v1:Namespace") if r["inputs"]["metadata"]["name"] == OPERATOR_NAMESPACE]
-    assert {cluster_of(r, by_urn) for r in ns} == {c.name for c in plan.spec.clusters} and len(ns) == len(plan.spec.clusters)
+    assert {cluster_of(r, by_urn) for r in ns} == {c.name for c in joined(plan)} and len(ns) == len(joined(plan))
     for r in ns:
         meta = r["inputs"]["metadata"]
         assert meta["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
@@ -324,8 +336,9 @@ def globalnet_plan() -> Plan:
 
 def test_config_reaches_every_join(globalnet_plan: Plan) -> None:
     slices = []
-    for c in globalnet_plan.spec.clusters:
+    for c in joined(globalnet_plan):
         v = joins(globalnet_plan)[c.name]["inputs"]["values"]
+        assert v["ipsec"]["psk"] == MASK
         assert v["submariner"]["cableDriver"] == "wireguard" and v["submariner"]["natEnabled"] is False
         assert v["broker"]["globalnet"] is True
         g = ipaddress.IPv4Network(v["submariner"]["globalCidr"])
@@ -356,3 +369,97 @@ def test_without_globalnet_overlapping_ranges_stay_an_error() -> None:
     with pytest.raises(ConfigError) as err:
         build_spec(raw, "dev")
     assert any(i.path == "clusters[2].network.podCidr" and "overlaps" in i.message for i in err.value.issues)
+
+
+# --- Submariner 0.18.1 read against upstream ---
+
+def test_support_table_matches_the_clusters_the_program_builds(prod_plan: Plan) -> None:
+    """Submariner 0.18.1 has no Cilium support, and Cilium's BPF host routing ignores the route
+    agent's routes (submariner-io/submariner issues 3168, 3159, 4105). The table's dataplane per
+    cloud must be what the cluster components actually configure: AKS networkDataplane cilium,
+    GKE ADVANCED_DATAPATH (Dataplane V2), EKS the VPC CNI add-on with kube-proxy."""
+    found = {}
+    for r in prod_plan.of_type("azure-native:containerservice:ManagedCluster"):
+        found["azure"] = r["inputs"]["networkProfile"]["networkDataplane"]
+    for r in prod_plan.of_type("gcp:container/cluster:Cluster"):
+        found["gcp"] = r["inputs"]["datapathProvider"]
+    addons = {r["inputs"]["addonName"] for r in prod_plan.of_type("aws:eks/addon:Addon")}
+    found["aws"] = "vpc-cni+kube-proxy" if {"vpc-cni", "kube-proxy"} <= addons else "?"
+    assert found == {"azure": "cilium", "gcp": "ADVANCED_DATAPATH", "aws": "vpc-cni+kube-proxy"}
+    assert {cloud: row.supported for cloud, row in SUBMARINER_SUPPORT.items()} == {"aws": True, "azure": False, "gcp": False}
+
+
+def test_clusters_on_unsupported_dataplanes_do_not_join_and_say_why(plan: Plan) -> None:
+    summary = plan.outputs["submariner"]["value"]
+    skipped = {c.name: SUBMARINER_SUPPORT[c.cloud].reason for c in plan.spec.clusters if not SUBMARINER_SUPPORT[c.cloud].supported}
+    assert skipped, "the stacks have clusters on Cilium dataplanes"
+    assert summary["notJoined"] == skipped
+    assert sorted(summary["clusters"]) == sorted(c.name for c in joined(plan))
+    assert all("Cilium" in reason or "cilium" in reason for reason in skipped.values())
+
+
+def test_secret_references_are_blocked_by_the_charts_crd_copy() -> None:
+    """Why the PSK and broker token stay inline (and what to change when this fails).
+
+    The v0.18.1 operator's CRD has ``brokerK8sSecret`` and ``ceIPSecPSKSecret``
+    (submariner-io/submariner-operator config/crd/bases/submariner.io_submariners.yaml @v0.18.1,
+    copied to ../shared/crds), but chart submariner-operator 0.18.1 installs its own older copy
+    (crds/crd.yaml): without either field and with ``ceIPSecPSK`` and ``brokerK8sApiServerToken``
+    required. A structural schema prunes unknown fields, so a reference would vanish. The
+    operator also reads the inline token for its own broker client
+    (controllers/submariner/submariner_controller.go getAuthorizedBrokerClientFor @v0.18.1)."""
+    def spec_schema(path: Any) -> dict[str, Any]:
+        docs = [c for c in yaml.safe_load_all(path.read_text()) if c and c["spec"]["names"]["kind"] == "Submariner"]
+        return docs[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+
+    operator = spec_schema(ROOT.parent / "shared" / "crds" / "submariner" / "submariner.io_submariners.yaml")
+    chart = spec_schema(CHART_DIR / "submariner-operator" / "crds" / "crd.yaml")
+    assert {"brokerK8sSecret", "ceIPSecPSKSecret"} <= set(operator["properties"])
+    assert not {"brokerK8sSecret", "ceIPSecPSKSecret"} & set(chart["properties"])
+    assert {"ceIPSecPSK", "brokerK8sApiServerToken"} <= set(chart["required"])
+    assert not chart.get("x-kubernetes-preserve-unknown-fields")
+
+
+def _fake_handle(cloud: str, services: str = "10.1.0.0/20") -> Any:
+    from types import SimpleNamespace
+
+    net = SimpleNamespace(pods=ipaddress.IPv4Network("10.2.0.0/16"), services=ipaddress.IPv4Network(services))
+    return SimpleNamespace(name=f"c-{cloud}", cloud=cloud, network=net)
+
+
+@pytest.mark.parametrize("cloud, custom", [("aws", None), ("azure", {"configMapName": "coredns-custom", "namespace": "kube-system"}),
+                                           ("gcp", None)])
+def test_clusterset_dns_wiring_per_cloud(cloud: str, custom: Any) -> None:
+    """How ``clusterset.local`` reaches Lighthouse (submariner-operator
+    controllers/servicediscovery/servicediscovery_controller.go @v0.18.1): with
+    ``coreDNSCustomConfig`` the operator writes ``lighthouse.server`` into that ConfigMap (AKS
+    imports ``*.server`` from ``coredns-custom`` and reverts edits to ``coredns``); without it the
+    operator edits the ``coredns`` Corefile (EKS, whose add-on keeps the edit under PRESERVE);
+    GKE's kube-dns has no Corefile, so the program adds a stub domain to a fixed-IP Service."""
+    from components.addons.submariner import BrokerConnection
+
+    # join_values only places these leaves; plain strings stand in for the Outputs.
+    plain = cast(Any, "x")
+    args = SubmarinerJoinArgs(_fake_handle(cloud), BrokerConnection(server=plain, token=plain, ca=plain, namespace="ns"),
+                              plain, SubmarinerConfig())
+    values = join_values(args)
+    assert values["submariner"].get("coreDNSCustomConfig") == custom
+    assert SUBMARINER_SUPPORT[cloud].dns == {"aws": "coredns", "azure": "coredns-custom", "gcp": "kube-dns"}[cloud]
+
+
+def test_eks_coredns_addon_keeps_the_lighthouse_entry(plan: Plan) -> None:
+    """EKS add-on conflict resolution OVERWRITE replaces a changed Corefile on add-on update,
+    wiping the operator's lighthouse-start section; PRESERVE keeps it (EKS CreateAddon/UpdateAddon
+    API ``resolveConflicts``)."""
+    coredns = [r for r in plan.of_type("aws:eks/addon:Addon") if r["inputs"]["addonName"] == "coredns"]
+    assert coredns and all(r["inputs"]["resolveConflictsOnUpdate"] == "PRESERVE" for r in coredns)
+
+
+@pytest.mark.parametrize("services, ip", [("10.1.0.0/20", "10.1.0.53"), ("172.20.0.0/16", "172.20.0.53")])
+def test_kube_dns_stub_domain_points_at_a_static_cluster_ip(services: str, ip: str) -> None:
+    """The fixed ClusterIP lies in the band Kubernetes keeps for static allocation (the lower
+    1/16 of the service range, 16..256 addresses: KEP-3070, GA in Kubernetes 1.26)."""
+    assert lighthouse_dns_ip(ipaddress.IPv4Network(services)) == ip
+    assert json.loads(kube_dns_stub_domains(ip)) == {"clusterset.local": [ip]}
+    with pytest.raises(ValueError):
+        lighthouse_dns_ip(ipaddress.IPv4Network("10.1.0.0/26"))

@@ -10,21 +10,43 @@ it to another cluster.
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.addons.helm import release
 from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace
-from stacks.sections.connectivity import SubmarinerConfig
+from stacks.sections.connectivity import (
+    AKS_COREDNS_CUSTOM,
+    SUBMARINER_SUPPORT,
+    SubmarinerConfig,
+    SubmarinerSupport,
+    lighthouse_dns_ip,
+)
 from stacks.versions import SUBMARINER_IMAGE_TAG
 
 # The chart's Submariner resource is hard-coded to this namespace, so the release must live here.
 OPERATOR_NAMESPACE = "submariner-operator"
 IKE_PORT = 500
 NATT_PORT = 4500  # IPsec NAT-T; also the encapsulation port of the wireguard and vxlan drivers
+# The PSK and the broker token stay inline in the chart's Submariner resource. The v0.18.1
+# operator has Secret references (``ceIPSecPSKSecret``, ``brokerK8sSecret``), but the chart
+# 0.18.1 installs its own, older copy of the CRD (crds/crd.yaml): it has neither field, requires
+# ``ceIPSecPSK`` and ``brokerK8sApiServerToken``, and a structural schema prunes unknown fields, so
+# a reference would be dropped silently. The operator also builds its own broker client from the
+# inline token even when ``brokerK8sSecret`` is set (controllers/submariner/submariner_controller.go
+# getAuthorizedBrokerClientFor, "TODO Read the secret"). Both stay Pulumi secrets in the plan and
+# state; in the cluster they are readable by whoever can read Submariner resources (the
+# operator's RBAC and cluster admins). tests/test_submariner.py pins these facts.
+SECRETS_INLINE_REASON = "chart 0.18.1's CRD copy has no Secret references"
+
+# Lighthouse's CoreDNS pods (submariner-operator controllers/servicediscovery: app label).
+LIGHTHOUSE_DNS_APP = "submariner-lighthouse-coredns"
+LIGHTHOUSE_DNS_FIXED = "submariner-lighthouse-dns-fixed"
 PRIVILEGED_REASON = (
     "Submariner's gateway and route-agent pods run with hostNetwork and privileged/NET_ADMIN: they "
     "program IPsec/WireGuard tunnels, routes and iptables rules on the node."
@@ -64,9 +86,11 @@ def join_values(args: SubmarinerJoinArgs) -> dict[str, Any]:
     """Values of the submariner-operator chart (keys as in its values.yaml at the pinned version).
 
     Secret leaves (token, CA, PSK) stay Outputs so that only they are masked, not the whole map.
+    Token and PSK stay inline (:data:`SECRETS_INLINE_REASON`, and the note above it).
     """
     h, cfg = args.handle, args.config
-    return {
+    support: SubmarinerSupport = SUBMARINER_SUPPORT[h.cloud]
+    values: dict[str, Any] = {
         "broker": {
             "server": args.broker.server,
             "token": args.broker.token,
@@ -96,6 +120,16 @@ def join_values(args: SubmarinerJoinArgs) -> dict[str, Any]:
         },
         "operator": {"image": {"tag": SUBMARINER_IMAGE_TAG}},
     }
+    if support.dns == "coredns-custom":
+        # The operator writes ``lighthouse.server`` there instead of editing ``coredns``
+        # (controllers/servicediscovery/servicediscovery_controller.go updateDNSCustomConfigMap).
+        values["submariner"]["coreDNSCustomConfig"] = dict(AKS_COREDNS_CUSTOM)
+    return values
+
+
+def kube_dns_stub_domains(ip: str) -> str:
+    """kube-dns ``stubDomains`` (JSON) sending clusterset.local to Lighthouse's DNS."""
+    return json.dumps({"clusterset.local": [ip]})
 
 
 class SubmarinerJoin(pulumi.ComponentResource):
@@ -117,4 +151,25 @@ class SubmarinerJoin(pulumi.ComponentResource):
             depends_on=[self.namespace, *args.broker.ready],
             logical_name=f"{h.name}-submariner-operator",
         )
+        after = h.k8s_opts(self, depends_on=[self.release])
+        if SUBMARINER_SUPPORT[h.cloud].dns == "kube-dns":
+            self._kube_dns_stub(h, after)
         self.register_outputs({"clusterId": self.cluster_id, "status": self.release.status})
+
+    def _kube_dns_stub(self, h: ClusterHandle, opts: pulumi.ResourceOptions) -> None:
+        """kube-dns has no Corefile for the operator to edit: a Service with a fixed ClusterIP in
+        front of Lighthouse's DNS pods, and a stub domain to it."""
+        ip = lighthouse_dns_ip(h.network.services)
+        k8s.core.v1.Service(
+            f"{h.name}-submariner-lighthouse-dns",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=LIGHTHOUSE_DNS_FIXED, namespace=OPERATOR_NAMESPACE),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                cluster_ip=ip, selector={"app": LIGHTHOUSE_DNS_APP},
+                ports=[k8s.core.v1.ServicePortArgs(name="udp", port=53, target_port=53, protocol="UDP"),
+                       k8s.core.v1.ServicePortArgs(name="tcp", port=53, target_port=53, protocol="TCP")]),
+            opts=opts)
+        k8s.core.v1.ConfigMapPatch(
+            f"{h.name}-kube-dns-clusterset",
+            metadata=k8s.meta.v1.ObjectMetaPatchArgs(name="kube-dns", namespace="kube-system",
+                                                     annotations={"pulumi.com/patchForce": "true"}),
+            data={"stubDomains": kube_dns_stub_domains(ip)}, opts=opts)

@@ -253,7 +253,9 @@ class EksCluster(ManagedCluster):
             addon_name="coredns",
             addon_version=addon_versions["coredns"],
             resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
+            # PRESERVE: an add-on update keeps the Corefile section the Submariner operator adds
+            # for clusterset.local; OVERWRITE would drop it.
+            resolve_conflicts_on_update="PRESERVE",
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.node_group])),
         )
 

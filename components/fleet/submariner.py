@@ -24,7 +24,7 @@ from components.fleet import FleetArgs
 from components.fleet.tokens import service_account_token
 from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace
-from stacks.sections.connectivity import global_cidr
+from stacks.sections.connectivity import global_cidr, submariner_clusters
 
 # Release name == namespace == chart name, so the chart's "fullname" is the release name.
 BROKER_NAMESPACE = "submariner-k8s-broker"
@@ -103,13 +103,16 @@ class Submariner(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=rand),
         )
         self.psk = pulumi.Output.secret(psk.result)
+        # Only clusters whose dataplane Submariner 0.18.1 supports join; the others are listed
+        # with the reason (stacks.sections.connectivity.SUBMARINER_SUPPORT).
+        joined, self.not_joined = submariner_clusters({h.name: h.cloud for h in args.handles})
         self.joins = {
             h.name: SubmarinerJoin(
                 f"{h.name}-submariner",
                 SubmarinerJoinArgs(h, self.broker.connection, self.psk, cfg, global_cidr(cfg, h.spec, fleet)),
                 pulumi.ResourceOptions(parent=self),
             )
-            for h in args.handles
+            for h in args.handles if h.name in joined
         }
         conn = self.broker.connection
         # What `subctl join` would need to add a cluster outside this program: one secret output.
@@ -122,5 +125,6 @@ class Submariner(pulumi.ComponentResource):
             "natTraversal": cfg.nat_traversal,
             "globalnet": cfg.globalnet.enabled,
             "clusters": {n: j.cluster_id for n, j in self.joins.items()},
+            "notJoined": dict(sorted(self.not_joined.items())),
         }
         self.register_outputs({"summary": self.summary, "brokerInfo": self.broker_info})

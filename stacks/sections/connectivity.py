@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
@@ -40,6 +41,59 @@ CableDriver = Literal["libreswan", "wireguard", "vxlan"]
 # pool labels): no extra VMs, the candidates span the zones, and the gateway pods elect one active
 # gateway among them, so losing a node or a zone fails the tunnel over.
 GATEWAY_NODE_LABELS: dict[str, str] = {"submariner.io/gateway": "true"}
+
+@dataclass(frozen=True)
+class SubmarinerSupport:
+    """Whether Submariner 0.18.1 supports a cloud's cluster as the fleet builds it, and how
+    ``clusterset.local`` reaches Lighthouse there."""
+
+    dataplane: str  # the pod network the cluster component configures
+    supported: bool
+    # How the cluster DNS forwards clusterset.local to Lighthouse's CoreDNS:
+    #   "coredns"         the operator edits the ``coredns`` Corefile (between lighthouse-start/-end);
+    #   "coredns-custom"  the operator writes ``lighthouse.server`` into a ConfigMap CoreDNS imports;
+    #   "kube-dns"        kube-dns stub domain to a program-made Service of fixed ClusterIP.
+    dns: str
+    reason: str
+
+
+# One row per cloud, for the clusters this program builds (components/clusters/*). Submariner
+# 0.18.1's route agent knows kube-proxy/iptables CNIs and OVN; it has no Cilium support, and
+# Cilium's BPF host routing bypasses the routes the route agent installs (submariner-io/submariner
+# issues 3168, 3159, 4105). Sources: submariner-operator controllers/servicediscovery @v0.18.1.
+SUBMARINER_SUPPORT: dict[str, SubmarinerSupport] = {
+    "aws": SubmarinerSupport(
+        "Amazon VPC CNI + kube-proxy (iptables)", True, "coredns",
+        "generic CNI: kube-proxy iptables, pod and service CIDRs stated explicitly"),
+    "azure": SubmarinerSupport(
+        "Azure CNI overlay powered by Cilium", False, "coredns-custom",
+        "Submariner 0.18.1 does not support the Cilium dataplane (AKS networkDataplane=cilium)"),
+    "gcp": SubmarinerSupport(
+        "GKE Dataplane V2 (Cilium)", False, "kube-dns",
+        "Submariner 0.18.1 does not support GKE Dataplane V2, which is Cilium"),
+}
+
+# AKS CoreDNS imports every ``*.server`` key of this ConfigMap; edits to ``coredns`` are reverted.
+AKS_COREDNS_CUSTOM = {"configMapName": "coredns-custom", "namespace": "kube-system"}
+# Offset in the service CIDR of the fixed ClusterIP kube-dns forwards clusterset.local to: inside
+# the band Kubernetes keeps for static ClusterIPs (the lower 1/16 of the range, at least 16).
+LIGHTHOUSE_DNS_OFFSET = 53
+
+
+def lighthouse_dns_ip(services: Net) -> str:
+    """A static ClusterIP for the Lighthouse DNS Service that kube-dns stub domains name."""
+    band = min(max(16, services.num_addresses // 16), 256)
+    if LIGHTHOUSE_DNS_OFFSET >= band:
+        raise ValueError(f"service range {services} is too small for a static Lighthouse DNS address")
+    return str(services.network_address + LIGHTHOUSE_DNS_OFFSET)
+
+
+def submariner_clusters(clouds: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """(clusters that join, {cluster: why it does not}) for {cluster: cloud}."""
+    joined = [n for n, c in clouds.items() if SUBMARINER_SUPPORT[c].supported]
+    skipped = {n: SUBMARINER_SUPPORT[c].reason for n, c in clouds.items() if not SUBMARINER_SUPPORT[c].supported}
+    return joined, skipped
+
 
 # Submariner's own default Globalnet range.
 DEFAULT_GLOBALNET_CIDR = ipaddress.IPv4Network("242.0.0.0/8")
