@@ -4,6 +4,7 @@ remote secrets between every ordered pair of clusters, mesh-wide policy, config 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 from typing import Any, ClassVar
 
@@ -14,11 +15,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from components.addons.istio import ONE_PATH_POLICY
 from offline import schemas
 from offline.mocks import SECRET_SIG_KEY, SECRET_SIG_VALUE, FleetMocks
 from offline.plan import Plan, run_plan
 from offline.report import cluster_name, cluster_of, manifest
 from stacks.config import ConfigError
+from stacks.sections.mesh import locality_lb_setting
 from stacks.validate import build_spec
 from stacks.versions import CHARTS
 from tests.conftest import ROOT, stack_raw
@@ -156,8 +159,25 @@ def test_istiod_reads_cacerts_installed_before_it(plan) -> None:
 def test_cni_platform_profile_only_on_gke(plan) -> None:
     for c in plan.spec.clusters:
         values = istio_releases(plan, c.name)["cni"]["inputs"]["values"]
-        assert values == ({"platform": "gke"} if c.cloud == "gcp" else {})
+        assert values == ({"cniBinDir": "/home/kubernetes/bin", "resourceQuotas": {"enabled": True}} if c.cloud == "gcp" else {})
         assert istio_releases(plan, c.name)["cni"]["inputs"]["namespace"] == "istio-cni"
+
+
+def test_gke_cni_bin_dir_does_not_depend_on_version_detection(plan) -> None:
+    """istio-cni 1.30.3 picks /home/kubernetes/bin only when the Kubernetes version string contains
+    "-gke" (manifests/charts/istio-cni/templates/daemonset.yaml, $detectedBinDir) and the gke
+    profile leaves cniBinDir empty for that guess (files/profile-platform-gke.yaml). Rendered with
+    a plain version string, the GKE DaemonSet still mounts /home/kubernetes/bin, and the
+    profile's ResourceQuota is there."""
+    from .addon_support import render_chart
+
+    for c in plan.spec.clusters:
+        values = istio_releases(plan, c.name)["cni"]["inputs"]["values"]
+        docs = render_chart("cni", values, name="istio-cni", namespace="istio-cni")
+        [ds] = [d for d in docs if d["kind"] == "DaemonSet"]
+        paths = {v["name"]: v.get("hostPath", {}).get("path") for v in ds["spec"]["template"]["spec"]["volumes"]}
+        assert paths["cni-bin-dir"] == ("/home/kubernetes/bin" if c.cloud == "gcp" else "/opt/cni/bin"), c.name
+        assert any(d["kind"] == "ResourceQuota" for d in docs) is (c.cloud == "gcp")
 
 
 def test_eastwest_gateway_values(plan) -> None:
@@ -254,33 +274,34 @@ def test_ca_keys_are_secrets_and_root_key_is_protected(prod_plan) -> None:
 
 # --- remote secrets ---------------------------------------------------------------------------
 
-def test_remote_secret_for_every_ordered_pair(plan) -> None:
+def test_one_remote_secret_per_cluster(plan) -> None:
+    """istiod reads every key of a secret labelled ``istio/multiCluster: "true"`` as one remote
+    cluster (key = cluster ID) and skips its own ID (istio/istio
+    pkg/kube/multicluster/secretcontroller.go addRemoteConfig @1.30.3): one secret per cluster
+    holds all the others, so per-cluster resources stay flat as the fleet grows."""
     names = [c.name for c in plan.spec.clusters]
-    found = set()
+    per_cluster: dict[str, list[str]] = {}
     for cluster, secrets in on_cluster(plan, SECRET).items():
         for r in secrets:
             meta = r["inputs"]["metadata"]
             if meta.get("labels", {}).get("istio/multiCluster") != "true":
                 continue
-            target = meta["annotations"]["networking.istio.io/cluster"]
-            assert meta["name"] == f"istio-remote-secret-{target}" and meta["namespace"] == "istio-system"
-            assert target != cluster
+            assert meta["name"] == "istio-remote-secrets" and meta["namespace"] == "istio-system"
             assert r["inputs"]["stringData"] == "[secret]"
-            found.add((cluster, target))
-    assert found == {(a, b) for a in names for b in names if a != b}
-    assert len(found) == len(names) * (len(names) - 1)
+            per_cluster.setdefault(cluster, []).append(meta["name"])
+    assert per_cluster == {n: ["istio-remote-secrets"] for n in names}
 
 
 def test_remote_secret_holds_a_reader_token_kubeconfig(prod_plan, prod_secrets) -> None:
     endpoints = prod_plan.outputs["clusters"]["value"]
     for a in prod_plan.spec.clusters:
+        s = prod_secrets[f"{a.name}-istio-remote-secrets"]
+        assert s["provider"] == f"{a.name}-k8s"
+        data = s["inputs"]["stringData"]
+        assert set(data) == {b.name for b in prod_plan.spec.clusters if b.name != a.name}
         for b in prod_plan.spec.clusters:
             if a.name == b.name:
                 continue
-            s = prod_secrets[f"{a.name}-istio-remote-{b.name}"]
-            assert s["provider"] == f"{a.name}-k8s"
-            data = s["inputs"]["stringData"]
-            assert set(data) == {b.name}
             kc = yaml.safe_load(data[b.name])
             assert kc["current-context"] == b.name
             assert kc["clusters"][0]["cluster"]["server"] == endpoints[b.name]["endpoint"]
@@ -322,7 +343,7 @@ def test_no_cluster_waits_for_another(plan) -> None:
     hub = plan.spec.management.name
     for r in plan.resources:
         own = cluster_of(r, by_urn)
-        if own is None or "-istio-remote-" in r["name"]:
+        if own is None or r["name"].endswith("-istio-remote-secrets"):
             continue
         for d in r["dependencies"]:
             other = cluster_of(by_urn[d], by_urn)
@@ -337,7 +358,7 @@ def test_no_cluster_waits_for_another(plan) -> None:
 
 def test_built_in_secrets_are_valid(prod_plan, prod_secrets) -> None:
     for c in prod_plan.spec.clusters:
-        for name in [f"{c.name}-istio-cacerts", *[f"{c.name}-istio-remote-{o.name}" for o in prod_plan.spec.clusters if o != c]]:
+        for name in [f"{c.name}-istio-cacerts", f"{c.name}-istio-remote-secrets"]:
             obj = {"apiVersion": "v1", "kind": "Secret", **prod_secrets[name]["inputs"]}
             assert schemas.validate_builtin(obj, "1.33") == [], name
 
@@ -374,20 +395,57 @@ def test_eastwest_gateway_cr(plan) -> None:
         assert server["tls"] == {"mode": "AUTO_PASSTHROUGH"} and server["hosts"] == ["*.local"]
 
 
-def test_default_destination_rule_is_80_20_with_outlier_detection(plan) -> None:
-    regions = {c.region for c in plan.spec.clusters}
+def _reachable(setting: dict[str, Any], client: str, endpoint_regions: set[str]) -> set[str]:
+    """Regions whose endpoints a client in ``client`` keeps: a port of the removal rule of
+    ``applyLocalityWeights`` (istio/istio pilot/pkg/networking/core/loadbalancer/loadbalancer.go
+    @1.30.3): with a ``distribute`` rule matching the client, endpoints in localities not in its
+    ``to`` get no endpoints; ``failover`` only lowers their priority (``applyLocalityFailover``)."""
+    for rule in setting.get("distribute") or []:
+        if fnmatch.fnmatchcase(f"{client}/z", rule["from"]):
+            return {r for r in endpoint_regions if any(fnmatch.fnmatchcase(f"{r}/z", to) for to in rule["to"])}
+    return set(endpoint_regions)
+
+
+def test_old_default_distribute_made_services_unreachable() -> None:
+    """The former default (80% own region, 20% to the next) removed every other region's
+    endpoints: a service only in the third region was unreachable from the first."""
+    old = {"enabled": True, "distribute": [{"from": "a/*", "to": {"a/*": 80, "b/*": 20}}]}
+    assert _reachable(old, "a", {"c"}) == set()
+
+
+def test_default_destination_rule_fails_over_with_outlier_detection(plan) -> None:
+    """Default: no ``distribute``; each region fails over to the next one of the fleet, and every
+    region stays reachable from every region (failover lowers priority, never removes). Failover
+    needs outlier detection to move (loadbalancer.go, comment in ApplyLocalityLoadBalancer)."""
+    regions = list(dict.fromkeys(c.region for c in plan.spec.clusters))
     for c in plan.spec.clusters:
         policy = _one(plan, DESTINATION_RULE, c.name)["inputs"]["spec"]["trafficPolicy"]
         assert policy["outlierDetection"] == {"consecutiveGatewayErrors": 5, "interval": "30s", "baseEjectionTime": "30s"}
         lb = policy["loadBalancer"]["localityLbSetting"]
-        assert lb["enabled"] and "failover" not in lb
-        froms = set()
-        for rule in lb["distribute"]:
-            src = rule["from"].removesuffix("/*")
-            froms.add(src)
-            assert sum(rule["to"].values()) == 100 and rule["to"][rule["from"]] == 80
-            assert {t.removesuffix("/*") for t in rule["to"]} <= regions
-        assert froms == regions
+        assert lb["enabled"] and "distribute" not in lb
+        if len(regions) > 1:
+            assert lb["failover"] == [{"from": r, "to": regions[(i + 1) % len(regions)]} for i, r in enumerate(regions)]
+        for client in regions:
+            for home in regions:
+                assert _reachable(lb, client, {home}) == {home}
+
+
+def test_distribute_must_name_every_fleet_region() -> None:
+    """A ``distribute`` rule that leaves a region out drops that region's endpoints for its
+    clients (applyLocalityWeights, ported in _reachable): refused with the key and value."""
+    raw = stack_raw("prod")
+    regions = list(dict.fromkeys(c["region"] for c in raw["clusters"]))
+    to = {regions[0]: 80, regions[1]: 20}
+    raw["mesh"] = {"locality": {"distribute": [{"from": regions[0], "to": to}]}}
+    with pytest.raises(ConfigError) as exc:
+        build_spec(raw, "prod")
+    [issue] = [i for i in exc.value.issues if i.path == "mesh.locality.distribute[0].to"]
+    assert issue.value == to and all(r in issue.message for r in regions[2:])
+    full = {r: (100 - 10 * (len(regions) - 1) if i == 0 else 10) for i, r in enumerate(regions)}
+    raw["mesh"] = {"locality": {"distribute": [{"from": regions[0], "to": full}]}}
+    spec = build_spec(raw, "prod")
+    setting = locality_lb_setting(spec.mesh, regions)
+    assert all(_reachable(setting, regions[0], {r}) == {r} for r in regions)
 
 
 def test_failover_order_from_config(variant_plan) -> None:
@@ -406,7 +464,7 @@ def test_failover_order_from_config(variant_plan) -> None:
     ({"locality": {"failover": [{"from": "us-east-1", "to": "mars-1"}]}}, "mesh.locality.failover[0].to", "'mars-1'"),
     ({"locality": {"failover": [{"from": "eu-north-1", "to": "us-east-1"}]}}, "mesh.locality.failover[0].from", "'eu-north-1'"),
     ({"locality": {"failover": [{"from": "us-east-1", "to": "us-east-1"}]}}, "mesh.locality.failover[0].to", "own region"),
-    ({"locality": {"distribute": [{"from": "us-east-1", "to": {"us-east-1": 70, "westeurope": 20}}]}},
+    ({"locality": {"distribute": [{"from": "us-east-1", "to": {"us-east-2": 10, "us-east-1": 60, "westeurope": 10, "asia-southeast1": 10}}]}},
      "mesh.locality.distribute[0].to", "sum to 90"),
     ({"locality": {"distribute": [{"from": "us-east-1", "to": {"us-east-1": 120}}]}},
      "mesh.locality.distribute[0].to.us-east-1", "120"),
@@ -446,3 +504,60 @@ def test_mesh_defaults_reach_the_spec() -> None:
     assert spec.mesh.mesh_id == "archipelago" and spec.mesh.gateway_exposure == "internal"
     assert spec.mesh.network_of("prod-weu") == "network-prod-weu"
 
+
+
+# --- the east-west gateway needs no Secrets; one cross-cluster path per workload ---------------
+
+def test_eastwest_gateway_has_no_secret_rbac(plan) -> None:
+    """The gateway chart's Role grants get/watch/list on every Secret of istio-system (cacerts, the
+    remote secrets) for TLS credentialName (manifests/charts/gateway/templates/role.yaml @1.30.3);
+    AUTO_PASSTHROUGH on 15443 terminates no TLS. Rendered with the plan's values: no Role."""
+    from .addon_support import render_chart
+
+    for c in plan.spec.clusters:
+        values = istio_releases(plan, c.name)["gateway"]["inputs"]["values"]
+        assert values["rbac"] == {"enabled": False}
+        docs = render_chart("gateway", values, name="istio-eastwestgateway", namespace="istio-system")
+        assert not [d for d in docs if d["kind"] in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")], c.name
+        assert [d for d in docs if d["kind"] == "Deployment"]
+
+
+def _policy_admits(expression: str, labels: dict[str, str] | None) -> bool:
+    import celpy
+    from celpy.adapter import json_to_cel
+
+    env = celpy.Environment()
+    program = env.program(env.compile(expression))
+    ns: dict[str, Any] = {"metadata": {"name": "shop", **({"labels": labels} if labels is not None else {})}}
+    return bool(program.evaluate({"namespaceObject": json_to_cel(ns)}))
+
+
+@pytest.mark.parametrize("labels, admitted", [
+    ({"istio-injection": "enabled"}, False),
+    ({"istio.io/rev": "default"}, False),
+    ({"istio-injection": "disabled"}, True),
+    ({"team": "shop"}, True),
+    (None, True),
+])
+def test_lighthouse_never_exports_a_meshed_service(plan, labels, admitted) -> None:
+    """One cross-cluster path per workload. A meshed client resolving ``*.clusterset.local`` gets
+    a remote ClusterIP Istio does not know, goes out through the passthrough cluster in plain
+    TCP, and the remote sidecar rejects it under STRICT mTLS. So meshed namespaces reach other
+    clusters through Istio only, and a ValidatingAdmissionPolicy on every cluster refuses
+    ServiceExports there (CEL evaluated here with cel-python, as the API server would over
+    ``namespaceObject``). Non-meshed Services exported through Lighthouse stay reachable from
+    meshed clients: plain TCP to a pod without a sidecar."""
+    policies = {cluster_name(r, plan.by_urn()): r["inputs"]["spec"] for r in plan.of_type(
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy") if r["inputs"]["metadata"]["name"] == ONE_PATH_POLICY}
+    assert sorted(policies) == sorted(c.name for c in plan.spec.clusters)
+    bindings = [r for r in plan.of_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding")
+                if r["inputs"]["spec"]["policyName"] == ONE_PATH_POLICY]
+    assert len(bindings) == len(policies) and all(b["inputs"]["spec"]["validationActions"] == ["Deny"] for b in bindings)
+    for spec in policies.values():
+        [rule] = spec["matchConstraints"]["resourceRules"]
+        assert rule["apiGroups"] == ["multicluster.x-k8s.io"] and rule["resources"] == ["serviceexports"]
+        [validation] = spec["validations"]
+        assert _policy_admits(validation["expression"], labels) is admitted
+        obj = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+               "metadata": {"name": ONE_PATH_POLICY}, "spec": spec}
+        assert schemas.validate_builtin(obj, "1.33") == []

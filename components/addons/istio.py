@@ -8,6 +8,18 @@ Install order on the cluster: namespaces -> ``cacerts`` (istiod reads it at star
 istiod would mint its own self-signed root) -> ``base`` (CRDs) -> ``cni`` -> ``istiod`` -> east-west
 ``gateway`` -> Istio custom resources; plus a reader service account whose token the *other*
 clusters' istiod use to watch this one.
+
+Risks stated plainly:
+
+- The reader token in every other cluster's remote secret can read every Secret of this cluster
+  (``READER_RULES``): istiod resolves gateway ``credentialName`` Secrets of remote clusters with
+  it. Anyone who can read ``istio-system`` Secrets of one cluster can read all Secrets of all.
+- ``cacerts`` holds this cluster's intermediate CA private key as a Kubernetes Secret: istiod's
+  plugged-in CA reads it from there (pilot/pkg/bootstrap/istio_ca.go). Keeping the key out of the
+  cluster needs an external signer (istiod's ``EXTERNAL_CA`` with a Kubernetes CSR signer such as
+  cert-manager's istio-csr), which this fleet does not run. A leaked key lets its holder mint
+  workload identities trusted by the whole mesh until the intermediate is rotated; the root key
+  never reaches a cluster.
 """
 
 from __future__ import annotations
@@ -32,10 +44,26 @@ EASTWEST_LABELS = {"istio": "eastwestgateway", "app": "istio-eastwestgateway"}
 CROSS_NETWORK_PORT = 15443
 READER = "archipelago-istio-reader"
 
-# istio-cni picks per-platform defaults by name; only GKE needs one (CNI binaries live in
-# /home/kubernetes/bin there, and pods of priority system-node-critical outside kube-system need
-# a ResourceQuota, which the profile turns on).
-CNI_PLATFORM: dict[str, str | None] = {"aws": None, "azure": None, "gcp": "gke"}
+# istio-cni values per cloud. GKE keeps CNI binaries in /home/kubernetes/bin. The chart's gke
+# platform profile sets cniBinDir "" so that the template guesses from the Kubernetes version
+# string ("-gke"); rendered offline, a cniBinDir given next to ``platform: gke`` did not reach the
+# DaemonSet. So GKE gets the profile's two settings explicitly instead of the profile: the
+# directory, and the ResourceQuota that pods of priority system-node-critical need outside
+# kube-system.
+CNI_VALUES: dict[str, dict[str, Any]] = {
+    "aws": {},
+    "azure": {},
+    "gcp": {"cniBinDir": "/home/kubernetes/bin", "resourceQuotas": {"enabled": True}},
+}
+# Meshed namespaces (sidecar injection on). A Service there is reached across clusters through
+# Istio (same name, endpoints of every cluster, mTLS through the east-west gateways); Lighthouse
+# must not export it too, or meshed clients resolving *.clusterset.local get a remote ClusterIP
+# Istio does not know and send plain TCP that the remote sidecar rejects under STRICT mTLS.
+MESHED_NAMESPACE_CEL = ("has(namespaceObject.metadata.labels) && "
+                        "(namespaceObject.metadata.labels.exists(k, k == 'istio.io/rev') || "
+                        "('istio-injection' in namespaceObject.metadata.labels && "
+                        "namespaceObject.metadata.labels['istio-injection'] == 'enabled'))")
+ONE_PATH_POLICY = "archipelago-one-cross-cluster-path"
 
 # What istiod on another cluster needs to read here: the upstream istio-reader-clusterrole
 # (istiod chart 1.30.3, templates/reader-clusterrole.yaml) without write access to MCS
@@ -105,12 +133,14 @@ def gateway_values(network: str, annotations: dict[str, str]) -> dict[str, Any]:
         "networkGateway": network,
         "labels": {**EASTWEST_LABELS, NETWORK_LABEL: network, "istio.io/dataplane-mode": "none"},
         "service": {"type": "LoadBalancer", "annotations": annotations},
+        # The chart's Role lets the gateway read every Secret in its namespace (cacerts, the remote
+        # secrets) for TLS credentialName; AUTO_PASSTHROUGH on 15443 terminates no TLS and needs none.
+        "rbac": {"enabled": False},
     }
 
 
 def cni_values(cloud: str) -> dict[str, Any]:
-    platform = CNI_PLATFORM[cloud]
-    return {"platform": platform} if platform else {}
+    return dict(CNI_VALUES[cloud])
 
 
 class IstioCluster(pulumi.ComponentResource):
@@ -177,6 +207,7 @@ class IstioCluster(pulumi.ComponentResource):
             },
             after_istiod,
         )
+        self.one_path = one_path_policy(h, self)
         reader_role = k8s.rbac.v1.ClusterRole(
             f"{h.name}-istio-reader-role",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=READER),
@@ -188,6 +219,33 @@ class IstioCluster(pulumi.ComponentResource):
             logical_prefix=f"{h.name}-istio-reader", depends_on=[self.namespace, reader_role],
         )
         self.register_outputs({"network": args.network, "namespace": self.namespace.metadata.name})
+
+
+def one_path_policy(h: ClusterHandle, parent: pulumi.Resource) -> k8s.admissionregistration.v1.ValidatingAdmissionPolicy:
+    """Refuse Lighthouse ServiceExports in meshed namespaces: one cross-cluster path per workload."""
+    policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+        f"{h.name}-mesh-one-path",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=ONE_PATH_POLICY),
+        spec=k8s.admissionregistration.v1.ValidatingAdmissionPolicySpecArgs(
+            failure_policy="Fail",
+            match_constraints=k8s.admissionregistration.v1.MatchResourcesArgs(resource_rules=[
+                k8s.admissionregistration.v1.NamedRuleWithOperationsArgs(
+                    api_groups=["multicluster.x-k8s.io"], api_versions=["*"], operations=["CREATE", "UPDATE"],
+                    resources=["serviceexports"])]),
+            validations=[k8s.admissionregistration.v1.ValidationArgs(
+                expression=f"!({MESHED_NAMESPACE_CEL})",
+                message="meshed namespaces reach other clusters through Istio: do not export their Services "
+                        "through Lighthouse (clusterset.local) as well",
+                reason="Forbidden")],
+        ),
+        opts=h.k8s_opts(parent))
+    k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+        f"{h.name}-mesh-one-path",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=ONE_PATH_POLICY),
+        spec=k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpecArgs(
+            policy_name=ONE_PATH_POLICY, validation_actions=["Deny"]),
+        opts=h.k8s_opts(parent, depends_on=[policy]))
+    return policy
 
 
 def _custom(logical: str, kind: str, name: str, spec: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:

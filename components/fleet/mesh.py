@@ -4,10 +4,12 @@
   cluster, signed by the root. The root key never reaches a cluster; each cluster gets its own
   intermediate and key as ``cacerts`` so workloads of every cluster chain to the same root.
 - Per cluster: :class:`components.addons.istio.IstioCluster`, under the cluster's component.
-- For every ordered pair (A, B), A != B: a remote secret on A holding a kubeconfig for B, made from
-  the token of B's reader service account (what ``istioctl create-remote-secret`` makes). These
-  secrets are the only links between clusters: each depends on A's namespace and B's token, so no
-  cluster's bring-up waits for another's.
+- On every cluster A: ONE remote secret holding a kubeconfig per other cluster B (key = B's
+  name), each made from the token of B's reader service account. istiod reads every key of a
+  labelled secret as one remote cluster and skips its own name
+  (pkg/kube/multicluster/secretcontroller.go addRemoteConfig @1.30.3), so the fleet needs N
+  secrets, not N*(N-1) as ``istioctl create-remote-secret`` would make. They are the only links
+  between clusters: each depends on A's namespace and the other clusters' tokens.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ INTERMEDIATE_VALIDITY_HOURS = 5 * 365 * 24  # inside the root's lifetime; rotate
 CA_USES = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"]
 ORGANIZATION = "Archipelago"
 REMOTE_SECRET_LABEL = "istio/multiCluster"
-CLUSTER_ANNOTATION = "networking.istio.io/cluster"
+REMOTE_SECRET_NAME = "istio-remote-secrets"
 
 
 IstioMeshArgs = FleetArgs
@@ -99,30 +101,25 @@ class IstioMesh(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=h.component),
             )
 
-        self.remote_secrets: list[k8s.core.v1.Secret] = []
-        for a in args.handles:
-            for b in args.handles:
-                if a.name != b.name:
-                    self.remote_secrets.append(self._remote_secret(a, b))
+        self.remote_secrets: list[k8s.core.v1.Secret] = [
+            self._remote_secret(a, [b for b in args.handles if b.name != a.name]) for a in args.handles if len(args.handles) > 1
+        ]
         self.register_outputs({"meshId": mesh.mesh_id, "rootCert": self.root_cert.cert_pem,
                                "networks": {n: c.network for n, c in self.clusters.items()}})
 
-    def _remote_secret(self, on: ClusterHandle, target: ClusterHandle) -> k8s.core.v1.Secret:
-        """On cluster ``on``: how its istiod reaches ``target``'s API server (istio-remote-secret-<target>)."""
+    def _kubeconfig(self, target: ClusterHandle) -> pulumi.Output[str]:
         reader = self.clusters[target.name].reader
-        kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(reader.server, reader.ca_data, reader.token).apply(
-                lambda v: render_token(target.name, v[0], v[1], v[2]))
-        )
+        return pulumi.Output.secret(pulumi.Output.all(reader.server, reader.ca_data, reader.token).apply(
+            lambda v: render_token(target.name, v[0], v[1], v[2])))
+
+    def _remote_secret(self, on: ClusterHandle, targets: list[ClusterHandle]) -> k8s.core.v1.Secret:
+        """On cluster ``on``: how its istiod reaches every other cluster's API server."""
         return k8s.core.v1.Secret(
-            f"{on.name}-istio-remote-{target.name}",
+            f"{on.name}-istio-remote-secrets",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"istio-remote-secret-{target.name}",
-                namespace=ISTIO_NAMESPACE,
-                labels={REMOTE_SECRET_LABEL: "true"},
-                annotations={CLUSTER_ANNOTATION: target.name},
+                name=REMOTE_SECRET_NAME, namespace=ISTIO_NAMESPACE, labels={REMOTE_SECRET_LABEL: "true"},
             ),
             type="Opaque",
-            string_data={target.name: kubeconfig},
+            string_data={t.name: self._kubeconfig(t) for t in sorted(targets, key=lambda t: t.name)},
             opts=on.k8s_opts(self, depends_on=[self.clusters[on.name].namespace]),
         )

@@ -12,8 +12,12 @@ archipelago:mesh:
   outlierDetection: {consecutiveGatewayErrors: 5, interval: 30s, baseEjectionTime: 30s}
 ```
 
-With no ``locality`` rules the reference design applies: each region keeps 80% of its traffic
-and sends 20% to the next region of the fleet (in cluster order).
+With no ``locality`` rules, traffic stays in its own region and fails over to the next region of
+the fleet (in cluster order), then to any other, once outlier detection ejects the local
+endpoints. A ``distribute`` rule must name every region of the fleet: Istio removes the
+endpoints of every locality a matching rule leaves out of ``to``
+(pilot/pkg/networking/core/loadbalancer/loadbalancer.go applyLocalityWeights @1.30.3), so a
+service running only there would be unreachable from that rule's region.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ if TYPE_CHECKING:
     from stacks.config import FleetConfig
 
 DURATION = r"^[0-9]+(ms|s|m|h)$"
-DEFAULT_LOCAL_WEIGHT = 80  # the reference design's 80/20 split
 
 
 class DistributeRule(Model):
@@ -113,6 +116,10 @@ def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConf
         seen.add(rule.from_)
         for target in rule.to:
             region(f"{p}.to.{target}", target)
+        left_out = [r for r in regions if rule.to.get(r, 0) <= 0]
+        if left_out:
+            issues.append(ConfigIssue(f"{p}.to", rule.to, f"leaves out fleet region(s) {', '.join(left_out)}: Istio drops "
+                                      "their endpoints for clients in this rule's region; give each a weight of at least 1"))
         total = sum(rule.to.values())
         if total != 100:
             issues.append(ConfigIssue(f"{p}.to", rule.to, f"weights sum to {total}, not 100"))
@@ -128,23 +135,17 @@ def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConf
 def locality_lb_setting(mesh: MeshConfig, regions: list[str]) -> dict[str, Any]:
     """The DestinationRule ``localityLbSetting`` (Istio field names) for the fleet's regions.
 
-    Regions keep fleet order; the default split sends 20% of each region's traffic to the next one.
+    Regions keep fleet order; by default each region fails over to the next one (and, at a lower
+    priority, to every other region: failover never removes endpoints).
     """
     loc = mesh.locality
     setting: dict[str, Any] = {"enabled": True}
+    if loc.distribute is not None:
+        # Localities are region/zone/subzone; "<region>/*" covers every zone of the region.
+        setting["distribute"] = [{"from": f"{r.from_}/*", "to": {f"{dst}/*": w for dst, w in r.to.items()}} for r in loc.distribute]
+        return setting
     if loc.failover is not None:
         setting["failover"] = [{"from": r.from_, "to": r.to} for r in loc.failover]
-        return setting
-    if loc.distribute is not None:
-        rules = [(r.from_, r.to) for r in loc.distribute]
     elif len(regions) > 1:
-        rules = [
-            (r, {r: DEFAULT_LOCAL_WEIGHT, regions[(i + 1) % len(regions)]: 100 - DEFAULT_LOCAL_WEIGHT})
-            for i, r in enumerate(regions)
-        ]
-    else:
-        rules = []
-    if rules:
-        # Localities are region/zone/subzone; "<region>/*" covers every zone of the region.
-        setting["distribute"] = [{"from": f"{src}/*", "to": {f"{dst}/*": w for dst, w in to.items()}} for src, to in rules]
+        setting["failover"] = [{"from": r, "to": regions[(i + 1) % len(regions)]} for i, r in enumerate(regions)]
     return setting
