@@ -31,7 +31,8 @@ from .report import cluster_of, component_of, write_dot, write_manifests
 MANAGED_SERVICE = {"aws": "EKS", "azure": "AKS", "gcp": "GKE"}
 
 console = Console(stderr=False, highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
+# Error lines are never wrapped: a key path cut at column 80 cannot be searched for.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _summary(plan: Any, seconds: float) -> None:

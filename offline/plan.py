@@ -16,9 +16,10 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from stacks.config import PROJECT
-from stacks.loader import ROOT, read_stack_file, stack_file
+from stacks.config import PROJECT, ConfigError
+from stacks.loader import ROOT, read_stack, stack_file
 from stacks.spec import FleetSpec
+from stacks.stackfile import StackFile
 from stacks.validate import build_spec
 
 from .mocks import MASK, FleetMocks, RecordingMonitor, mask_secrets
@@ -45,23 +46,32 @@ class Plan:
         return {"stack": self.stack, "resources": resources, "outputs": self.outputs}
 
 
-def load_raw(stack: str, root: Path = ROOT) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+def load_stack(stack: str, root: Path = ROOT) -> StackFile:
     path = stack_file(stack, root)
-    if not path.exists():
+    if not path.is_file():
         raise FileNotFoundError(f"no stack file {path.name} in {root}")
-    return read_stack_file(path)
+    return read_stack(path)
+
+
+def load_raw(stack: str, root: Path = ROOT) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    f = load_stack(stack, root)
+    return f.raw, f.engine, f.secrets
 
 
 def run_plan(stack: str, root: Path = ROOT, *, raw: dict[str, Any] | None = None) -> Plan:
     """Plan ``stack`` offline. ``raw`` replaces the stack file's ``archipelago:`` keys (tests)."""
-    file_raw, engine_config, secret_keys = load_raw(stack, root)
+    loaded = load_stack(stack, root)
+    file_raw, engine_config, secret_keys = loaded.raw, loaded.engine, loaded.secrets
     if raw is not None:
         import json
 
         file_raw = raw
         engine_config = {k: v for k, v in engine_config.items() if not k.startswith(f"{PROJECT}:")}
         engine_config.update({f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()})
-    spec = build_spec(file_raw, stack)  # raises ConfigError before anything is registered
+    try:
+        spec = build_spec(file_raw, stack)  # raises ConfigError before anything is registered
+    except ConfigError as exc:
+        raise exc.locate(loaded.path.name, loaded.lines if raw is None else {}) from None
 
     records = run_program(root / "__main__.py", PROJECT, stack, engine_config, secret_keys)
 

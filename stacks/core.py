@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -192,15 +193,32 @@ class SecurityConfig(Model):
 # Errors
 
 
+# Longest value an error message echoes: a stack file is untrusted and a value may be megabytes.
+MAX_ECHO = 120
+
+
 @dataclass(frozen=True)
 class ConfigIssue:
     path: str
     value: Any
     message: str
+    line: int | None = None  # line in the stack file, when the loader knows it
 
     def __str__(self) -> str:
-        shown = "(missing)" if self.value is _MISSING else repr(_plain(self.value))
-        return f"{self.path}: {shown} {self.message}"
+        if self.value is NO_VALUE:
+            return f"{self.path}: {self.message}" if self.path else self.message
+        shown = "(missing)" if self.value is _MISSING else echo(self.value)
+        return f"{self.path}: {shown} {self.message}" if self.path else self.message
+
+
+def echo(value: Any) -> str:
+    """``repr`` of a value for an error message, one line and at most :data:`MAX_ECHO` characters."""
+    if isinstance(value, float) and hasattr(value, "source"):
+        return str(value.source)  # a float as written in YAML (1.30, not 1.3)
+    text = repr(_plain(value))
+    if len(text) > MAX_ECHO:
+        text = f"{text[:MAX_ECHO]}… ({len(text)} characters)"
+    return text
 
 
 class _Missing:
@@ -209,6 +227,7 @@ class _Missing:
 
 
 _MISSING = _Missing()
+NO_VALUE = object()  # an issue about the file itself, not about one value
 
 
 def _plain(value: Any) -> Any:
@@ -218,17 +237,61 @@ def _plain(value: Any) -> Any:
 
 
 class ConfigError(Exception):
-    """Every problem found in a stack's config, reported together."""
+    """Every problem found in a stack's config, reported together.
 
-    def __init__(self, issues: list[ConfigIssue]):
+    ``source`` (the stack file's name) and ``lines`` (key path -> line, from the loader) place each
+    problem in the file; ``names`` (cluster index -> name) lets a path say which cluster it means.
+    """
+
+    def __init__(self, issues: list[ConfigIssue], *, source: str | None = None,
+                 lines: dict[str, int] | None = None, names: dict[int, str] | None = None):
         self.issues = issues
+        self.source = source
+        self.lines = lines or {}
+        self.names = names or {}
         super().__init__(self.render())
+
+    def locate(self, source: str, lines: dict[str, int]) -> ConfigError:
+        self.source, self.lines = source, lines
+        return self
+
+    def _line(self, issue: ConfigIssue) -> int | None:
+        if issue.line is not None:
+            return issue.line
+        path = issue.path
+        while path:  # the key itself, else the nearest enclosing key the file has
+            if path in self.lines:
+                return self.lines[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return None
+
+    def _named(self, path: str) -> str:
+        """``clusters[2].region`` -> ``clusters[2](dev-aks).region``: the index and the cluster's name."""
+        def name(m: re.Match[str]) -> str:
+            i = int(m.group(1))
+            return f"clusters[{i}]({self.names[i]})" if i in self.names else m.group(0)
+
+        return _CLUSTER_INDEX.sub(name, path)
 
     def render(self) -> str:
         n = len(self.issues)
-        lines = [f"invalid fleet config: {n} error{'s' if n != 1 else ''}"]
-        lines += [f"  - {issue}" for issue in self.issues]
+        where = f"{self.source}: " if self.source else ""
+        lines = [f"{where}invalid fleet config: {n} error{'s' if n != 1 else ''}"]
+        for issue in self.issues:
+            line = self._line(issue)
+            at = (f"{self.source}:{line}: " if line else f"{self.source}: ") if self.source else (f"line {line}: " if line else "")
+            text = str(issue)
+            if issue.path:
+                text = self._named(issue.path) + text[len(issue.path):]
+            lines.append(f"  - {at}{text}")
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+_CLUSTER_INDEX = re.compile(r"^clusters\[(\d+)\]")
 
 
 def format_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -279,6 +342,10 @@ def issues_from(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Conf
             continue
         msg = err["msg"]
         msg = msg.removeprefix("Value error, ")
+        if err["type"] == "string_type" and isinstance(value, (bool, int, float)):
+            kind = "boolean" if isinstance(value, bool) else "number"
+            written = getattr(value, "source", None) or (str(value).lower() if isinstance(value, bool) else str(value))
+            msg = (f"must be quoted: unquoted, YAML reads it as the {kind} {value!r}; write \"{written}\"")
         if err["type"] == "string_pattern_mismatch" and loc and loc[-1] == "name":
             msg = "is not a DNS-1123 label (lowercase letters, digits and '-', starting with a letter)"
         issues.append(ConfigIssue(format_path(loc), value, msg))

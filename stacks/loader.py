@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import stackfile
 from .config import PROJECT, ConfigError
 from .spec import FleetSpec
+from .stackfile import StackFile
 from .validate import build_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,26 +39,19 @@ def stack_file(stack: str, root: Path = ROOT) -> Path:
     return root / f"Pulumi.{stack}.yaml"
 
 
-def read_stack_file(path: Path) -> tuple[dict[str, Any], dict[str, str], list[str]]:
-    """Parse a stack file. Returns (archipelago keys, engine config strings, secret keys).
+def read_stack(path: Path) -> StackFile:
+    """Parse a stack file (bounded, strict: see :mod:`stacks.stackfile`).
 
     Encrypted (``secure:``) values cannot be decrypted offline; they become a placeholder and
     stay marked secret.
     """
-    doc = yaml.safe_load(path.read_text()) or {}
-    config = doc.get("config") or {}
-    raw: dict[str, Any] = {}
-    engine: dict[str, str] = {}
-    secrets: list[str] = []
-    prefix = f"{PROJECT}:"
-    for key, value in config.items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            value = SECRET_PLACEHOLDER
-            secrets.append(key)
-        engine[key] = value if isinstance(value, str) else json.dumps(value)
-        if key.startswith(prefix):
-            raw[key[len(prefix):]] = value
-    return raw, engine, secrets
+    return stackfile.parse(path, prefix=f"{PROJECT}:", secret_placeholder=SECRET_PLACEHOLDER)
+
+
+def read_stack_file(path: Path) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """(archipelago keys, engine config strings, secret keys) of a stack file."""
+    f = read_stack(path)
+    return f.raw, f.engine, f.secrets
 
 
 def load_spec_from_runtime(stack: str) -> FleetSpec:

@@ -18,6 +18,8 @@ from . import ipam
 from .baseline import baseline_for
 from .config import (
     DEFAULT_INSTANCE_TYPES,
+    DNS_LABEL,
+    MAX_CLUSTER_NAME,
     EXTRA_MODELS,
     ClusterConfig,
     ConfigError,
@@ -65,7 +67,8 @@ def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None)
         except ValidationError as exc:
             issues += issues_from(exc, ("clusters", i))
 
-    issues += _check_clusters(parsed, checked if "gcpProject" not in bad else None, today or plan_date())
+    complete = len(parsed) == len(raw_clusters)  # fleet-wide counts are only meaningful then
+    issues += _check_clusters(parsed, checked if "gcpProject" not in bad else None, today or plan_date(), complete)
     plans: dict[int, ipam.NetworkPlan] = {}
     if checked is not None and "addressSpace" not in bad:
         plan_issues, plans = _address_plan(checked.address_space, parsed)
@@ -74,7 +77,7 @@ def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None)
         issues += _extra_sections(raw, checked, parsed)
 
     if issues or fleet is None:
-        raise ConfigError(issues)
+        raise ConfigError(issues, names=_cluster_names(raw_clusters))
 
     clusters = []
     for i, c in sorted(parsed.items()):
@@ -193,7 +196,15 @@ def _extra_sections(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, C
     return issues
 
 
-def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None, today: dt.date) -> list[ConfigIssue]:
+def _cluster_names(raw_clusters: list[Any]) -> dict[int, str]:
+    """Index -> name for the clusters whose name is a valid, unique label (for error paths)."""
+    names = [c.get("name") if isinstance(c, dict) else None for c in raw_clusters]
+    return {i: n for i, n in enumerate(names)
+            if isinstance(n, str) and re.match(DNS_LABEL, n) and len(n) <= MAX_CLUSTER_NAME and names.count(n) == 1}
+
+
+def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None, today: dt.date,
+                    complete: bool = True) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     seen: dict[str, int] = {}
     for i, c in parsed.items():
@@ -220,7 +231,8 @@ def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None,
         elif c.cloud == "aws" and c.region in REGIONS["aws"] and c.region not in AWS_ZONES:
             issues.append(ConfigIssue(f"{p}.zones", None, f"must be listed for {c.region} (no zone table for it in stacks/regions.py)"))
     managers = [i for i, c in parsed.items() if c.role == "management"]
-    if parsed and len(managers) != 1:
+    # A cluster that failed to parse may be the management cluster: "found 0" would be a consequence.
+    if parsed and (len(managers) > 1 or (not managers and complete)):
         names = [parsed[i].name for i in managers]
         issues.append(ConfigIssue("clusters", names, f"must hold exactly one cluster with role 'management' (found {len(managers)})"))
     if fleet is not None and fleet.gcp_project is None and any(c.cloud == "gcp" for c in parsed.values()):

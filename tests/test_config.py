@@ -147,9 +147,10 @@ def test_cli_rejects_bad_config_without_traceback(tmp_path) -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, out
     assert "Traceback" not in out
-    assert "clusters[0].regoin: 'regoin' unknown key (did you mean 'region'?)" in out
-    assert "clusters[0].region: (missing) is required" in out
-    assert "clusters[1].region: 'mars-1' is not a gcp region" in out
+    # Each line names the file and line, and the cluster by its index and name.
+    assert "Pulumi.bad.yaml:5: clusters[0](a).regoin: 'regoin' unknown key (did you mean 'region'?)" in out
+    assert "Pulumi.bad.yaml:5: clusters[0](a).region: (missing) is required" in out
+    assert "Pulumi.bad.yaml:6: clusters[1](b).region: 'mars-1' is not a gcp region" in out
     assert "gcpProject" in out
 
 
