@@ -289,6 +289,13 @@ def _address_plan(space: Net, parsed: dict[int, ClusterConfig]) -> tuple[list[Co
                                       f"has ranges to allocate but addressSpace {space} is smaller than one /16 block"))
             continue
         slots[i] = net.slot if net.slot is not None else ipam.hashed_slot(c.name, count)
+    if len(slots) > count > 0:
+        # Said once: one error per cluster, each listing the same few free slots, helps nobody.
+        issues.append(ConfigIssue("addressSpace", space,
+                                  f"has {count} /16 blocks but {len(slots)} clusters need one; use a larger addressSpace "
+                                  f"(a /{ipam.BLOCK_PREFIX - max(1, (len(slots) - 1).bit_length())} or larger) "
+                                  "or give some clusters all three ranges explicitly"))
+        return issues, {}
     for i in sorted(slots, key=lambda k: (k not in pinned, k)):
         s = slots[i]
         if s in taken:
@@ -319,9 +326,15 @@ def _address_plan(space: Net, parsed: dict[int, ClusterConfig]) -> tuple[list[Co
                     ok = False
                     continue
                 ranges[key] = from_block[key]
+                # Allocated ranges get the same checks as explicit ones (an EKS service range
+                # allocated from 100.64.0.0/10 is not RFC 1918, which EKS refuses).
+                issues += [ConfigIssue(x.path, x.value, f"(allocated from addressSpace {space}) {x.message}; set {key} explicitly")
+                           for x in _check_size(path, key, from_block[key], c.cloud)]
                 continue
             ranges[key] = given
-            if not given.subnet_of(space):
+            # A service range is never routed outside its cluster: it may sit outside addressSpace
+            # (EKS needs an RFC 1918 one even when the fleet lives in 100.64.0.0/10).
+            if not given.subnet_of(space) and not (key == "serviceCidr" and ipam.is_private(given)):
                 issues.append(ConfigIssue(path, given, f"is not inside addressSpace {space}"))
             issues += _check_size(path, key, given, c.cloud)
         if not ok:

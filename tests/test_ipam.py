@@ -109,7 +109,7 @@ def test_hash_collision_is_an_error_that_offers_a_free_slot() -> None:
     with pytest.raises(ConfigError) as info:
         build_spec(fleet(list(pair), space="10.0.0.0/12"), "t")
     text = info.value.render()
-    assert "clusters[1].network.slot" in text and "pin a free slot" in text
+    assert f"clusters[1]({pair[1]}).network.slot" in text and "pin a free slot" in text
 
 
 def test_block_layout_and_subnets() -> None:
@@ -122,3 +122,54 @@ def test_block_layout_and_subnets() -> None:
     assert all(s.subnet_of(plan.vpc) for s in subnets)
     assert all(not a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1:])
     assert plan.dns_service_ip == "10.5.64.10"
+
+
+# The shipped clusters' blocks in a /8 (256 blocks) and a /10 (64 blocks). Changing the hash
+# function (or its byte order, or the modulus) moves every cluster without a pinned slot, which
+# replaces its network and its cluster: this table must then fail.
+PINNED_SLOTS = {
+    256: {"dev-mgmt": 95, "dev-eks": 181, "dev-aks": 72, "dev-gke": 128,
+          "prod-mgmt": 157, "prod-use1": 209, "prod-weu": 194, "prod-ase1": 128},
+    64: {"dev-mgmt": 31, "dev-eks": 53, "dev-aks": 8, "dev-gke": 0,
+         "prod-mgmt": 29, "prod-use1": 17, "prod-weu": 2, "prod-ase1": 0},
+}
+
+
+@pytest.mark.parametrize("count", sorted(PINNED_SLOTS))
+def test_the_address_plan_hash_is_pinned(count: int) -> None:
+    assert {n: ipam.hashed_slot(n, count) for n in PINNED_SLOTS[count]} == PINNED_SLOTS[count]
+
+
+def test_too_small_an_address_space_is_said_once() -> None:
+    names = [f"c{i}" for i in range(120)]
+    for space in ("10.0.0.0/10", "10.0.0.0/15"):
+        with pytest.raises(ConfigError) as info:
+            build_spec(fleet(names, space=space), "t")
+        slot_issues = [i for i in info.value.issues if "network.slot" in i.path or "addressSpace" in i.path]
+        assert len(slot_issues) == 1, info.value.render()
+        assert slot_issues[0].path == "addressSpace" and "120 clusters need one" in slot_issues[0].message
+        assert "free: " not in info.value.render()
+
+
+def test_allocated_ranges_get_the_checks_explicit_ones_get() -> None:
+    """EKS takes a service range only from RFC 1918 (docs.aws.amazon.com/eks/latest/APIReference/
+    API_KubernetesNetworkConfigRequest.html, serviceIpv4Cidr): a range allocated from 100.64.0.0/10
+    must be refused like an explicit one, and an explicit RFC 1918 service range fixes it."""
+    raw = fleet(["hub", "azure1", "gcp1"], space="100.64.0.0/10")
+    with pytest.raises(ConfigError) as info:
+        build_spec(raw, "t")
+    hits = [i for i in info.value.issues if i.path == "clusters[0].network.serviceCidr"]
+    assert hits and "RFC 1918" in hits[0].message and "allocated" in hits[0].message, info.value.render()
+    assert all(not i.path.startswith(("clusters[1]", "clusters[2]")) for i in info.value.issues)  # AKS/GKE accept it
+    raw["clusters"][0]["network"] = {"serviceCidr": "172.20.0.0/16"}
+    spec = build_spec(raw, "t")
+    assert str(spec.clusters[0].network.services) == "172.20.0.0/16"
+
+
+def test_reordering_clusters_changes_no_range() -> None:
+    names = ["hub", "a1", "b2", "c3", "d4", "e5"]
+    raw = fleet(names)
+    spec = build_spec(raw, "t")
+    raw["clusters"] = list(reversed(raw["clusters"]))
+    again = build_spec(raw, "t")
+    assert ranges(spec) == ranges(again)
