@@ -29,6 +29,10 @@ Environment = Literal["dev", "staging", "prod"]
 # Azure storage accounts (24 lowercase alphanumerics, see components.naming).
 MAX_CLUSTER_NAME = 20
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+# An identity-provider group as a Kubernetes RBAC subject: an e-mail, an IAM-style name or an
+# OIDC-prefixed name. No whitespace, quotes or braces: the name lands in RBAC subjects, object
+# names and Helm/ApplicationSet templates.
+GROUP_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._@+:-]*[A-Za-z0-9])?$")
 
 
 class Model(BaseModel):
@@ -145,6 +149,9 @@ class GroupBinding(Model):
     @field_validator("name")
     @classmethod
     def _not_broad(cls, v: str) -> str:
+        if not GROUP_NAME.match(v):
+            raise ValueError("is not a group name (letters, digits and . _ @ + : -; it lands in RBAC subjects, "
+                             "object names and Argo CD templates)")
         if v.startswith("system:"):
             raise ValueError("must not be a built-in system group (system:authenticated, system:masters, ...)")
         return v

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from components import naming  # pure: the derived names and their clouds' rules
+
 from . import ipam
 from .baseline import baseline_for
 from .config import (
@@ -163,9 +165,11 @@ def _check_security(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, C
                                       f"is wider than /{MIN_API_CIDR_PREFIX}; list the office/VPN ranges themselves"))
     seen: dict[tuple[str, str], int] = {}
     for j, g in enumerate(fleet.security.groups):
+        # Names are compared as the program derives resource names from them (a '.' and a '-'
+        # give the same slug): two groups with one slug would register the same URNs.
         keys = [("name", g.name), ("awsRoleArn", g.aws_role_arn), ("azureObjectId", g.azure_object_id),
-                # EKS access entries are named after the part before '@'.
-                ("name", g.name.split("@")[0])]
+                ("name", naming.group_slug(g.name)),
+                ("name", naming.access_entry_slug(g.name))]  # EKS access entries: the part before "@"
         for key, value in keys:
             if value is None:
                 continue
@@ -213,6 +217,7 @@ def _check_clusters(parsed: dict[int, ClusterConfig], fleet: FleetConfig | None,
             issues.append(ConfigIssue(f"{p}.name", c.name, f"is already the name of clusters[{seen[c.name]}]"))
         else:
             seen[c.name] = i
+        issues += [ConfigIssue(f"{p}.name", c.name, why) for why in naming.problems(c.name, c.cloud)]
         if c.region not in REGIONS[c.cloud]:
             issues.append(ConfigIssue(f"{p}.region", c.region, f"is not a {c.cloud} region"))
         problem = version_problem(c.cloud, c.kubernetes_version, today)

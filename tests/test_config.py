@@ -91,6 +91,17 @@ BAD += [
     ("duplicate-group", lambda r: r["security"].update(groups=[{"name": "ops@a.com", "clusterRole": "view"},
                                                                 {"name": "ops@b.com", "clusterRole": "view"}]),
      "security.groups[1].name", "clashes with security.groups[0]"),
+    # Slugs: '.' and '-' give the same resource names (the engine would refuse the duplicate URNs).
+    ("group-slug-clash", lambda r: r["security"].update(groups=[{"name": "ops.team@a.com", "clusterRole": "view"},
+                                                                 {"name": "ops-team@a.com", "clusterRole": "view"}]),
+     "security.groups[1].name", "clashes with security.groups[0]"),
+    ("group-newline", lambda r: r["security"].update(groups=[{"name": "ops\n@a.com", "clusterRole": "view"}]),
+     "security.groups[0].name", "is not a group name"),
+    ("group-template", lambda r: r["security"].update(groups=[{"name": "{{server}}", "clusterRole": "view"}]),
+     "security.groups[0].name", "is not a group name"),
+    # Derived names against their cloud's rules (components/naming.py DERIVED).
+    ("key-vault-double-hyphen", setc(2, "name", "dev--aks"), "clusters[2].name", "Key Vault kms name 'dev--aks-kms-"),
+    ("gcs-google", setc(3, "name", "google-gke"), "clusters[3].name", "GCS bucket velero"),
     ("group-grants-nothing", lambda r: r["security"].update(groups=[{"name": "idle@a.com"}]),
      "security.groups[0]", "grants nothing"),
     ("gke-security-group-shape", lambda r: r["security"].update(gkeSecurityGroup="admins@company.com"),
@@ -180,3 +191,16 @@ def test_a_broken_top_level_key_does_not_hide_the_other_errors() -> None:
         build_spec(raw, "dev")
     paths = {i.path for i in info.value.issues}
     assert {"environment", "clusters[1].network.vpcCidr", "argocd.repoUrl"} <= paths
+
+
+@pytest.mark.parametrize("name,cloud,refused", [
+    ("dev--aks", "azure", ["Key Vault"]),   # Key Vault refuses '--'
+    ("dev--eks", "aws", []),                 # no AWS name derived from it does
+    ("google-gke", "gcp", ["GCS bucket"]),  # GCS refuses 'google' anywhere
+    ("prod-weu", "azure", []),
+])
+def test_derived_names_are_checked_per_cloud(name: str, cloud: str, refused: list[str]) -> None:
+    from components import naming
+
+    found = naming.problems(name, cloud)
+    assert len(found) == len(refused) and all(r in f for r, f in zip(refused, found)), found

@@ -286,7 +286,7 @@ class EksCluster(ManagedCluster):
         for g in fleet.security.groups:
             if not g.aws_role_arn:
                 continue
-            slug = naming.fit(g.name.split("@")[0].replace(".", "-"), 40)
+            slug = naming.access_entry_slug(g.name)
             entry = aws.eks.AccessEntry(
                 f"{name}-access-{slug}",
                 cluster_name=self.cluster.name,

@@ -209,7 +209,7 @@ class SecurityBaseline(pulumi.ComponentResource):
 
 def _slug(group: str) -> str:
     """A name-safe slug of a group for object names (``developers@company.com`` -> ``developers-company-com``)."""
-    return naming.fit("".join(ch if ch.isalnum() else "-" for ch in group.lower()).strip("-") or "group", 40)
+    return naming.group_slug(group)
 
 
 def group_args(groups: list[GroupBinding], cloud: str) -> list[GroupBindingArgs]:
