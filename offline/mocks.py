@@ -333,6 +333,14 @@ class FleetMocks(pulumi.runtime.Mocks):
         return fn(args)
 
 
+class DuplicateUrnError(Exception):
+    """Two resources registered under one URN: the Pulumi engine refuses the whole update."""
+
+    def __init__(self, urns: list[str]):
+        self.urns = sorted(set(urns))
+        super().__init__("duplicate resource URN(s), which the engine refuses: " + ", ".join(self.urns))
+
+
 class RecordingMonitor(MockMonitor):
     """A mock monitor that keeps the plan record."""
 
@@ -340,9 +348,22 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.records: list[dict[str, Any]] = []
         self.stack_outputs: dict[str, Any] = {}
+        self.duplicates: list[str] = []
+        self._urns: set[str] = set()
+
+    def check_unique(self) -> None:
+        """Raise :class:`DuplicateUrnError` if the program registered any URN twice."""
+        if self.duplicates:
+            raise DuplicateUrnError(self.duplicates)
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
+        if response.urn in self._urns:
+            # The engine refuses a second registration of a URN ("Duplicate resource URN");
+            # so does this monitor, and check_unique() fails the plan afterwards.
+            self.duplicates.append(response.urn)
+            raise DuplicateUrnError([response.urn])
+        self._urns.add(response.urn)
         if request.type != "pulumi:pulumi:Stack":
             inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
             self.records.append({

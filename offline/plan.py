@@ -100,7 +100,12 @@ def run_program(main: Path, project: str, stack: str, config: dict[str, str] | N
     def run_main() -> None:
         runpy.run_path(str(main), run_name="__main__")
 
-    _sync_await(run_pulumi_func(run_main))
+    try:
+        _sync_await(run_pulumi_func(run_main))
+    except Exception:
+        monitor.check_unique()  # the cause, when a duplicate URN failed the run
+        raise
+    monitor.check_unique()
     return monitor.records
 
 

@@ -260,6 +260,7 @@ def synthetic(weaken: str | None) -> list[dict[str, Any]]:
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project="archipelago", stack="dev", preview=False, monitor=monitor)
     _sync_await(run_pulumi_func(lambda: _storage_program(weaken)))
+    monitor.check_unique()
     return copy.deepcopy(monitor.records)
 
 
