@@ -99,6 +99,16 @@ BAD += [
      "security.groups[0].name", "is not a group name"),
     ("group-template", lambda r: r["security"].update(groups=[{"name": "{{server}}", "clusterRole": "view"}]),
      "security.groups[0].name", "is not a group name"),
+    # Argo CD values land in the AppProject, the ApplicationSet template and cluster annotations.
+    ("repo-token-in-query", lambda r: r.update(argocd={"repoUrl": "https://git.example.com/r.git?token=ghp_abc"}),
+     "argocd.repoUrl", "must not carry credentials"),
+    ("repo-template", lambda r: r.update(argocd={"repoUrl": "https://git.example.com/{{name}}.git"}),
+     "argocd.repoUrl", "template syntax"),
+    ("revision-newline", lambda r: r.update(argocd={"revision": "main\nkind: Secret"}), "argocd.revision", "is not a git branch"),
+    ("revision-template", lambda r: r.update(argocd={"revision": "{{metadata.labels.x}}"}), "argocd.revision", "is not a git branch"),
+    ("revision-option", lambda r: r.update(argocd={"revision": "--upload-pack=x"}), "argocd.revision", "is not a git branch"),
+    ("path-escapes-repo", lambda r: r.update(argocd={"pathPrefix": "../../etc"}), "argocd.pathPrefix", "relative path inside"),
+    ("path-absolute", lambda r: r.update(argocd={"pathPrefix": "/etc"}), "argocd.pathPrefix", "relative path inside"),
     # Derived names against their cloud's rules (components/naming.py DERIVED).
     ("key-vault-double-hyphen", setc(2, "name", "dev--aks"), "clusters[2].name", "Key Vault kms name 'dev--aks-kms-"),
     ("gcs-google", setc(3, "name", "google-gke"), "clusters[3].name", "GCS bucket velero"),
