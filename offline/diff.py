@@ -73,6 +73,81 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "gcp:storage/bucket:Bucket": ("name", "location", "project"),
     "gcp:serviceaccount/account:Account": ("accountId", "project"),
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
+    # -- the rest of the types the program registers (the table is exhaustive: a test fails when
+    # the plan registers a type that is not listed here). Empty = nothing forces replacement. --
+    "aws:cloudwatch/eventRule:EventRule": ("name", "namePrefix", "eventBusName"),
+    "aws:cloudwatch/eventTarget:EventTarget": ("rule", "targetId", "eventBusName"),
+    "aws:ec2/eip:Eip": ("address", "customerOwnedIpv4Pool", "domain", "networkBorderGroup", "publicIpv4Pool", "ipamPoolId"),
+    "aws:ec2/internetGateway:InternetGateway": (),
+    "aws:ec2/routeTable:RouteTable": ("vpcId",),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("subnetId", "gatewayId"),
+    "aws:ec2/tag:Tag": ("resourceId", "key"),
+    # Every argument but the description is ForceNew (terraform-provider-aws
+    # internal/service/ec2/vpc_security_group_rule.go): a changed CIDR list replaces the rule.
+    "aws:ec2/securityGroupRule:SecurityGroupRule": (
+        "type", "securityGroupId", "protocol", "fromPort", "toPort", "cidrBlocks", "ipv6CidrBlocks",
+        "prefixListIds", "sourceSecurityGroupId", "self",
+    ),
+    # Only the group is RequiresReplace (internal/service/ec2/vpc_security_group_ingress_rule.go);
+    # the rest is modified in place (ModifySecurityGroupRules).
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("securityGroupId",),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("clusterName", "principalArn", "policyArn", "accessScope"),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url",),
+    "aws:iam/rolePolicy:RolePolicy": ("name", "namePrefix", "role"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ("bucket",),
+    "aws:s3/bucketPolicy:BucketPolicy": ("bucket",),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ("bucket",),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": ("bucket", "expectedBucketOwner"),
+    "aws:s3/bucketVersioning:BucketVersioning": ("bucket", "expectedBucketOwner"),
+    "aws:sqs/queue:Queue": ("name", "namePrefix", "fifoQueue"),
+    "aws:sqs/queuePolicy:QueuePolicy": ("queueUrl",),
+    # Role assignments are immutable in Azure RBAC: a new principal, role or scope is a new assignment.
+    "azure-native:authorization:RoleAssignment": ("roleAssignmentName", "scope", "principalId", "roleDefinitionId"),
+    "azure-native:managedidentity:FederatedIdentityCredential": ("resourceName", "federatedIdentityCredentialResourceName"),
+    "azure-native:managedidentity:UserAssignedIdentity": ("resourceName",),
+    "azure-native:network:NatGateway": ("natGatewayName",),
+    "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName",),
+    "azure-native:network:PublicIPAddress": ("publicIpAddressName", "sku"),
+    "azure-native:network:SecurityRule": ("securityRuleName", "networkSecurityGroupName"),
+    "azure-native:resources:ResourceGroup": ("resourceGroupName",),
+    "azure-native:storage:BlobContainer": ("containerName", "accountName"),
+    "azure-native:storage:BlobServiceProperties": ("accountName", "blobServicesName"),
+    "gcp:compute/firewall:Firewall": ("name", "network", "direction", "project"),
+    "gcp:compute/router:Router": ("name", "network", "region", "project"),
+    "gcp:compute/routerNat:RouterNat": ("name", "router", "region", "project"),
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": ("workloadIdentityPoolId", "project"),
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": (
+        "workloadIdentityPoolId", "workloadIdentityPoolProviderId", "project"),
+    # IAM members are bindings: every argument identifies one.
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": ("cryptoKeyId", "role", "member", "condition"),
+    "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
+    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member", "condition"),
+    # random and tls keep no remote state: every input is RequiresReplace (hashicorp/terraform-provider-tls
+    # internal/provider/resource_*.go; terraform-provider-random resource_password.go).
+    "random:index/randomPassword:RandomPassword": (
+        "length", "special", "upper", "lower", "numeric", "minLower", "minUpper", "minNumeric", "minSpecial",
+        "overrideSpecial", "keepers"),
+    "random:index/randomId:RandomId": ("byteLength", "prefix", "keepers"),
+    "tls:index/privateKey:PrivateKey": ("algorithm", "rsaBits", "ecdsaCurve"),
+    "tls:index/certRequest:CertRequest": ("privateKeyPem", "subject", "dnsNames", "ipAddresses", "uris"),
+    "tls:index/selfSignedCert:SelfSignedCert": (
+        "privateKeyPem", "subject", "validityPeriodHours", "allowedUses", "isCaCertificate", "dnsNames",
+        "ipAddresses", "uris", "setSubjectKeyId", "setAuthorityKeyId"),
+    "tls:index/locallySignedCert:LocallySignedCert": (
+        "certRequestPem", "caPrivateKeyPem", "caCertPem", "validityPeriodHours", "allowedUses", "isCaCertificate",
+        "setSubjectKeyId"),
+}
+# Provider resources: a changed region, subscription or project points every resource of the
+# provider somewhere else; a changed kubeconfig is the same cluster with new credentials.
+PROVIDER_REPLACE_ON: dict[str, tuple[str, ...]] = {
+    "pulumi:providers:aws": ("region",),
+    "pulumi:providers:azure-native": ("subscriptionId", "location"),
+    "pulumi:providers:gcp": ("project", "region"),
+    "pulumi:providers:kubernetes": (),
+    "pulumi:providers:random": (),
+    "pulumi:providers:tls": (),
 }
 # Every Azure resource lives at a path: moving it to another group or region recreates it.
 AZURE_REPLACE_ON = ("resourceGroupName", "location")
@@ -81,7 +156,7 @@ K8S_REPLACE_ON = ("metadata.name", "metadata.namespace")
 
 
 def replace_paths(typ: str) -> tuple[str, ...]:
-    paths = REPLACE_ON.get(typ, ())
+    paths = REPLACE_ON.get(typ, PROVIDER_REPLACE_ON.get(typ, ()))
     if typ.startswith("azure-native:"):
         paths += AZURE_REPLACE_ON
     if typ.startswith("kubernetes:") and typ != "kubernetes:helm.sh/v3:Release":

@@ -13,6 +13,7 @@ from typing import cast
 
 import pytest
 
+from components.fleet.ports import aws_fleet_sources
 from components.security.baseline import GROUP_SUBJECT, developer_rules
 from offline import controls as ctl
 from offline.plan import run_plan
@@ -228,7 +229,7 @@ def test_namespace_roles_bind_the_developer_role_per_namespace(prod_plan) -> Non
 
 # --- network between clusters --------------------------------------------------------------------
 
-FIREWALL_TYPES = {"aws": "aws:ec2/securityGroupRule:SecurityGroupRule", "azure": "azure-native:network:SecurityRule",
+FIREWALL_TYPES = {"aws": "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "azure": "azure-native:network:SecurityRule",
                   "gcp": "gcp:compute/firewall:Firewall"}
 
 
@@ -236,8 +237,8 @@ def _rule(cloud: str, r) -> tuple[str, int | str, list[str], str]:
     """(protocol, port, sources, access) of one firewall rule, whatever the cloud."""
     i = r["inputs"]
     if cloud == "aws":
-        assert i["type"] == "ingress" and i["fromPort"] == i["toPort"]
-        return i["protocol"], int(i["fromPort"]), sorted(i["cidrBlocks"]), "allow"
+        assert i["fromPort"] == i["toPort"]
+        return i["ipProtocol"], int(i["fromPort"]), [i["cidrIpv4"]], "allow"
     if cloud == "azure":
         assert i["direction"] == "Inbound"
         port = i["destinationPortRange"]
@@ -252,12 +253,22 @@ def test_fleet_ports_open_exactly_the_table_from_the_other_clusters(plan) -> Non
         others = sorted(str(n) for n in ipaddress.collapse_addresses(ports.fleet_sources(plan.spec, c)))
         assert others
         rules = [_rule(c.cloud, r) for r in plan.of_type(FIREWALL_TYPES[c.cloud]) if cluster_of(r, by_urn) == c.name]
+        if c.cloud == "aws":  # one rule per source CIDR: compare per port
+            others = sorted(str(n) for n in aws_fleet_sources(plan.spec, c))
+            merged: dict[tuple[str, int], list[str]] = {}
+            for p, n, src, _ in rules:
+                merged.setdefault((p, n), []).extend(src)
+            rules = [(p, n, sorted(src), "allow") for (p, n), src in merged.items()]
         allows = {(p, n) for p, n, src, access in rules if access == "allow" and src == others}
         assert allows == {(p.protocol, p.port) for p in ports.ports("fleet")}
         for p, n, src, access in rules:
             assert "0.0.0.0/0" not in src and "*" not in src and src
             own = {str(c.network.vpc), str(c.network.pods), str(c.network.control_plane)}
             assert src == others or set(src) <= own, "only other clusters' ranges (or this cluster's control plane)"
+            if c.cloud == "aws":  # the fleet's space minus this cluster's own ranges
+                nets = [ipaddress.IPv4Network(x) for x in src]
+                assert all(x.subnet_of(plan.spec.address_space) for x in nets)
+                assert not any(x.overlaps(c.network.vpc) or x.overlaps(c.network.pods) for x in nets)
         cp = {(p, n) for p, n, src, _ in rules if src == [str(c.network.control_plane)]}
         assert cp == ({(p.protocol, p.port) for p in ports.ports("control-plane")} if c.cloud == "gcp" else set())
         if c.cloud == "azure":

@@ -24,7 +24,8 @@ import pulumi_gcp as gcp
 from components.handle import ClusterHandle
 from stacks import ports as port_table
 from stacks.ports import FleetPort
-from stacks.spec import FleetSpec
+from stacks import ipam
+from stacks.spec import ClusterSpec, FleetSpec
 
 # Azure NSG priorities: fleet allows from 200 upward, the fleet deny after them (Azure's own
 # defaults start at 65000).
@@ -53,29 +54,71 @@ class FleetPorts(pulumi.ComponentResource):
         super().__init__("archipelago:fleet:FleetPorts", name, None, opts)
         h, fleet = args.handle, args.fleet
         sources = tuple(str(n) for n in ipaddress.collapse_addresses(port_table.fleet_sources(fleet, h.spec)))
-        openings = [_Opening(p, sources) for p in port_table.ports("fleet")] if sources else []
+        # AWS: one rule per source CIDR, so the sources must not grow with the fleet (see aws_fleet_sources).
+        rule_sources = tuple(str(n) for n in aws_fleet_sources(fleet, h.spec)) if h.cloud == "aws" else sources
+        openings = [_Opening(p, rule_sources) for p in port_table.ports("fleet")] if sources else []
         if h.cloud in CONTROL_PLANE_FIREWALLED:
             openings += [_Opening(p, (str(h.network.control_plane),)) for p in port_table.ports("control-plane")]
         self.rules = CLOUD_RULES[h.cloud](self, h, openings, sources)
         self.register_outputs({"ruleCount": len(self.rules)})
 
 
+def aws_fleet_sources(fleet: FleetSpec, cluster: ClusterSpec) -> list[ipaddress.IPv4Network]:
+    """The AWS rules' sources: the fleet's address space minus this cluster's own ranges.
+
+    Every other cluster's VPC and pod ranges lie in ``addressSpace`` (validation enforces it), so
+    this covers them all, now and after any fleet edit, in at most ``16 - prefix`` CIDRs (8 for a
+    /8) instead of two per cluster. Adding, removing or reordering clusters therefore changes no
+    rule of another cluster's security group, and the rule count does not grow with the fleet:
+    7 fleet ports x 8 CIDRs = 56 inbound rules at any fleet size, under the default quota of 60
+    inbound rules per security group (docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html
+    "Inbound or outbound rules per security group"), where one rule per cluster range would need
+    7 x 2 x 47 = 658 at 48 clusters. The rest of the space is unallocated fleet space: the address
+    space is the fleet's own (docs/input-safety.md).
+
+    A block-allocated cluster gives up its whole /16 block (its spare quarter included) unless
+    another cluster's explicit range sits in it; otherwise only its VPC and pod ranges leave.
+    """
+    space = fleet.address_space
+    n = cluster.network
+    own = [n.vpc, n.pods]
+    if n.slot is not None:
+        blk = ipam.block(space, n.slot)
+        theirs = [r for other in fleet.clusters if other.name != cluster.name for r in (other.network.vpc, other.network.pods)]
+        if not any(r.overlaps(blk) for r in theirs):
+            own = [blk]
+    nets = [space]
+    for mine in own:
+        if not mine.subnet_of(space):
+            continue
+        nets = [piece for net in nets for piece in (net.address_exclude(mine) if mine.subnet_of(net) else [net])]
+    return sorted(ipaddress.collapse_addresses(nets))
+
+
 def _aws(parent: FleetPorts, h: ClusterHandle, openings: list[_Opening], _sources: tuple[str, ...]) -> list[pulumi.CustomResource]:
+    """One ingress rule per (port, source CIDR) on the EKS cluster security group.
+
+    ``aws.vpc.SecurityGroupIngressRule`` is one AWS security group rule with an id of its own, so a
+    changed source is an add or remove of that rule only; ``aws.ec2.SecurityGroupRule`` with a
+    CIDR list replaces the whole rule on any change (every argument is ForceNew in
+    hashicorp/terraform-provider-aws internal/service/ec2/vpc_security_group_rule.go), and with
+    create-before-delete the replacement duplicates the old rule, which AWS refuses.
+    """
     sg = h.cloud_outputs["clusterSecurityGroupId"]
-    return [
-        aws.ec2.SecurityGroupRule(
-            f"{h.name}-fleet-{o.row.name}",
-            type="ingress",
-            security_group_id=sg,
-            protocol=o.row.protocol,
-            from_port=o.row.port,
-            to_port=o.row.port,
-            cidr_blocks=list(o.sources),
-            description=o.row.purpose,
-            opts=h.cloud_opts(parent),
-        )
-        for o in openings
-    ]
+    rules = []
+    for o in openings:
+        for cidr in o.sources:
+            rules.append(aws.vpc.SecurityGroupIngressRule(
+                f"{h.name}-fleet-{o.row.name}-{cidr.replace('.', '-').replace('/', '-')}",
+                security_group_id=sg,
+                ip_protocol=o.row.protocol,
+                from_port=o.row.port,
+                to_port=o.row.port,
+                cidr_ipv4=cidr,
+                description=o.row.purpose,
+                opts=h.cloud_opts(parent),
+            ))
+    return rules
 
 
 def _azure(parent: FleetPorts, h: ClusterHandle, openings: list[_Opening], sources: tuple[str, ...]) -> list[pulumi.CustomResource]:
