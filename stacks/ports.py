@@ -71,9 +71,10 @@ def port(name: str) -> int:
 
 def fleet_sources(fleet: FleetSpec, cluster: ClusterSpec) -> list[ipaddress.IPv4Network]:
     """Where cross-cluster traffic into ``cluster`` may come from: every other cluster's VPC and pod
-    ranges (gateways run on nodes; pods on VPC-routed CNIs keep their pod address), in fleet order."""
+    ranges (gateways run on nodes; pods on VPC-routed CNIs keep their pod address), ordered by
+    cluster name so that reordering the clusters list changes no rule."""
     out: list[ipaddress.IPv4Network] = []
-    for other in fleet.clusters:
+    for other in sorted(fleet.clusters, key=lambda c: c.name):
         if other.name != cluster.name:
             out += [other.network.vpc, other.network.pods]
     return out

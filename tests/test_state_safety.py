@@ -47,3 +47,79 @@ def test_distinct_urns_pass() -> None:
 def test_shipped_plans_have_unique_urns(plan) -> None:
     urns = [r["urn"] for r in plan.resources]
     assert len(urns) == len(set(urns))
+
+
+# --- fleet edits ------------------------------------------------------------------------------
+
+import copy  # noqa: E402
+import json  # noqa: E402
+from typing import Any  # noqa: E402
+
+from offline import diff  # noqa: E402
+from offline.plan import run_plan  # noqa: E402
+
+from .conftest import stack_raw  # noqa: E402
+
+NEW = {"name": "dev-eks2", "cloud": "aws", "region": "eu-west-1", "role": "workload", "kubernetesVersion": "1.33",
+       "nodes": {"instanceType": "t3.large", "minSize": 1, "desiredSize": 1, "maxSize": 2}}
+
+
+def _add(raw: dict[str, Any]) -> str:
+    raw["clusters"].append(copy.deepcopy(NEW))
+    return NEW["name"]
+
+
+def _reorder(raw: dict[str, Any]) -> str:
+    raw["clusters"] = list(reversed(raw["clusters"]))
+    return ""
+
+
+_PLANS: dict[str, Any] = {}
+
+
+def _with_new_cluster() -> Any:
+    if "add" not in _PLANS:
+        raw = stack_raw("dev")
+        _add(raw)
+        _PLANS["add"] = run_plan("dev", raw=raw)
+    return _PLANS["add"]
+
+
+@pytest.fixture(scope="module", params=["add", "remove", "reorder"])
+def fleet_edit(request: pytest.FixtureRequest, dev_plan: Any) -> tuple[str, diff.PlanDiff, Any, Any]:
+    if request.param == "add":
+        base, head = dev_plan, _with_new_cluster()
+    elif request.param == "remove":  # the same cluster leaves again
+        base, head = _with_new_cluster(), dev_plan
+    else:
+        raw = stack_raw("dev")
+        _reorder(raw)
+        base, head = dev_plan, run_plan("dev", raw=raw)
+    edited = "" if request.param == "reorder" else NEW["name"]
+    return edited, diff.diff_records(base.to_json(), head.to_json()), base, head
+
+
+def _mentions(record: dict[str, Any], edited: str, ranges: list[str]) -> bool:
+    text = json.dumps(record)
+    return edited in text or any(r in text for r in ranges)
+
+
+def test_a_fleet_edit_touches_only_the_edited_cluster_and_its_links(fleet_edit) -> None:
+    """Adding, removing or reordering a cluster: no other cluster's resource is replaced or
+    removed, and every change elsewhere is a link that names the edited cluster or its ranges."""
+    edited, d, base, head = fleet_edit
+    if not edited:
+        assert d.clusters == [], diff.render(d)  # reordering changes nothing at all
+        return
+    spec = head.spec if any(c.name == edited for c in head.spec.clusters) else base.spec
+    c = next(c for c in spec.clusters if c.name == edited)
+    ranges = [str(n) for n in c.network.ranges().values()] + [c.region]  # a new region joins the locality ring
+    for group in d.clusters:
+        if group.name in (edited, diff.FLEET):
+            continue
+        assert not [ch.record["name"] for ch in group.changed if ch.replaces], diff.render(d)
+        for r in group.removed + group.added:
+            assert _mentions(r, edited, ranges), (group.name, r["name"])
+        for ch in group.changed:
+            old_new = {"props": [(p, a, b) for p, a, b in ch.props]}
+            assert _mentions(old_new, edited, ranges), (group.name, ch.record["name"], ch.props)

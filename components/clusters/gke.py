@@ -138,8 +138,8 @@ class GkeCluster(ManagedCluster):
         ]
         # The other clusters' ranges: fleet links call this API server (see stacks/ports.py).
         authorized += [
-            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(net), display_name=f"fleet-{i}")
-            for i, net in enumerate(fleet_sources(fleet, c))
+            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=str(net), display_name=f"fleet-{net}")
+            for net in fleet_sources(fleet, c)
         ]
         self.cluster = gcp.container.Cluster(
             f"{name}-gke",

@@ -135,9 +135,11 @@ def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConf
 def locality_lb_setting(mesh: MeshConfig, regions: list[str]) -> dict[str, Any]:
     """The DestinationRule ``localityLbSetting`` (Istio field names) for the fleet's regions.
 
-    Regions keep fleet order; by default each region fails over to the next one (and, at a lower
-    priority, to every other region: failover never removes endpoints).
+    By default each region fails over to the next one in a ring of the regions sorted by name (not
+    fleet order: reordering the clusters list must change nothing), and, at a lower priority, to
+    every other region (failover never removes endpoints).
     """
+    regions = sorted(set(regions))
     loc = mesh.locality
     setting: dict[str, Any] = {"enabled": True}
     if loc.distribute is not None:
