@@ -123,3 +123,25 @@ def test_a_fleet_edit_touches_only_the_edited_cluster_and_its_links(fleet_edit) 
         for ch in group.changed:
             old_new = {"props": [(p, a, b) for p, a, b in ch.props]}
             assert _mentions(old_new, edited, ranges), (group.name, ch.record["name"], ch.props)
+
+
+# --- protection -------------------------------------------------------------------------------
+
+# (type, name suffix): what prod protects because losing it loses data or trust.
+PROTECTED_IN_PROD = [
+    ("aws:eks/cluster:Cluster", "-eks"),
+    ("gcp:container/cluster:Cluster", "-gke"),
+    ("azure-native:containerservice:ManagedCluster", ""),
+    ("aws:cloudwatch/logGroup:LogGroup", "-control-plane"),  # EKS audit and API logs
+    ("tls:index/selfSignedCert:SelfSignedCert", "-root-ca"),  # mesh root
+    ("tls:index/locallySignedCert:LocallySignedCert", "-istio-ca"),  # mesh intermediates
+    ("tls:index/privateKey:PrivateKey", ""),
+]
+
+
+@pytest.mark.parametrize("typ,suffix", PROTECTED_IN_PROD)
+def test_prod_protects_what_cannot_be_lost(prod_plan, dev_plan, typ: str, suffix: str) -> None:
+    found = [r for r in prod_plan.of_type(typ) if r["name"].endswith(suffix)]
+    assert found and all(r["protect"] for r in found), [(r["name"], r["protect"]) for r in found]
+    # dev stays disposable
+    assert not any(r["protect"] for r in dev_plan.of_type(typ) if r["name"].endswith(suffix))

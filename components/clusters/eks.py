@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
+from components import naming, protection
 from components.clusters import kubeconfig
 from components.clusters.base import ClusterArgs, ManagedCluster
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
@@ -109,7 +109,7 @@ class EksCluster(ManagedCluster):
             f"{name}-control-plane",
             name=f"/aws/eks/{c.name}/cluster",
             retention_in_days=90 if fleet.is_prod else 14,
-            opts=child,
+            opts=stateful,  # the control plane's audit log
         )
 
         invoke = pulumi.InvokeOutputOptions(provider=args.provider, parent=self)
@@ -169,7 +169,7 @@ class EksCluster(ManagedCluster):
             bootstrap_self_managed_addons=False,
             deletion_protection=base.deletion_protection,
             tags={"karpenter.sh/discovery": c.name},
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[cluster_policy, log_group])),
+            opts=protection.keep(fleet, child, depends_on=[cluster_policy, log_group]),
         )
         self.cluster_security_group_id = self.cluster.vpc_config.cluster_security_group_id
 

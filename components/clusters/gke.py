@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from components import naming
+from components import naming, protection
 from components.clusters import kubeconfig
 from components.clusters.base import ClusterArgs, ManagedCluster
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
@@ -198,7 +198,7 @@ class GkeCluster(ManagedCluster):
             cluster_autoscaling=auto_provisioning(fleet, c, self.node_sa.email),
             deletion_protection=base.deletion_protection,
             resource_labels={"archipelago-cluster": c.name},
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[kms_grant, *node_roles])),
+            opts=protection.keep(fleet, child, depends_on=[kms_grant, *node_roles]),
         )
 
         self.node_pool = gcp.container.NodePool(

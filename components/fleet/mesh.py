@@ -18,6 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
+from components import protection
 from components.addons.istio import (
     ISTIO_NAMESPACE,
     CaBundle,
@@ -51,7 +52,7 @@ class IstioMesh(pulumi.ComponentResource):
         self.tls_provider = tls.Provider(f"{name}-tls", opts=pulumi.ResourceOptions(parent=self))
         tls_opts = pulumi.ResourceOptions(parent=self, provider=self.tls_provider)
         # Replacing the root key re-keys the whole mesh: protect it like other stateful keys.
-        keep = pulumi.ResourceOptions.merge(tls_opts, pulumi.ResourceOptions(protect=fleet.baseline.protect_stateful))
+        keep = protection.keep(fleet, tls_opts)
 
         root_key = tls.PrivateKey(f"{name}-root-key", algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=keep)
         self.root_cert = tls.SelfSignedCert(
@@ -61,7 +62,7 @@ class IstioMesh(pulumi.ComponentResource):
             is_ca_certificate=True,
             allowed_uses=CA_USES,
             validity_period_hours=ROOT_VALIDITY_HOURS,
-            opts=tls_opts,
+            opts=keep,
         )
         regions = list(dict.fromkeys(c.region for c in fleet.clusters))
         lb_setting = locality_lb_setting(mesh, regions)
@@ -88,7 +89,7 @@ class IstioMesh(pulumi.ComponentResource):
                 max_path_length=0,  # signs workload certificates only, never another CA
                 allowed_uses=CA_USES,
                 validity_period_hours=INTERMEDIATE_VALIDITY_HOURS,
-                opts=tls_opts,
+                opts=keep,
             )
             self.clusters[h.name] = IstioCluster(
                 f"{h.name}-istio",
