@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -169,13 +169,18 @@ def _worktrees() -> set[str]:
     return {line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("worktree ")}
 
 
-def test_make_diff_script_plans_the_base_in_a_temporary_worktree() -> None:
-    before = _worktrees()
-    run = subprocess.run(["scripts/plan-diff.sh", "HEAD", "dev"], cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
+def test_make_diff_script_plans_the_base_in_a_temporary_worktree(tmp_path: Path) -> None:
+    # The script's temporary directory is this test's own (mktemp honours TMPDIR): on a shared
+    # machine another run of the script may have its own worktree under /tmp at the same moment,
+    # which made this test fail now and then when it looked at every temporary worktree.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    run = subprocess.run(["scripts/plan-diff.sh", "HEAD", "dev"], cwd=ROOT, capture_output=True, text=True, check=False,
+                         timeout=600, env=env)
     assert run.returncode == 0, run.stderr
     assert "### Plan diff: stack `dev` (HEAD (" in run.stdout
-    # The temporary worktree is gone afterwards (other checkouts of the repository may come and go).
-    assert not {w for w in _worktrees() - before if w.startswith(tempfile.gettempdir())}
+    # The temporary worktree is gone afterwards.
+    assert not {w for w in _worktrees() if w.startswith(str(tmp_path))}
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_replace_table_is_exhaustive(plan: Any) -> None:

@@ -103,7 +103,7 @@ def test_hostile_file_exits_2_with_file_line_and_reason(name: str, tmp_path: Pat
         assert fragment not in out, out
     assert len(out) < 4000, "an error message must not echo the input back"
     # Bounded work: generous for a loaded 2-core machine, far below what an expanded bomb costs.
-    assert seconds < 3, seconds
+    assert seconds < 5, seconds  # measured 0.01-0.4 s; headroom for a loaded 2-core machine
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
 
 
