@@ -76,7 +76,7 @@ def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None)
         plan_issues, plans = _address_plan(checked.address_space, parsed)
         issues += plan_issues
     if checked is not None and "addressSpace" not in bad:
-        issues += _extra_sections(raw, checked, parsed)
+        issues += _not_consequences(_extra_sections(raw, checked, parsed), raw_clusters, parsed)
 
     if issues or fleet is None:
         raise ConfigError(issues, names=_cluster_names(raw_clusters))
@@ -198,6 +198,14 @@ def _extra_sections(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, C
     for validator in SECTION_VALIDATORS:
         issues += validator(raw, fleet, parsed)
     return issues
+
+
+def _not_consequences(issues: list[ConfigIssue], raw_clusters: list[Any], parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
+    """Drop section errors caused by a cluster that failed to parse: a reference to its name or
+    region ("... is not a cluster of the fleet") is reported as the cluster's own error already."""
+    broken = [c for i, c in enumerate(raw_clusters) if i not in parsed and isinstance(c, dict)]
+    known = {str(c.get(k)) for c in broken for k in ("name", "region") if isinstance(c.get(k), str)}
+    return [x for x in issues if not (isinstance(x.value, str) and x.value in known and "of the fleet" in x.message)]
 
 
 def _cluster_names(raw_clusters: list[Any]) -> dict[int, str]:

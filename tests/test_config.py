@@ -214,3 +214,16 @@ def test_derived_names_are_checked_per_cloud(name: str, cloud: str, refused: lis
 
     found = naming.problems(name, cloud)
     assert len(found) == len(refused) and all(r in f for r, f in zip(refused, found)), found
+
+
+def test_no_error_is_a_consequence_of_another() -> None:
+    """A cluster that fails to parse is reported once: not again as a missing management cluster,
+    nor as an unknown name in the sections that refer to it."""
+    raw = base()
+    setc(0, "cloud", "oracle")(raw)  # the management cluster
+    setc(2, "kubernetesVersion", 1.3)(raw)  # dev-aks, a DR peer in dev
+    with pytest.raises(ConfigError) as info:
+        build_spec(raw, "dev")
+    paths = sorted(i.path for i in info.value.issues)
+    assert paths == ["clusters[0].cloud", "clusters[2].kubernetesVersion"], info.value.render()
+    assert "clusters[2](dev-aks).kubernetesVersion: 1.3 must be quoted" in info.value.render()
