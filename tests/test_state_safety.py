@@ -136,6 +136,7 @@ PROTECTED_IN_PROD = [
     ("tls:index/selfSignedCert:SelfSignedCert", "-root-ca"),  # mesh root
     ("tls:index/locallySignedCert:LocallySignedCert", "-istio-ca"),  # mesh intermediates
     ("tls:index/privateKey:PrivateKey", ""),
+    ("gcp:iam/workloadIdentityPool:WorkloadIdentityPool", ""),  # the DR readers' keyless access
 ]
 
 
@@ -145,3 +146,19 @@ def test_prod_protects_what_cannot_be_lost(prod_plan, dev_plan, typ: str, suffix
     assert found and all(r["protect"] for r in found), [(r["name"], r["protect"]) for r in found]
     # dev stays disposable
     assert not any(r["protect"] for r in dev_plan.of_type(typ) if r["name"].endswith(suffix))
+
+
+def test_workload_identity_pool_ids_do_not_block_re_creation(prod_plan) -> None:
+    """GCP keeps a deleted pool's id for 30 days (cloud.google.com/iam/docs/
+    manage-workload-identity-pools-providers#delete-pool): a pool id made only of cluster names
+    would make re-adding a DR link within that time fail. The id ends in a random suffix drawn
+    when the link is created, at most 32 characters in all (IAM API workloadIdentityPoolId)."""
+    import re
+
+    pools = prod_plan.of_type("gcp:iam/workloadIdentityPool:WorkloadIdentityPool")
+    suffixes = {r["name"]: r for r in prod_plan.of_type("random:index/randomId:RandomId")}
+    assert pools
+    for pool in pools:
+        pool_id = pool["inputs"]["workloadIdentityPoolId"]
+        assert re.match(r"^[a-z][a-z0-9-]{3,26}-[0-9a-f]{4}$", pool_id) and not pool_id.startswith("gcp-"), pool_id
+        assert f"{pool['name']}-pool-suffix" in suffixes

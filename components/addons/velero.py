@@ -26,6 +26,7 @@ import pulumi_aws as aws
 import pulumi_azure_native.storage as azstorage
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 from pulumi_azure_native import authorization, managedidentity
 
 from components import naming
@@ -343,8 +344,8 @@ class GcpBackend:
         # and compute.snapshots.* for them).
         perms = CloudPermissions(gcp_bucket_roles=lambda: [(bucket.name, "roles/storage.objectAdmin")],
                                  gcp_roles=lambda: ["roles/compute.storageAdmin"] if cfg.snapshots else [])
-        return Storage(self.provider, bucket.name, {}, {"project": h.account, "snapshotLocation": h.region}, perms, [bucket], {},
-                       {"velero_backup_bucket_name": bucket.name})
+        return Storage(self.provider, bucket.name, {}, {"project": h.account, "snapshotLocation": h.region}, perms, [bucket],
+                       {"protect": protect}, {"velero_backup_bucket_name": bucket.name})
 
     def own_config(self, s: Storage, identity: WorkloadIdentity) -> dict[str, pulumi.Input[str]]:
         return {**s.bsl_config, "serviceAccount": identity.principal}
@@ -365,9 +366,16 @@ class GcpBackend:
         opts = peer.cloud_opts(parent)
         prefix = f"{peer.name}-velero-dr-{reader.name}"
         # One pool per (peer, reader): every reader's subject is the same velero SA, so the pool
-        # is what tells readers apart.
-        pool_id = naming.fit(f"vdr-{peer.name}-{reader.name}", 32)
-        pool = gcp.iam.WorkloadIdentityPool(prefix, workload_identity_pool_id=pool_id, project=peer.account, opts=opts)
+        # is what tells readers apart. A deleted pool keeps its id for 30 days
+        # (cloud.google.com/iam/docs/manage-workload-identity-pools-providers#delete-pool), so the
+        # id ends in a random suffix that a re-created link draws anew; protected in prod.
+        rand = random.Provider(f"{prefix}-random", opts=pulumi.ResourceOptions(parent=parent))
+        suffix = random.RandomId(f"{prefix}-pool-suffix", byte_length=2, keepers={"peer": peer.name, "reader": reader.name},
+                                 opts=pulumi.ResourceOptions(parent=parent, provider=rand))
+        base_id = naming.fit(f"vdr-{peer.name}-{reader.name}", 27)
+        pool = gcp.iam.WorkloadIdentityPool(prefix, workload_identity_pool_id=suffix.hex.apply(lambda x: f"{base_id}-{x}"),
+                                            project=peer.account, opts=peer.cloud_opts(parent, protect=bool(s.details.get("protect"))))
+        pool_id = pool.workload_identity_pool_id
         provider = gcp.iam.WorkloadIdentityPoolProvider(
             prefix, workload_identity_pool_id=pool.workload_identity_pool_id, workload_identity_pool_provider_id=naming.fit(reader.name, 32),
             project=peer.account, attribute_mapping={"google.subject": "assertion.sub"},
