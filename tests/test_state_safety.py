@@ -162,3 +162,74 @@ def test_workload_identity_pool_ids_do_not_block_re_creation(prod_plan) -> None:
         pool_id = pool["inputs"]["workloadIdentityPoolId"]
         assert re.match(r"^[a-z][a-z0-9-]{3,26}-[0-9a-f]{4}$", pool_id) and not pool_id.startswith("gcp-"), pool_id
         assert f"{pool['name']}-pool-suffix" in suffixes
+
+
+# --- fleet firewall sources -------------------------------------------------------------------
+
+import ipaddress  # noqa: E402
+
+from components.fleet.ports import aws_fleet_sources  # noqa: E402
+from stacks import ports as port_table  # noqa: E402
+
+FIREWALL = {"aws": ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", lambda i: [i["cidrIpv4"]]),
+            "azure": ("azure-native:network:SecurityRule", lambda i: i["sourceAddressPrefixes"]),
+            "gcp": ("gcp:compute/firewall:Firewall", lambda i: i["sourceRanges"])}
+
+# Whose pod addresses reach another cluster unchanged: EKS VPC CNI (custom networking on the
+# secondary range, docs.aws.amazon.com/eks/latest/userguide/cni-custom-network.html) and GKE
+# VPC-native alias ranges (cloud.google.com/kubernetes-engine/docs/concepts/alias-ips) route pod
+# IPs; AKS Azure CNI Overlay SNATs pod traffic leaving the cluster to the node IP
+# (learn.microsoft.com/azure/aks/azure-cni-overlay), so its pods arrive from its VNet range.
+ROUTABLE_PODS = {"aws": True, "gcp": True, "azure": False}
+
+
+def test_fleet_firewall_sources_include_other_clusters_pod_ranges_where_routable(plan) -> None:
+    from offline.report import cluster_of
+
+    by_urn = plan.by_urn()
+    fleet_ports = {(p.protocol, p.port) for p in port_table.ports("fleet")}
+    for c in plan.spec.clusters:
+        typ, sources_of = FIREWALL[c.cloud]
+        rules = [r for r in plan.of_type(typ) if cluster_of(r, by_urn) == c.name and r["inputs"].get("access", "Allow") == "Allow"]
+        covered: dict[int, list[ipaddress.IPv4Network]] = {}
+        for r in rules:
+            i = r["inputs"]
+            port = int(i.get("fromPort") or i.get("destinationPortRange") or (i.get("allows") or [{}])[0].get("ports", ["0"])[0])
+            covered.setdefault(port, []).extend(ipaddress.IPv4Network(s) for s in sources_of(i))
+        for other in plan.spec.clusters:
+            if other.name == c.name:
+                continue
+            needed = [other.network.vpc] + ([other.network.pods] if ROUTABLE_PODS[other.cloud] else [])
+            for _, port in fleet_ports:
+                for net in needed:
+                    assert any(net.subnet_of(s) for s in covered.get(port, [])), (c.name, port, other.name, str(net))
+
+
+def test_aws_fleet_rules_stay_within_the_security_group_quota_at_48_clusters() -> None:
+    """AWS: 60 inbound rules per security group by default (docs.aws.amazon.com/vpc/latest/userguide/
+    amazon-vpc-limits.html#vpc-limits-security-groups); the EKS cluster security group keeps one of
+    them for itself (all traffic from the group). The per-CIDR rules must fit at 48 clusters."""
+    from stacks import ipam
+    from stacks.validate import build_spec
+
+    names, used = [], set()
+    i = 0
+    while len(names) < 48:
+        name = f"c{i}"
+        i += 1
+        slot = ipam.hashed_slot(name, 256)
+        if slot not in used:
+            used.add(slot)
+            names.append(name)
+    raw = {"environment": "prod", "addressSpace": "10.0.0.0/8",
+           "clusters": [{"name": n, "cloud": "aws", "region": "us-east-1", "kubernetesVersion": "1.33",
+                         "role": "management" if j == 0 else "workload"} for j, n in enumerate(names)]}
+    spec = build_spec(raw, "t")
+    fleet_ports = len(port_table.ports("fleet"))
+    for c in spec.clusters:
+        sources = aws_fleet_sources(spec, c)
+        assert fleet_ports * len(sources) <= 59, (c.name, len(sources))
+        others = [o for o in spec.clusters if o.name != c.name]
+        for o in others:
+            assert any(o.network.pods.subnet_of(s) for s in sources) and any(o.network.vpc.subnet_of(s) for s in sources)
+        assert not any(s.overlaps(c.network.vpc) or s.overlaps(c.network.pods) for s in sources)
