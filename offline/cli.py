@@ -32,7 +32,7 @@ MANAGED_SERVICE = {"aws": "EKS", "azure": "AKS", "gcp": "GKE"}
 
 console = Console(stderr=False, highlight=False, width=None if sys.stdout.isatty() else 160)
 # Error lines are never wrapped: a key path cut at column 80 cannot be searched for.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def _summary(plan: Any, seconds: float) -> None:

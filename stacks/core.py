@@ -149,7 +149,7 @@ class GroupBinding(Model):
     @field_validator("name")
     @classmethod
     def _not_broad(cls, v: str) -> str:
-        if not GROUP_NAME.match(v):
+        if not GROUP_NAME.fullmatch(v):
             raise ValueError("is not a group name (letters, digits and . _ @ + : -; it lands in RBAC subjects, "
                              "object names and Argo CD templates)")
         if v.startswith("system:"):
@@ -212,10 +212,19 @@ class ConfigIssue:
     line: int | None = None  # line in the stack file, when the loader knows it
 
     def __str__(self) -> str:
+        path = shown_path(self.path)
         if self.value is NO_VALUE:
-            return f"{self.path}: {self.message}" if self.path else self.message
+            return f"{path}: {self.message}" if path else self.message
         shown = "(missing)" if self.value is _MISSING else echo(self.value)
-        return f"{self.path}: {shown} {self.message}" if self.path else self.message
+        return f"{path}: {shown} {self.message}" if path else self.message
+
+
+def shown_path(path: str) -> str:
+    """A key path for a message: control characters escaped (a key may hold a newline or an
+    escape sequence), at most 2 x :data:`MAX_ECHO` characters."""
+    if not path.isprintable():
+        path = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in path)
+    return path if len(path) <= 2 * MAX_ECHO else path[: 2 * MAX_ECHO] + "…"
 
 
 def echo(value: Any) -> str:
@@ -289,8 +298,9 @@ class ConfigError(Exception):
             line = self._line(issue)
             at = (f"{self.source}:{line}: " if line else f"{self.source}: ") if self.source else (f"line {line}: " if line else "")
             text = str(issue)
-            if issue.path:
-                text = self._named(issue.path) + text[len(issue.path):]
+            path = shown_path(issue.path)
+            if path:
+                text = self._named(path) + text[len(path):]
             lines.append(f"  - {at}{text}")
         return "\n".join(lines)
 

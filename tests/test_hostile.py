@@ -55,6 +55,7 @@ CASES: dict[str, tuple[int, list[str]]] = {
     "deep-nesting.yaml": (2, ["Pulumi.h.yaml:2:", f"nested deeper than {stackfile.MAX_DEPTH} levels"]),
     "ten-megabytes.yaml": (2, ["Pulumi.h.yaml: is larger than 256 KiB"]),
     "long-value.yaml": (2, ["Pulumi.h.yaml:4: gcpProject: 'xxxx", "(200002 characters)"]),
+    "control-characters-in-key.yaml": (2, ["Pulumi.h.yaml:4: security.bad\\nkey\\x1b[31m:fire:: 'bad\\nkey\\x1b[31m:fire:' unknown key"]),
 }
 
 # Never in the output, per file: consequences of an earlier error, and whole echoed values.
@@ -62,6 +63,7 @@ ABSENT = {
     "broken-management.yaml": ["role 'management'", "found 0"],
     "long-value.yaml": ["x" * 1000],
     "unquoted-version.yaml": ["1.3 "],
+    "control-characters-in-key.yaml": ["\x1b", "🔥"],  # no raw escape sequence, no emoji
 }
 
 

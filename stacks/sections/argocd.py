@@ -48,7 +48,7 @@ class ArgoCDConfig(Model):
     @field_validator("revision")
     @classmethod
     def _git_ref(cls, v: str) -> str:
-        if not GIT_REF.match(v):
+        if not GIT_REF.fullmatch(v):
             raise ValueError("is not a git branch, tag or commit (letters, digits and . _ / + -; no '..', "
                              "no leading '-', no whitespace or template braces)")
         return v
@@ -56,7 +56,7 @@ class ArgoCDConfig(Model):
     @field_validator("path_prefix")
     @classmethod
     def _repo_path(cls, v: str) -> str:
-        if not REPO_PATH.match(v):
+        if not REPO_PATH.fullmatch(v):
             raise ValueError("is not a relative path inside the repository (segments of letters, digits, "
                              "'_', '.', '-'; no '.' or '..' segment, no leading '/')")
         return v
