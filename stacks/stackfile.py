@@ -29,8 +29,22 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from .core import NO_VALUE, ConfigError, ConfigIssue, format_path
 
@@ -67,26 +81,8 @@ def _line(node_or_mark: Any) -> int | None:
     return mark.line + 1 if mark is not None and hasattr(mark, "line") else None
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with bounded nesting and aliases, and strict keys and types."""
-
-    def __init__(self, text: str):
-        super().__init__(text)
-        self._depth = 0
-        self._aliases = 0
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # noqa: D102 - PyYAML hook
-        if self.check_event(AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_ALIASES:
-                raise _Problem(_line(self.peek_event()), f"more than {MAX_ALIASES} YAML aliases (*name)")
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _Problem(_line(self.peek_event()), f"nested deeper than {MAX_DEPTH} levels")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+class _Strict(SafeConstructor):
+    """PyYAML's safe constructor with strict keys and plain types only."""
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:  # noqa: D102 - PyYAML hook
         if node.tag not in PLAIN_TAGS:
@@ -112,7 +108,56 @@ class _Loader(yaml.SafeLoader):
         return YamlFloat(super().construct_yaml_float(node), str(node.value))
 
 
-_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
+_Strict.add_constructor("tag:yaml.org,2002:float", _Strict.construct_yaml_float)
+
+# libyaml (C) scans and composes when PyYAML was built with it: the pure-Python scanner takes
+# seconds on a 200 KB value or 20,000 nested brackets. Nesting is bounded before composing
+# (_precheck), so the C composer's recursion stays shallow.
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser as _Parser
+
+    class _Loader(_Parser, _Strict, Resolver):  # type: ignore[misc,valid-type]
+        def __init__(self, text: str):
+            _Parser.__init__(self, text)
+            _Strict.__init__(self)
+            Resolver.__init__(self)
+else:  # pragma: no cover - every supported platform has libyaml wheels
+    class _Loader(Reader, Scanner, Parser, Composer, _Strict, Resolver):  # type: ignore[no-redef]
+        def __init__(self, text: str):
+            Reader.__init__(self, text)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+            _Strict.__init__(self)
+            Resolver.__init__(self)
+
+
+def _precheck(text: str) -> None:
+    """One pass over the parser's events, before anything is composed: bounded nesting, a bounded
+    number of aliases, one document."""
+    events = _Loader(text)
+    depth = aliases = documents = 0
+    try:
+        while True:
+            event = events.get_event()
+            if event is None or isinstance(event, StreamEndEvent):
+                return
+            if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _Problem(_line(event), f"nested deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                depth -= 1
+            elif isinstance(event, AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise _Problem(_line(event), f"more than {MAX_ALIASES} YAML aliases (*name)")
+            elif isinstance(event, DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise _Problem(_line(event), "more than one YAML document ('---'): a stack file is one document")
+    finally:
+        events.dispose()
 
 
 def _short(value: Any, width: int = 60) -> str:
@@ -195,9 +240,14 @@ _PLAIN_REASONS = (
 )
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> _Problem:
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> _Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = str(getattr(exc, "problem", None) or exc)
+    if mark is not None and "cannot start any token" in problem:
+        lines = text.splitlines()
+        row = lines[mark.line] if mark.line < len(lines) else ""
+        if "\t" in row[: mark.column + 1]:
+            return _Problem(_line(mark), "a tab character: YAML indents with spaces only")
     for needle, plain in _PLAIN_REASONS:
         if needle in problem or needle in str(getattr(exc, "context", "") or ""):
             return _Problem(_line(mark), plain)
@@ -238,6 +288,7 @@ def _parse(path: Path, prefix: str, placeholder: str) -> StackFile:
         raise _Problem(text[: text.index("\x00")].count("\n") + 1, "contains a NUL character")
     loader = _Loader(text)
     try:
+        _precheck(text)
         root = loader.get_single_node()
         if root is None:
             raise _Problem(1, "is empty: a stack file is a mapping with a 'config:' key")
@@ -246,7 +297,7 @@ def _parse(path: Path, prefix: str, placeholder: str) -> StackFile:
             raise _Problem(_line(root), f"must be a mapping with a 'config:' key (found {_kind(root)})")
         doc = loader.construct_document(root)
     except yaml.YAMLError as exc:
-        raise _yaml_problem(exc) from None
+        raise _yaml_problem(exc, text) from None
     except RecursionError:  # defence in depth: the depth bound above should make this unreachable
         raise _Problem(None, f"nested deeper than {MAX_DEPTH} levels") from None
     finally:
