@@ -14,9 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stacks import stackfile  # noqa: E402
-from stacks.config import ConfigError  # noqa: E402
-from tests.test_hostile import CASES, CORPUS, GENERATED  # noqa: E402
+from stacks import stackfile
+from stacks.config import ConfigError
+from tests.test_hostile import CASES, CORPUS, GENERATED
 
 
 def main() -> None:

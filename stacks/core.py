@@ -229,8 +229,9 @@ def shown_path(path: str) -> str:
 
 def echo(value: Any) -> str:
     """``repr`` of a value for an error message, one line and at most :data:`MAX_ECHO` characters."""
-    if isinstance(value, float) and hasattr(value, "source"):
-        return str(value.source)  # a float as written in YAML (1.30, not 1.3)
+    source = getattr(value, "source", None) if isinstance(value, float) else None
+    if source is not None:
+        return str(source)  # a float as written in YAML (1.30, not 1.3)
     text = repr(_plain(value))
     if len(text) > MAX_ECHO:
         text = f"{text[:MAX_ECHO]}… ({len(text)} characters)"

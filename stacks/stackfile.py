@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from yaml.composer import Composer
@@ -64,7 +64,7 @@ class YamlFloat(float):
 
     source: str
 
-    def __new__(cls, value: float, source: str) -> YamlFloat:
+    def __new__(cls, value: float, source: str) -> Self:
         obj = super().__new__(cls, value)
         obj.source = source
         return obj
@@ -84,13 +84,13 @@ def _line(node_or_mark: Any) -> int | None:
 class _Strict(SafeConstructor):
     """PyYAML's safe constructor with strict keys and plain types only."""
 
-    def construct_object(self, node: Node, deep: bool = False) -> Any:  # noqa: D102 - PyYAML hook
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
         if node.tag not in PLAIN_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             raise _Problem(_line(node), f"the YAML type {tag} is not allowed here (quote the value to make it a string)")
         return super().construct_object(node, deep)
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:  # noqa: D102
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         first: dict[Any, int | None] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -104,11 +104,11 @@ class _Strict(SafeConstructor):
             first[key] = _line(key_node)
         return super().construct_mapping(node, deep)
 
-    def construct_yaml_float(self, node: ScalarNode) -> YamlFloat:  # noqa: D102
+    def construct_yaml_float(self, node: ScalarNode) -> YamlFloat:
         return YamlFloat(super().construct_yaml_float(node), str(node.value))
 
 
-_Strict.add_constructor("tag:yaml.org,2002:float", _Strict.construct_yaml_float)
+_Strict.add_constructor("tag:yaml.org,2002:float", _Strict.construct_yaml_float)  # pyright: ignore[reportArgumentType]
 
 # libyaml (C) scans and composes when PyYAML was built with it: the pure-Python scanner takes
 # seconds on a 200 KB value or 20,000 nested brackets. Nesting is bounded before composing
@@ -311,7 +311,7 @@ def _parse(path: Path, prefix: str, placeholder: str) -> StackFile:
     raw: dict[str, Any] = {}
     engine: dict[str, str] = {}
     secrets: list[str] = []
-    for knode, _ in config_node.value:
+    for knode, _ in config_node.value if isinstance(config_node, MappingNode) else []:
         if knode.tag not in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"):
             raise _Problem(_line(knode), f"is not a string key; config keys look like '{prefix}environment'", "config", knode.value)
     for key, value in config.items():

@@ -21,8 +21,8 @@ from .baseline import baseline_for
 from .config import (
     DEFAULT_INSTANCE_TYPES,
     DNS_LABEL,
-    MAX_CLUSTER_NAME,
     EXTRA_MODELS,
+    MAX_CLUSTER_NAME,
     ClusterConfig,
     ConfigError,
     ConfigIssue,

@@ -121,7 +121,7 @@ def test_cli_subprocess_never_shows_a_traceback(tmp_path: Path) -> None:
     """The real entry point, for the deepest file (a recursion limit would surface here)."""
     root = _stage("deep-nesting.yaml", tmp_path)
     proc = subprocess.run([sys.executable, "-m", "offline", "plan", "h", "--root", str(root)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
@@ -134,7 +134,7 @@ def test_error_lines_are_not_wrapped(tmp_path: Path) -> None:
                                         "    - {name: hub, cloud: aws, region: us-east-1, role: management, kubernetesVersion: '1.33',\n"
                                         "       network: {serviceCidr: 10.250.0.0/30}}\n")
     proc = subprocess.run([sys.executable, "-m", "offline", "plan", "h", "--root", str(root)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     line = next(ln for ln in proc.stderr.splitlines() if "serviceCidr" in ln)
     assert len(line) > 80 and line.rstrip().endswith("must be between /12 and /24"), proc.stderr

@@ -255,7 +255,7 @@ def test_fleet_ports_open_exactly_the_table_from_the_other_clusters(plan) -> Non
         rules = [_rule(c.cloud, r) for r in plan.of_type(FIREWALL_TYPES[c.cloud]) if cluster_of(r, by_urn) == c.name]
         if c.cloud == "aws":  # one rule per source CIDR: compare per port
             others = sorted(str(n) for n in aws_fleet_sources(plan.spec, c))
-            merged: dict[tuple[str, int], list[str]] = {}
+            merged: dict[tuple[str, int | str], list[str]] = {}
             for p, n, src, _ in rules:
                 merged.setdefault((p, n), []).extend(src)
             rules = [(p, n, sorted(src), "allow") for (p, n), src in merged.items()]

@@ -3,13 +3,25 @@ only what they should."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import ipaddress
+import json
+from typing import Any
+
 import pulumi
 import pytest
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.fleet.ports import aws_fleet_sources
+from offline import diff
 from offline.mocks import DuplicateUrnError, FleetMocks, RecordingMonitor
+from offline.plan import run_plan
+from stacks import ports as port_table
+
+from .conftest import stack_raw
 
 
 def _run(program) -> RecordingMonitor:
@@ -17,10 +29,8 @@ def _run(program) -> RecordingMonitor:
     monitor = RecordingMonitor(mocks)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project="archipelago", stack="dev", preview=False, monitor=monitor)
-    try:
+    with contextlib.suppress(DuplicateUrnError):  # raised by the registration itself
         _sync_await(run_pulumi_func(program))
-    except Exception:
-        pass  # the registration error itself; check_unique() says why
     return monitor
 
 
@@ -51,14 +61,8 @@ def test_shipped_plans_have_unique_urns(plan) -> None:
 
 # --- fleet edits ------------------------------------------------------------------------------
 
-import copy  # noqa: E402
-import json  # noqa: E402
-from typing import Any  # noqa: E402
 
-from offline import diff  # noqa: E402
-from offline.plan import run_plan  # noqa: E402
 
-from .conftest import stack_raw  # noqa: E402
 
 NEW = {"name": "dev-eks2", "cloud": "aws", "region": "eu-west-1", "role": "workload", "kubernetesVersion": "1.33",
        "nodes": {"instanceType": "t3.large", "minSize": 1, "desiredSize": 1, "maxSize": 2}}
@@ -166,10 +170,7 @@ def test_workload_identity_pool_ids_do_not_block_re_creation(prod_plan) -> None:
 
 # --- fleet firewall sources -------------------------------------------------------------------
 
-import ipaddress  # noqa: E402
 
-from components.fleet.ports import aws_fleet_sources  # noqa: E402
-from stacks import ports as port_table  # noqa: E402
 
 FIREWALL = {"aws": ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", lambda i: [i["cidrIpv4"]]),
             "azure": ("azure-native:network:SecurityRule", lambda i: i["sourceAddressPrefixes"]),

@@ -22,9 +22,9 @@ import pulumi_azure_native.network as azure_network
 import pulumi_gcp as gcp
 
 from components.handle import ClusterHandle
+from stacks import ipam
 from stacks import ports as port_table
 from stacks.ports import FleetPort
-from stacks import ipam
 from stacks.spec import ClusterSpec, FleetSpec
 
 # Azure NSG priorities: fleet allows from 200 upward, the fleet deny after them (Azure's own
