@@ -13,7 +13,7 @@ archipelago:mesh:
 ```
 
 With no ``locality`` rules, traffic stays in its own region and fails over to the next region of
-the fleet (in cluster order), then to any other, once outlier detection ejects the local
+the fleet (regions sorted by name), then to any other, once outlier detection ejects the local
 endpoints. A ``distribute`` rule must name every region of the fleet: Istio removes the
 endpoints of every locality a matching rule leaves out of ``to``
 (pilot/pkg/networking/core/loadbalancer/loadbalancer.go applyLocalityWeights @1.30.3), so a
