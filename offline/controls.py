@@ -88,7 +88,8 @@ def render_markdown() -> str:
               "| Baseline field | prod | dev | why |", "|---|---|---|---|"]
     for name, (value, why) in DEV_RELAXES.items():
         lines.append(f"| `{name}` | `{_fmt(getattr(PROD, name))}` | `{_fmt(value)}` | {why} |")
-    lines += ["", "Ports between clusters (stacks/ports.py), opened only from the other clusters' VPC and pod ranges:", "",
+    lines += ["", ("Ports between clusters (stacks/ports.py), opened only from the other clusters' VPC and pod ranges "
+                   "(on AWS: the fleet's address space minus the cluster's own block, see docs/input-safety.md):"), "",
               "| Port | Protocol | Scope | Purpose |", "|---|---|---|---|"]
     for p in FLEET_PORTS:
         lines.append(f"| {p.port} | {p.protocol} | {p.scope} | {p.purpose} |")

@@ -39,8 +39,8 @@ class ArgoCDConfig(Model):
 
     repo_url: str = Field(default="https://github.com/company/k8s-manifests",
                           description="Git repository the ApplicationSet reads (HTTPS or SSH).")
-    revision: str = Field(default="main", min_length=1, description="Branch, tag or commit of repoUrl.")
-    path_prefix: str = Field(default="clusters", description="Each cluster's apps live at <pathPrefix>/<cluster name>.")
+    revision: str = Field(default="main", min_length=1, description="Branch, tag or commit of repoUrl: a git ref (no whitespace, '..', leading '-' or braces).")
+    path_prefix: str = Field(default="clusters", description="Each cluster's apps live at <pathPrefix>/<cluster name>: a relative path inside the repository (no '.' or '..' segment).")
     manage_management: bool = Field(default=False, description="Register the hub with itself so it syncs its own apps.")
     standalone: list[str] = Field(default=[], description="Workload clusters running their own Argo CD, not joined to the hub.")
     controller_shards: int = Field(default=3, ge=1, le=20, description="Application-controller replicas (shards) in prod.")

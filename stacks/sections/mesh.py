@@ -51,7 +51,7 @@ class FailoverRule(Model):
 
 class LocalityConfig(Model):
     """Locality load balancing: distribute OR failover (both is a config error). With neither, each
-    region keeps 80% of its traffic and sends 20% to the next region of the fleet (cluster order)."""
+    region keeps 80% of its traffic and sends 20% to the next region of the fleet (regions sorted by name)."""
 
     distribute: list[DistributeRule] | None = Field(default=None, description="Weighted split per source region.")
     failover: list[FailoverRule] | None = Field(default=None, description="Failover order per source region.")
