@@ -284,10 +284,11 @@ class ConfigError(Exception):
         return None
 
     def _named(self, path: str) -> str:
-        """``clusters[2].region`` -> ``clusters[2](dev-aks).region``: the index and the cluster's name."""
+        """``clusters[2].region`` -> ``clusters[2:dev-aks].region``: the index and the cluster's name
+        (not ``[2](dev-aks)``, which Markdown renders as a link when the output lands in a PR comment)."""
         def name(m: re.Match[str]) -> str:
             i = int(m.group(1))
-            return f"clusters[{i}]({self.names[i]})" if i in self.names else m.group(0)
+            return f"clusters[{i}:{self.names[i]}]" if i in self.names else m.group(0)
 
         return _CLUSTER_INDEX.sub(name, path)
 

@@ -169,9 +169,9 @@ def test_cli_rejects_bad_config_without_traceback(tmp_path) -> None:
     assert proc.returncode == 2, out
     assert "Traceback" not in out
     # Each line names the file and line, and the cluster by its index and name.
-    assert "Pulumi.bad.yaml:5: clusters[0](a).regoin: 'regoin' unknown key (did you mean 'region'?)" in out
-    assert "Pulumi.bad.yaml:5: clusters[0](a).region: (missing) is required" in out
-    assert "Pulumi.bad.yaml:6: clusters[1](b).region: 'mars-1' is not a gcp region" in out
+    assert "Pulumi.bad.yaml:5: clusters[0:a].regoin: 'regoin' unknown key (did you mean 'region'?)" in out
+    assert "Pulumi.bad.yaml:5: clusters[0:a].region: (missing) is required" in out
+    assert "Pulumi.bad.yaml:6: clusters[1:b].region: 'mars-1' is not a gcp region" in out
     assert "gcpProject" in out
 
 
@@ -226,4 +226,4 @@ def test_no_error_is_a_consequence_of_another() -> None:
         build_spec(raw, "dev")
     paths = sorted(i.path for i in info.value.issues)
     assert paths == ["clusters[0].cloud", "clusters[2].kubernetesVersion"], info.value.render()
-    assert "clusters[2](dev-aks).kubernetesVersion: 1.3 must be quoted" in info.value.render()
+    assert "clusters[2:dev-aks].kubernetesVersion: 1.3 must be quoted" in info.value.render()

@@ -109,7 +109,7 @@ def test_hash_collision_is_an_error_that_offers_a_free_slot() -> None:
     with pytest.raises(ConfigError) as info:
         build_spec(fleet(list(pair), space="10.0.0.0/12"), "t")
     text = info.value.render()
-    assert f"clusters[1]({pair[1]}).network.slot" in text and "pin a free slot" in text
+    assert f"clusters[1:{pair[1]}].network.slot" in text and "pin a free slot" in text
 
 
 def test_block_layout_and_subnets() -> None:
