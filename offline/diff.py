@@ -130,6 +130,13 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
         "length", "special", "upper", "lower", "numeric", "minLower", "minUpper", "minNumeric", "minSpecial",
         "overrideSpecial", "keepers"),
     "random:index/randomId:RandomId": ("byteLength", "prefix", "keepers"),
+    "random:index/randomString:RandomString": (
+        "length", "special", "upper", "lower", "numeric", "minLower", "minUpper", "minNumeric", "minSpecial",
+        "overrideSpecial", "keepers"),
+    # hashicorp/terraform-provider-time internal/provider/resource_time_sleep.go: only triggers replace.
+    "time:index/sleep:Sleep": ("triggers",),
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole": ("awsServiceName", "customSuffix"),
+    "azure-native:containerservice:MaintenanceConfiguration": ("configName", "resourceName"),
     "tls:index/privateKey:PrivateKey": ("algorithm", "rsaBits", "ecdsaCurve"),
     "tls:index/certRequest:CertRequest": ("privateKeyPem", "subject", "dnsNames", "ipAddresses", "uris"),
     "tls:index/selfSignedCert:SelfSignedCert": (
@@ -148,6 +155,7 @@ PROVIDER_REPLACE_ON: dict[str, tuple[str, ...]] = {
     "pulumi:providers:kubernetes": (),
     "pulumi:providers:random": (),
     "pulumi:providers:tls": (),
+    "pulumi:providers:time": (),
 }
 # Every Azure resource lives at a path: moving it to another group or region recreates it.
 AZURE_REPLACE_ON = ("resourceGroupName", "location")

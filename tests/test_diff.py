@@ -141,7 +141,7 @@ def test_replace_table_names_real_types_and_properties() -> None:
     site = Path(pulumi.__file__).parent.parent
     for typ, paths in diff.REPLACE_ON.items():
         pkg = {"aws": "pulumi_aws", "azure-native": "pulumi_azure_native", "gcp": "pulumi_gcp", "kubernetes": "pulumi_kubernetes",
-               "random": "pulumi_random", "tls": "pulumi_tls"}[typ.split(":")[0]]
+               "random": "pulumi_random", "tls": "pulumi_tls", "time": "pulumiverse_time"}[typ.split(":")[0]]
         module = typ.split(":")[1].split("/")[0]
         folder = site / pkg / {"helm.sh": "helm", "index": ""}.get(module, module)
         source = next((p.read_text() for p in folder.rglob("*.py") if f"'{typ}'" in p.read_text()), None)

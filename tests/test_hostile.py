@@ -131,7 +131,7 @@ def test_error_lines_are_not_wrapped(tmp_path: Path) -> None:
     root = tmp_path / "s"
     root.mkdir()
     (root / "Pulumi.h.yaml").write_text(HEADER + "  archipelago:clusters:\n"
-                                        "    - {name: hub, cloud: aws, region: us-east-1, role: management, kubernetesVersion: '1.33',\n"
+                                        "    - {name: hub, cloud: aws, region: us-east-1, role: management, kubernetesVersion: '1.35',\n"
                                         "       network: {serviceCidr: 10.250.0.0/30}}\n")
     proc = subprocess.run([sys.executable, "-m", "offline", "plan", "h", "--root", str(root)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
@@ -144,7 +144,7 @@ def test_aliases_within_bounds_still_work(tmp_path: Path) -> None:
     """Anchors are legitimate YAML: a small reuse parses."""
     path = tmp_path / "Pulumi.h.yaml"
     path.write_text(HEADER + "  archipelago:clusters:\n"
-                    "    - &hub {name: hub, cloud: aws, region: us-east-1, role: management, kubernetesVersion: '1.33'}\n"
+                    "    - &hub {name: hub, cloud: aws, region: us-east-1, role: management, kubernetesVersion: '1.35'}\n"
                     "  archipelago:x: *hub\n")
     f = stackfile.parse(path, prefix="archipelago:", secret_placeholder="[secret]")
     assert f.raw["x"]["name"] == "hub"

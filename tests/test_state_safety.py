@@ -64,7 +64,7 @@ def test_shipped_plans_have_unique_urns(plan) -> None:
 
 
 
-NEW = {"name": "dev-eks2", "cloud": "aws", "region": "eu-west-1", "role": "workload", "kubernetesVersion": "1.33",
+NEW = {"name": "dev-eks2", "cloud": "aws", "region": "eu-west-1", "role": "workload", "kubernetesVersion": "1.35",
        "nodes": {"instanceType": "t3.large", "minSize": 1, "desiredSize": 1, "maxSize": 2}}
 
 
@@ -223,7 +223,7 @@ def test_aws_fleet_rules_stay_within_the_security_group_quota_at_48_clusters() -
             used.add(slot)
             names.append(name)
     raw = {"environment": "prod", "addressSpace": "10.0.0.0/8",
-           "clusters": [{"name": n, "cloud": "aws", "region": "us-east-1", "kubernetesVersion": "1.33",
+           "clusters": [{"name": n, "cloud": "aws", "region": "us-east-1", "kubernetesVersion": "1.35",
                          "role": "management" if j == 0 else "workload"} for j, n in enumerate(names)]}
     spec = build_spec(raw, "t")
     fleet_ports = len(port_table.ports("fleet"))

@@ -292,9 +292,11 @@ class NodeProvisioning(pulumi.ComponentResource):
         )
 
         # Spot launches need the account's EC2 Spot service-linked role. It exists once per
-        # account: the fleet's first EKS cluster creates it (all EKS clusters share the account).
+        # account: one EKS cluster creates it (all EKS clusters share the account), chosen by a key
+        # that reordering the clusters list does not change: the management cluster if it runs on
+        # EKS, else the EKS cluster whose name sorts first.
         self.spot_role: aws.iam.ServiceLinkedRole | None = None
-        first_eks = next(x for x in fleet.clusters if x.cloud == "aws")
+        first_eks = min((x for x in fleet.clusters if x.cloud == "aws"), key=lambda x: (not x.is_management, x.name))
         if cfg.spot and cfg.aws_spot_service_linked_role == "create" and first_eks.name == c.name:
             self.spot_role = aws.iam.ServiceLinkedRole(
                 "ec2-spot-service-linked-role", aws_service_name=SPOT_SERVICE, description="EC2 Spot (Karpenter spot capacity)",
