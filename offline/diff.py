@@ -100,6 +100,8 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ("bucket",),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": ("bucket", "expectedBucketOwner"),
     "aws:s3/bucketVersioning:BucketVersioning": ("bucket", "expectedBucketOwner"),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ("bucket", "expectedBucketOwner"),
+    "azure-native:storage:ManagementPolicy": ("accountName", "managementPolicyName"),
     "aws:sqs/queue:Queue": ("name", "namePrefix", "fifoQueue"),
     "aws:sqs/queuePolicy:QueuePolicy": ("queueUrl",),
     # Role assignments are immutable in Azure RBAC: a new principal, role or scope is a new assignment.

@@ -414,10 +414,11 @@ def test_old_default_distribute_made_services_unreachable() -> None:
 
 
 def test_default_destination_rule_fails_over_with_outlier_detection(plan) -> None:
-    """Default: no ``distribute``; each region fails over to the next one of the fleet, and every
-    region stays reachable from every region (failover lowers priority, never removes). Failover
-    needs outlier detection to move (loadbalancer.go, comment in ApplyLocalityLoadBalancer)."""
-    regions = list(dict.fromkeys(c.region for c in plan.spec.clusters))
+    """Default: no ``distribute``; each region fails over to the next one of the fleet (regions
+    sorted by name, so reordering the clusters list changes nothing), and every region stays
+    reachable from every region (failover lowers priority, never removes). Failover needs outlier
+    detection to move (loadbalancer.go, comment in ApplyLocalityLoadBalancer)."""
+    regions = sorted({c.region for c in plan.spec.clusters})
     for c in plan.spec.clusters:
         policy = _one(plan, DESTINATION_RULE, c.name)["inputs"]["spec"]["trafficPolicy"]
         assert policy["outlierDetection"] == {"consecutiveGatewayErrors": 5, "interval": "30s", "baseEjectionTime": "30s"}
