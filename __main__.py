@@ -8,7 +8,9 @@ import pulumi
 
 from components.addons.autoscaling import node_provisioning
 from components.clusters import build_cluster
+from components.fleet.dns import DnsFailover, DnsFailoverArgs
 from components.fleet.gitops_backup import argocd_and_velero
+from components.fleet.metrics import FleetMetrics, FleetMetricsArgs
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
 from components.fleet.ports import open_fleet_ports
 from components.fleet.submariner import Submariner, SubmarinerArgs
@@ -38,6 +40,15 @@ mesh = IstioMesh("mesh", IstioMeshArgs(fleet=fleet, handles=handles))
 submariner = Submariner("submariner", SubmarinerArgs(fleet, handles))
 pulumi.export("submariner", submariner.summary)
 pulumi.export("submarinerBrokerInfo", submariner.broker_info)
+
+# -- DNS failover (external-dns into one Route 53 zone), fleet metrics and right-sizing --
+dns = DnsFailover("dns", DnsFailoverArgs(fleet=fleet, handles=handles, aws_provider=providers.aws(fleet.dns.region)))
+fleet_metrics = FleetMetrics("metrics", FleetMetricsArgs(
+    fleet=fleet, handles=handles, export_ready={n: [j.release] for n, j in submariner.joins.items()},
+    workloads_ready={n: [e.release] for n, e in dns.external_dns.items()}))
+pulumi.export("dns", {"zone": fleet.dns.zone, "nameServers": dns.name_servers,
+                      "records": {r.name: r.routing for r in fleet.dns.records}})
+pulumi.export("metrics", {"hub": fleet.management.name, "federates": [c.name for c in fleet.workloads]})
 
 pulumi.export("environment", fleet.environment)
 pulumi.export("clusters", {h.name: {"cloud": h.cloud, "region": h.region, "role": h.role,

@@ -226,6 +226,17 @@ def _k8s_secret(a: MockResourceArgs) -> dict[str, Any]:
 
 
 OUTPUTS["kubernetes:core/v1:Secret"] = _k8s_secret
+
+
+def _route53_zone(a: MockResourceArgs) -> dict[str, Any]:
+    """A hosted zone: id "Z" + 13-21 upper-case alphanumerics, and its four delegation name servers."""
+    zone_id = "Z" + _hex(a.name, n=20).upper()
+    n = int(_hex(a.name, n=4), 16)
+    return {"zoneId": zone_id, "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+            "nameServers": [f"ns-{(n + i * 512) % 2048}.awsdns-{(n + i) % 64:02d}.{tld}" for i, tld in enumerate(("com", "net", "org", "co.uk"))]}
+
+
+OUTPUTS["aws:route53/zone:Zone"] = _route53_zone
 OUTPUTS.update(pki.MOCK_OUTPUTS)
 
 
@@ -239,6 +250,10 @@ def _mock_id(a: MockResourceArgs) -> str:
         return prefix + _hex(a.typ, a.name)
     if a.typ.startswith("azure-native:"):
         return _azure_resource(a)["id"]
+    if a.typ == "aws:route53/healthCheck:HealthCheck":
+        return _guid(a.typ, a.name)  # Route 53 health check ids are UUIDs
+    if a.typ == "aws:route53/zone:Zone":
+        return _route53_zone(a)["zoneId"]
     if a.typ == "gcp:container/cluster:Cluster":
         return f"projects/mock-project/locations/{_region_of(a)}/clusters/{a.inputs.get('name', a.name)}"
     if a.typ == "gcp:kms/keyRing:KeyRing":

@@ -43,6 +43,8 @@ from .sections.autoscaling import NodeProvisioningConfig
 from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
 from .sections.maintenance import MaintenanceConfig
+from .sections.dns import DnsConfig
+from .sections.metrics import MetricsConfig, VpaConfig
 from .sections.mesh import MeshConfig
 
 
@@ -73,6 +75,16 @@ class FleetConfig(Model):
     maintenance: MaintenanceConfig = Field(
         default_factory=lambda: MaintenanceConfig(),
         description="The weekly window in which AKS and GKE may upgrade clusters and nodes.")
+
+    # -- DNS failover, fleet metrics, right-sizing --
+    dns: DnsConfig = Field(
+        default_factory=lambda: DnsConfig(),
+        description="external-dns on every cluster into one Route 53 zone, and failover/weighted names between clusters.")
+    metrics: MetricsConfig = Field(
+        default_factory=lambda: MetricsConfig(),
+        description="kube-prometheus-stack on every cluster; the hub federates every spoke over the fabric.")
+    vpa: VpaConfig = Field(default_factory=lambda: VpaConfig(),
+                           description="Vertical Pod Autoscaler (managed on GKE/AKS, the chart on EKS) and the platform's own VPAs.")
 
     _check = field_validator("address_space", mode="before")(_cidr)
 

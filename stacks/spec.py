@@ -19,6 +19,8 @@ from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
 from .sections.maintenance import MaintenanceConfig
 from .sections.mesh import MeshConfig
+from .sections.dns import DnsConfig
+from .sections.metrics import MetricsConfig, VpaConfig
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class FleetSpec:
     backup: BackupConfig = field(default_factory=BackupConfig)
     node_provisioning: NodeProvisioningConfig = field(default_factory=NodeProvisioningConfig)
     maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    vpa: VpaConfig = field(default_factory=VpaConfig)
 
     @property
     def management(self) -> ClusterSpec:

@@ -34,6 +34,8 @@ from .sections import argocd as argocd_section
 from .sections import backup as backup_section
 from .sections import connectivity
 from .sections import mesh as mesh_section
+from .sections import dns as dns_section
+from .sections import metrics as metrics_section
 from .spec import ClusterSpec, FleetSpec
 from .versions import plan_date, version_problem
 
@@ -110,12 +112,16 @@ def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None)
         argocd=fleet.argocd,
         backup=fleet.backup,
         maintenance=fleet.maintenance,
+        dns=fleet.dns,
+        metrics=fleet.metrics,
+        vpa=fleet.vpa,
     )
     return spec
 
 
 # Config sections plug in here: each validator checks its own key and returns the issues it found.
 SECTION_VALIDATORS: list[Any] = [argocd_section.check, backup_section.check]
+SECTION_VALIDATORS += [dns_section.check, metrics_section.check]
 # -- mesh and connectivity sections --
 SECTION_VALIDATORS.append(mesh_section.check)
 

@@ -137,6 +137,17 @@ CHARTS: dict[str, dict[str, str]] = {
         "chart": "submariner-operator",
         "version": "0.18.1",
     },
+    "external-dns": {"repo": "https://kubernetes-sigs.github.io/external-dns", "chart": "external-dns", "version": "1.21.1"},
+    "kube-prometheus-stack": {
+        "repo": "https://prometheus-community.github.io/helm-charts",
+        "chart": "kube-prometheus-stack",
+        "version": "88.5.3",
+    },
+    "vertical-pod-autoscaler": {
+        "repo": "https://kubernetes.github.io/autoscaler",
+        "chart": "vertical-pod-autoscaler",
+        "version": "0.11.0",
+    },
 }
 
 # Submariner's images (operator, gateway, route agent, Lighthouse): the upstream chart leaves the
@@ -168,7 +179,15 @@ CRD_API_VERSIONS: dict[str, str] = {
     "PeerAuthentication": "security.istio.io/v1",
     "ServiceExport": "multicluster.x-k8s.io/v1alpha1",
     "Submariner": "submariner.io/v1alpha1",  # rendered by the submariner-operator chart
+    "DNSEndpoint": "externaldns.k8s.io/v1alpha1",
+    "ScrapeConfig": "monitoring.coreos.com/v1alpha1",
+    "ServiceMonitor": "monitoring.coreos.com/v1",
+    "VerticalPodAutoscaler": "autoscaling.k8s.io/v1",
 }
+
+# external-dns 0.21 (chart 1.21.1) reads its annotations under this prefix; 0.22 moved to
+# "external-dns.kubernetes.io/". Every annotation the fleet writes uses this one constant.
+EXTERNAL_DNS_ANNOTATION_PREFIX = "external-dns.alpha.kubernetes.io/"
 
 # Karpenter controller image for chart 1.14.1, as the release packaging writes it into the published
 # chart (the chart source at tag v1.14.1, copied to ../shared/charts, still names 1.13.0). Set

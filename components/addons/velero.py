@@ -30,6 +30,7 @@ import pulumi_random as random
 from pulumi_azure_native import authorization, managedidentity
 
 from components import naming
+from components.addons import aws_federation
 from components.addons.helm import release
 from components.clusters.aks import assignment_name, role_definition
 from components.handle import CloudPermissions, ClusterHandle, WorkloadIdentity
@@ -46,7 +47,7 @@ POD_SECURITY_REASON = "node-agent mounts /var/lib/kubelet/pods (hostPath) for fi
 # Audience of the projected token a reader presents to a DR peer's cloud. It is the same for all
 # three clouds: the IAM OIDC provider client id, the Azure federated credential audience and the
 # GCP pool provider's allowed audience.
-DR_AUDIENCE = "archipelago-velero-dr"
+DR_AUDIENCE = aws_federation.VELERO_DR_AUDIENCE
 DR_TOKEN_DIR = "/var/run/secrets/velero-dr"
 DR_TOKEN_FILE = f"{DR_TOKEN_DIR}/token"
 
@@ -217,12 +218,9 @@ class AwsBackend:
     def grant_reader(self, peer: ClusterHandle, s: Storage, reader: ClusterHandle, parent: pulumi.Resource) -> ReaderGrant:
         opts = peer.cloud_opts(parent)
         prefix = f"{peer.name}-velero-dr-{reader.name}"
-        # AKS issuer URLs end in "/": IAM's provider URL and condition keys have none.
-        issuer = reader.oidc_issuer.apply(lambda u: u.removeprefix("https://").rstrip("/"))
-        oidc = aws.iam.OpenIdConnectProvider(prefix, url=issuer.apply(lambda i: f"https://{i}"), client_id_lists=[DR_AUDIENCE], opts=opts)
-        trust = pulumi.Output.all(oidc.arn, issuer).apply(lambda a: json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Federated": a[0]}, "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {f"{a[1]}:sub": SUBJECT, f"{a[1]}:aud": DR_AUDIENCE}}}]}))
+        # One IAM OIDC provider per issuer and account, shared with the other add-ons that federate.
+        oidc = aws_federation.oidc_provider(reader, peer.cloud_provider)
+        trust = aws_federation.web_identity_trust(reader, oidc, SUBJECT, DR_AUDIENCE)
         role = aws.iam.Role(prefix, name=naming.iam_role(peer.name, f"velero-dr-{reader.name}"), assume_role_policy=trust, opts=opts)
         read_only = pulumi.Output.all(s.details["bucket_arn"], s.details["key_arn"]).apply(lambda a: json.dumps({
             "Version": "2012-10-17", "Statement": [

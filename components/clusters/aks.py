@@ -216,6 +216,10 @@ class AksCluster(ManagedCluster):
             node_provisioning_profile=containerservice.ManagedClusterNodeProvisioningProfileArgs(
                 mode=containerservice.NodeProvisioningMode.AUTO
             ),
+            # The managed Vertical Pod Autoscaler add-on (off by default): the fleet's VPAs run on it.
+            workload_auto_scaler_profile=containerservice.ManagedClusterWorkloadAutoScalerProfileArgs(
+                vertical_pod_autoscaler=containerservice.ManagedClusterWorkloadAutoScalerProfileVerticalPodAutoscalerArgs(enabled=True)
+            ),
             storage_profile=containerservice.ManagedClusterStorageProfileArgs(
                 disk_csi_driver=containerservice.ManagedClusterStorageProfileDiskCSIDriverArgs(enabled=True),
                 snapshot_controller=containerservice.ManagedClusterStorageProfileSnapshotControllerArgs(enabled=True),
@@ -290,6 +294,7 @@ class AksCluster(ManagedCluster):
                 "nodeSecurityGroupName": self.network.node_nsg_name,
                 "nodeResourceGroup": self.cluster.node_resource_group,
                 "tenantId": client.tenant_id,
+                "managedVpa": True,  # workload_auto_scaler_profile above
             },
             lb_annotations={
                 "internal": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},

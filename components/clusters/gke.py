@@ -173,6 +173,8 @@ class GkeCluster(ManagedCluster):
                 cidr_blocks=authorized, gcp_public_cidrs_access_enabled=False
             ),
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=f"{project}.svc.id.goog"),
+            # GKE's built-in Vertical Pod Autoscaler: the fleet's VPAs run on it.
+            vertical_pod_autoscaling=gcp.container.ClusterVerticalPodAutoscalingArgs(enabled=True),
             # Dataplane V2 enforces NetworkPolicy itself; network_policy must stay unset with it.
             datapath_provider="ADVANCED_DATAPATH",
             database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=key.id),
@@ -234,6 +236,7 @@ class GkeCluster(ManagedCluster):
                 "nodeServiceAccount": self.node_sa.email,
                 # From the cluster's output: the pool exists only once the cluster does.
                 "workloadPool": self.cluster.workload_identity_config.apply(lambda w: w.workload_pool if w else ""),
+                "managedVpa": True,  # vertical_pod_autoscaling above
             },
             lb_annotations={
                 "internal": {"networking.gke.io/load-balancer-type": "Internal"},

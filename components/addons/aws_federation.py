@@ -1,0 +1,50 @@
+"""One IAM OIDC identity provider per non-AWS cluster issuer, shared by every add-on that lets that
+cluster's workloads into AWS by web identity (external-dns into Route 53, Velero DR readers).
+
+IAM allows a single OpenID Connect provider per issuer URL in an account
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html: creating a
+second one for the same URL fails with EntityAlreadyExists). So the provider is created once per
+cluster, listing every audience the fleet's add-ons present, and each add-on brings its own role
+whose trust policy pins its own service account and audience.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+
+import pulumi
+import pulumi_aws as aws
+
+from components.handle import ClusterHandle
+
+STS_AUDIENCE = "sts.amazonaws.com"  # external-dns: the AWS SDK's default web-identity audience
+VELERO_DR_AUDIENCE = "archipelago-velero-dr"  # components.addons.velero.DR_AUDIENCE
+FLEET_AUDIENCES = (STS_AUDIENCE, VELERO_DR_AUDIENCE)
+
+# Keyed by the cluster's component (one per program run), so every run registers its own.
+_PROVIDERS: weakref.WeakKeyDictionary[pulumi.Resource, aws.iam.OpenIdConnectProvider] = weakref.WeakKeyDictionary()
+
+
+def issuer_host_path(cluster: ClusterHandle) -> pulumi.Output[str]:
+    """The issuer as IAM condition keys spell it: no scheme, no trailing slash (AKS issuers end in '/')."""
+    return cluster.oidc_issuer.apply(lambda u: u.removeprefix("https://").rstrip("/"))
+
+
+def oidc_provider(cluster: ClusterHandle, aws_provider: pulumi.ProviderResource) -> aws.iam.OpenIdConnectProvider:
+    """The account's IAM OIDC provider for ``cluster``'s service-account issuer (created on first use)."""
+    if cluster.component not in _PROVIDERS:
+        issuer = issuer_host_path(cluster)
+        _PROVIDERS[cluster.component] = aws.iam.OpenIdConnectProvider(
+            f"{cluster.name}-aws-oidc", url=issuer.apply(lambda i: f"https://{i}"), client_id_lists=list(FLEET_AUDIENCES),
+            opts=pulumi.ResourceOptions(parent=cluster.component, provider=aws_provider))
+    return _PROVIDERS[cluster.component]
+
+
+def web_identity_trust(cluster: ClusterHandle, provider: aws.iam.OpenIdConnectProvider, subject: str,
+                       audience: str) -> pulumi.Output[str]:
+    """Trust policy: only ``subject`` (system:serviceaccount:<ns>:<sa>) of ``cluster``, with ``audience``."""
+    return pulumi.Output.all(provider.arn, issuer_host_path(cluster)).apply(lambda a: json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Federated": a[0]}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{a[1]}:sub": subject, f"{a[1]}:aud": audience}}}]}))

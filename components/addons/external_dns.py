@@ -1,0 +1,157 @@
+"""external-dns on one cluster: its own owner id, Route 53 access by workload identity only, and the
+shared-name records this cluster answers.
+
+Every cluster writes into the fleet's one Route 53 zone, because only external-dns's AWS provider
+implements set identifiers and routing policies (``provider/aws/aws.go`` at v0.21.0; the Azure and
+Google providers have none). Credentials:
+
+- EKS: Pod Identity through the cluster's own binder (``ClusterHandle.grant_workload_identity``);
+- AKS / GKE: the cluster's service-account issuer is registered as an IAM OIDC provider and a role
+  trusts only ``system:serviceaccount:external-dns:external-dns`` with audience
+  ``sts.amazonaws.com``. The pod gets a projected token with that audience plus ``AWS_ROLE_ARN`` and
+  ``AWS_WEB_IDENTITY_TOKEN_FILE``, which the AWS SDK's default chain reads (aws-sdk-go-v2
+  ``config/env_config.go``). No key exists anywhere.
+
+The role may change record sets in the fleet zone only (the tutorial's policy, narrowed from
+``hostedzone/*`` to the zone's ARN) and list zones.
+
+Shared names are ``DNSEndpoint`` objects (the ``crd`` source) on the cluster that answers them: one
+row per cluster, its set identifier the cluster name, its routing (failover role or weight) and the
+id of the health check the program created for the cluster's own endpoint. external-dns keys its
+plan by (name, set identifier) and only touches rows its owner id owns, so clusters never fight.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components import naming
+from components.addons import aws_federation
+from components.addons.helm import release
+from components.handle import CloudPermissions, ClusterHandle
+from components.security.namespaces import pss_namespace
+from stacks.sections.dns import DnsConfig, RecordConfig, record_members
+from stacks.versions import CRD_API_VERSIONS
+
+NAMESPACE = "external-dns"
+SERVICE_ACCOUNT = "external-dns"
+SUBJECT = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"
+TOKEN_DIR = "/var/run/secrets/aws"
+# Restricted: chart 1.21.1 runs as uid 65532, non-root, RuntimeDefault seccomp, ALL capabilities
+# dropped, no privilege escalation, read-only root filesystem (values.yaml securityContext).
+POD_SECURITY = "restricted"
+SOURCES = ["service", "ingress", "istio-gateway", "crd"]
+
+
+def route53_policy(zone_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The upstream tutorial's policy (docs/tutorials/aws.md, IAM Policy), on this zone only."""
+    return pulumi.Output.from_input(zone_arn).apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets",
+                                       "route53:ListTagsForResources"], "Resource": [arn]},
+        {"Effect": "Allow", "Action": ["route53:ListHostedZones"], "Resource": ["*"]},
+    ]}))
+
+
+def token_volume() -> tuple[dict[str, Any], dict[str, Any]]:
+    volume = {"name": "aws-token", "projected": {"sources": [{"serviceAccountToken": {
+        "audience": aws_federation.STS_AUDIENCE, "expirationSeconds": 3600, "path": "token"}}]}}
+    return volume, {"name": "aws-token", "mountPath": TOKEN_DIR, "readOnly": True}
+
+
+def endpoint_spec(dns: DnsConfig, record: RecordConfig, cluster: str, routing: str | int,
+                  health_check_id: pulumi.Input[str]) -> dict[str, Any]:
+    """One cluster's row of a shared name: a CNAME to the cluster's own endpoint, with routing."""
+    policy = {"name": "aws/failover", "value": str(routing)} if record.routing == "failover" else \
+        {"name": "aws/weight", "value": str(routing)}
+    return {"endpoints": [{
+        "dnsName": dns.fqdn(record.name),
+        "recordType": "CNAME",
+        "targets": [dns.cluster_endpoint(cluster)],
+        "recordTTL": record.ttl,
+        "setIdentifier": cluster,
+        "providerSpecific": [policy, {"name": "aws/health-check-id", "value": health_check_id}],
+    }]}
+
+
+@dataclass
+class ExternalDnsArgs:
+    handle: ClusterHandle
+    dns: DnsConfig
+    zone_id: pulumi.Input[str]
+    zone_arn: pulumi.Input[str]
+    aws_provider: pulumi.ProviderResource  # where the zone and its IAM live
+    health_check_id: pulumi.Input[str] | None = None  # this cluster's endpoint check, if it answers a shared name
+    records: list[RecordConfig] = field(default_factory=list)
+
+
+class ExternalDns(pulumi.ComponentResource):
+    namespace: k8s.core.v1.Namespace
+    release: k8s.helm.v3.Release
+    endpoints: dict[str, k8s.apiextensions.CustomResource]
+
+    def __init__(self, name: str, args: ExternalDnsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("archipelago:addons:ExternalDns", name, None, opts)
+        h, dns = args.handle, args.dns
+        self.namespace = pss_namespace(h, NAMESPACE, POD_SECURITY, parent=self)
+        env: list[dict[str, Any]] = [{"name": "AWS_REGION", "value": dns.region}]
+        volumes: list[dict[str, Any]] = []
+        mounts: list[dict[str, Any]] = []
+        if h.cloud == "aws":
+            identity = h.grant_workload_identity(NAMESPACE, SERVICE_ACCOUNT, CloudPermissions(
+                aws_policy=lambda: route53_policy(args.zone_arn)), purpose="external-dns", parent=self)
+            grants, annotations, pod_labels = identity.resources, identity.service_account_annotations, identity.pod_labels
+            self.role_arn: pulumi.Input[str] = identity.principal
+        else:
+            # No Azure or GCP identity: this service account only ever talks to AWS.
+            oidc = aws_federation.oidc_provider(h, args.aws_provider)
+            aws_opts = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
+            role = aws.iam.Role(f"{h.name}-external-dns", name=naming.iam_role(h.name, "external-dns"),
+                                assume_role_policy=aws_federation.web_identity_trust(h, oidc, SUBJECT, aws_federation.STS_AUDIENCE),
+                                opts=aws_opts)
+            policy = aws.iam.RolePolicy(f"{h.name}-external-dns", role=role.id, policy=route53_policy(args.zone_arn), opts=aws_opts)
+            grants, annotations, pod_labels = [role, policy], {}, {}
+            self.role_arn = role.arn
+            volume, mount = token_volume()
+            volumes, mounts = [volume], [mount]
+            env += [{"name": "AWS_ROLE_ARN", "value": role.arn},
+                    {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": f"{TOKEN_DIR}/token"},
+                    {"name": "AWS_ROLE_SESSION_NAME", "value": f"external-dns-{h.name}"}]
+        values = {
+            "provider": {"name": "aws"},
+            "policy": dns.policy,
+            "registry": "txt",
+            # Each cluster owns only the rows it created: the owner id is the cluster name.
+            "txtOwnerId": h.name,
+            "domainFilters": [dns.zone],
+            "sources": SOURCES,
+            "interval": dns.interval,
+            "triggerLoopOnEvent": True,
+            "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": annotations},
+            "podLabels": pod_labels,
+            "env": env,
+            "extraVolumes": volumes,
+            "extraVolumeMounts": mounts,
+            "extraArgs": {"aws-zone-type": "public", "zone-id-filter": args.zone_id, "aws-zones-cache-duration": "1h"},
+            "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+        }
+        self.release = release(h, "external-dns", release_name="external-dns", namespace=NAMESPACE, values=values,
+                               parent=self, depends_on=[self.namespace, *grants])
+        self.endpoints = {}
+        if args.health_check_id is not None:
+            for record in args.records:
+                routing = record_members(record).get(h.name)
+                if routing is None:
+                    continue
+                self.endpoints[record.name] = k8s.apiextensions.CustomResource(
+                    naming.logical(h.name, "dns", record.name), api_version=CRD_API_VERSIONS["DNSEndpoint"], kind="DNSEndpoint",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name=f"shared-{record.name}", namespace=NAMESPACE,
+                                                        labels={"archipelago.io/routing": record.routing}),
+                    spec=endpoint_spec(dns, record, h.name, routing, args.health_check_id),
+                    opts=h.k8s_opts(self, depends_on=[self.release]))
+        self.register_outputs({"ownerId": h.name, "records": sorted(self.endpoints)})

@@ -1,0 +1,137 @@
+"""The ``dns`` config section: external-dns on every cluster and DNS failover between clusters.
+
+```yaml
+archipelago:dns:
+  zone: apps.company.com          # the one authoritative zone (Route 53, public), created by the program
+  region: us-east-1               # AWS region of the STS endpoint the non-AWS clusters exchange tokens at
+  policy: sync                    # external-dns policy: sync | upsert-only | create-only
+  healthCheck: {type: HTTPS, port: 443, path: /healthz/ready, interval: 30, failureThreshold: 3}
+  records:
+    - name: api                   # api.apps.company.com
+      routing: failover           # one PRIMARY, one SECONDARY
+      primary: prod-use1
+      secondary: prod-weu
+    - name: shop
+      routing: weighted           # every listed cluster answers in proportion to its weight
+      weights: {prod-use1: 60, prod-weu: 30, prod-ase1: 10}
+```
+
+Each cluster's public entry point is ``<cluster>.<zone>``, published by that cluster's own
+external-dns (its owner id is the cluster name). A shared name is one Route 53 record set per
+cluster, each with the cluster's name as its set identifier and a program-created health check on
+``<cluster>.<zone>``. So no two clusters ever own the same (name, set identifier) row.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field
+
+from stacks.core import EXTRA_MODELS, ClusterConfig, ConfigIssue, Model
+
+if TYPE_CHECKING:
+    from stacks.config import FleetConfig
+
+# A fully qualified zone name: at least two labels, lowercase, no trailing dot.
+ZONE = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+AWS_REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+
+
+class HealthCheckConfig(Model):
+    """The Route 53 health check created for each cluster's public endpoint (``<cluster>.<zone>``).
+
+    Route 53 checkers call every ``interval`` seconds (10 or 30) from around the world; an endpoint
+    is unhealthy after ``failureThreshold`` consecutive failures (1-10)."""
+
+    type: Literal["HTTPS", "HTTP", "TCP"] = "HTTPS"
+    port: int = Field(default=443, ge=1, le=65535)
+    path: str = Field(default="/healthz/ready", pattern=r"^/[\x21-\x7e]*$", max_length=255)
+    interval: Literal[10, 30] = 30
+    failure_threshold: int = Field(default=3, ge=1, le=10)
+
+
+class RecordConfig(Model):
+    """One shared name answered by several clusters."""
+
+    name: str = Field(pattern=LABEL)
+    routing: Literal["failover", "weighted"]
+    primary: str | None = None
+    secondary: str | None = None
+    weights: dict[str, Annotated[int, Field(ge=0, le=255)]] = {}
+    ttl: int = Field(default=60, ge=1, le=86400)
+
+
+class DnsConfig(Model):
+    """external-dns on every cluster, writing into one Route 53 zone; failover records between clusters."""
+
+    zone: str = Field(default="apps.example.com", pattern=ZONE, max_length=200)
+    region: str = Field(default="us-east-1", pattern=AWS_REGION)
+    policy: Literal["sync", "upsert-only", "create-only"] = "sync"
+    interval: str = Field(default="1m", pattern=r"^[0-9]+[smh]$")
+    health_check: HealthCheckConfig = HealthCheckConfig()
+    records: list[RecordConfig] = []
+
+    def fqdn(self, name: str) -> str:
+        return f"{name}.{self.zone}"
+
+    def cluster_endpoint(self, cluster: str) -> str:
+        """The cluster-specific public name its health check probes and the shared records point at."""
+        return self.fqdn(cluster)
+
+
+EXTRA_MODELS.extend([DnsConfig, RecordConfig, HealthCheckConfig])
+
+
+def record_members(record: RecordConfig) -> dict[str, str | int]:
+    """Cluster -> its routing value (``PRIMARY``/``SECONDARY`` or a weight)."""
+    if record.routing == "failover":
+        return {c: role for c, role in ((record.primary, "PRIMARY"), (record.secondary, "SECONDARY")) if c}
+    return dict(record.weights)
+
+
+def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
+    cfg: DnsConfig = fleet.dns
+    names = {c.name for c in parsed.values()}
+    listing = ", ".join(sorted(names))
+    issues: list[ConfigIssue] = []
+    seen: dict[str, int] = {}
+    for j, rec in enumerate(cfg.records):
+        p = f"dns.records[{j}]"
+        if rec.name in seen:
+            issues.append(ConfigIssue(f"{p}.name", rec.name, f"is already the name of dns.records[{seen[rec.name]}]"))
+        seen.setdefault(rec.name, j)
+        if rec.name in names:
+            # <cluster>.<zone> is that cluster's own endpoint, owned by its external-dns alone.
+            issues.append(ConfigIssue(f"{p}.name", rec.name, "is a cluster name, reserved for that cluster's own endpoint"))
+        if rec.routing == "failover":
+            if rec.weights:
+                issues.append(ConfigIssue(f"{p}.weights", rec.weights, "is for weighted routing; failover takes primary and secondary"))
+            for key in ("primary", "secondary"):
+                value = getattr(rec, key)
+                if value is None:
+                    issues.append(ConfigIssue(f"{p}.{key}", None, "is required for failover routing"))
+                elif value not in names:
+                    issues.append(ConfigIssue(f"{p}.{key}", value, f"is not a cluster of the fleet (clusters: {listing})"))
+            if rec.primary and rec.primary == rec.secondary:
+                issues.append(ConfigIssue(f"{p}.secondary", rec.secondary, "is the primary too; failover needs two clusters"))
+        else:
+            if rec.primary or rec.secondary:
+                issues.append(ConfigIssue(p, rec.name, "weighted routing takes weights, not primary/secondary"))
+            if not rec.weights:
+                issues.append(ConfigIssue(f"{p}.weights", rec.weights, "must list at least one cluster for weighted routing"))
+            elif not any(rec.weights.values()):
+                issues.append(ConfigIssue(f"{p}.weights", rec.weights, "are all 0: Route 53 would answer with every record equally"))
+            for cluster in rec.weights:
+                if cluster not in names:
+                    issues.append(ConfigIssue(f"{p}.weights.{cluster}", cluster, f"is not a cluster of the fleet (clusters: {listing})"))
+    for cluster in names:
+        # <cluster>.<zone> must fit a DNS name (253) with the TXT registry's "cname-" prefix.
+        if len(f"cname-{cluster}.{cfg.zone}") > 253:
+            issues.append(ConfigIssue("dns.zone", cfg.zone, f"is too long for the record {cluster}.{cfg.zone}"))
+    if re.fullmatch(r"[0-9]+s", cfg.interval) and int(cfg.interval[:-1]) < 60:
+        # Route 53 allows 5 API requests/s per account, shared by every cluster's external-dns.
+        issues.append(ConfigIssue("dns.interval", cfg.interval, "is under 1m: the fleet would exceed Route 53's 5 requests/s"))
+    return issues
