@@ -11,7 +11,7 @@ UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: plan test lint clean venv bench diff policy actionlint docs
+.PHONY: plan test lint clean venv bench diff policy actionlint docs gitops
 
 venv: $(VENV)/.synced
 
@@ -58,3 +58,7 @@ clean:
 
 bench: $(VENV)/.synced
 	$(PY) -m offline.bench --json out/bench.json
+
+# Regenerate gitops/clusters/<name>/ from the stack files (tests fail while it is stale).
+gitops: $(VENV)/.synced
+	$(PY) -m offline.gitops

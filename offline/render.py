@@ -35,7 +35,15 @@ TEST_HOOKS = {"test", "test-success", "test-failure"}
 # Helm's own document separator: ``---`` at a line start, even when text follows on the same line.
 _DOC_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 # libyaml when available: the CRDs some charts render are megabytes of YAML.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LOADER(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """YAML 1.1 reads a bare ``=`` as the 'value' type, which safe loaders cannot build; Helm's YAML
+    (1.2) reads it as the string "=" (kube-prometheus-stack's AlertmanagerConfig CRD lists it as an enum)."""
+
+
+_LOADER.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 
 
 class RenderError(Exception):

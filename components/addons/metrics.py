@@ -146,6 +146,7 @@ class MonitoringArgs:
     environment: str
     config: MetricsConfig
     tls: MetricsTls
+    random_provider: pulumi.ProviderResource | None = None  # hub only: for Grafana's admin password
     hub: bool = False
     spokes: list[str] = field(default_factory=list)  # hub only: the clusters it federates
     export_ready: list[pulumi.Resource] = field(default_factory=list)  # Submariner's ServiceExport CRD
@@ -168,7 +169,7 @@ class Monitoring(pulumi.ComponentResource):
         deps: list[pulumi.Resource] = [self.namespace, self.node_namespace, self.tls_secret]
         if args.hub:
             password = random.RandomPassword(naming.logical(h.name, "grafana", "admin"), length=32, special=False,
-                                             opts=pulumi.ResourceOptions(parent=self))
+                                             opts=pulumi.ResourceOptions(parent=self, provider=args.random_provider))
             deps.append(k8s.core.v1.Secret(
                 naming.logical(h.name, "grafana", "secret"), metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_SECRET, namespace=NAMESPACE),
                 string_data={"admin-user": "admin", "admin-password": password.result},

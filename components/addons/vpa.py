@@ -29,8 +29,11 @@ from stacks.versions import CRD_API_VERSIONS
 
 NAMESPACE = "vpa-system"
 POD_SECURITY = "restricted"
-RESTRICTED_POD = {"runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}}
-RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+RESTRICTED_POD = {"runAsNonRoot": True, "runAsUser": 65534}
+# The seccomp profile sits on each container: the chart's pod securityContext default spells out
+# its keys, the container one is an open map (``containerSecurityContext: {}``).
+RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
+                        "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def chart_values() -> dict[str, Any]:

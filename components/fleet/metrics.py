@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_random as random
 import pulumi_tls as tls
 
 from components import naming
@@ -56,6 +57,7 @@ class FleetMetrics(pulumi.ComponentResource):
         fleet, cfg = args.fleet, args.fleet.metrics
         tls_provider = tls.Provider(f"{name}-tls", opts=pulumi.ResourceOptions(parent=self))
         tls_opts = pulumi.ResourceOptions(parent=self, provider=tls_provider)
+        random_provider = random.Provider(f"{name}-random", opts=pulumi.ResourceOptions(parent=self))
         ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=tls_opts)
         self.ca = tls.SelfSignedCert(
             f"{name}-ca", private_key_pem=ca_key.private_key_pem, is_ca_certificate=True,
@@ -80,7 +82,7 @@ class FleetMetrics(pulumi.ComponentResource):
             mon = Monitoring(naming.logical(h.name, "monitoring"), MonitoringArgs(
                 handle=h, environment=fleet.environment, config=cfg,
                 tls=MetricsTls(ca_pem=self.ca.cert_pem, cert_pem=cert.cert_pem, key_pem=key.private_key_pem),
-                hub=is_hub, spokes=spokes if is_hub else [], export_ready=args.export_ready.get(h.name, [])),
+                hub=is_hub, spokes=spokes if is_hub else [], random_provider=random_provider, export_ready=args.export_ready.get(h.name, [])),
                 pulumi.ResourceOptions(parent=h.component))
             self.monitoring[h.name] = mon
             self.vpa[h.name] = VerticalPodAutoscaler(naming.logical(h.name, "vpa"), VerticalPodAutoscalerArgs(
