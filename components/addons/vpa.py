@@ -5,8 +5,9 @@ Where the cloud runs VPA itself (GKE ``vertical_pod_autoscaling``, AKS
 with ``cloud_outputs["managedVpa"]``) nothing is installed: a second recommender and webhook would
 compete with the managed ones. Elsewhere (EKS) the official SIG Autoscaling chart is installed.
 Its admission webhook's certificate comes from the chart's own ``certGen`` Jobs
-(kube-webhook-certgen as ``pre-install,pre-upgrade`` hooks), which ``helm.v3.Release`` runs, so no
-step is manual. The chart's pods are made PSS-``restricted`` here (its defaults set neither a
+(kube-webhook-certgen: a ``pre-install,pre-upgrade`` hook creates the secret, a
+``post-install,post-upgrade`` hook patches the CA into the webhook), which ``helm.v3.Release`` runs,
+so no step is manual. The chart's pods are made PSS-``restricted`` here (its defaults set neither a
 seccomp profile nor container security contexts).
 
 The ``autoscaling.k8s.io/v1`` VerticalPodAutoscaler API is the same on all three, so the platform's

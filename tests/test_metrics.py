@@ -1,0 +1,165 @@
+"""Fleet metrics (kube-prometheus-stack 88.5.3 per cluster, hub federation) and VPA.
+
+Sources:
+- prometheus docs/federation.md and web/federate.go (v3.14.0): ``/federate`` with ``match[]``,
+  ``honor_labels: true``, source external labels appended to federated series;
+- prometheus-operator pkg/apis/monitoring/v1alpha1/scrapeconfig_types.go (ScrapeConfig fields) and
+  WebTLSConfig (``clientAuthType``); no basic auth in the operator (prometheus-operator issue 4200);
+- kube-prometheus-stack values.yaml at kube-prometheus-stack-88.5.3: externalLabels,
+  replicaExternalLabelNameClear, prometheus-node-exporter.namespaceOverride,
+  scrapeConfigSelectorNilUsesHelmValues (selects release=<release>);
+- Submariner Lighthouse: ``<cluster>.<svc>.<ns>.svc.clusterset.local`` names one cluster's export;
+- kubernetes/autoscaler vertical-pod-autoscaler-chart-0.11.0 values.yaml (certGen hook Jobs,
+  pod/container security contexts); GKE ``vertical_pod_autoscaling`` (pulumi-gcp 10.2.0) and AKS
+  ``workloadAutoScalerProfile.verticalPodAutoscaler`` (azure-native 3.29.0); VPA 1.7.1 types.go
+  update modes (``Auto`` deprecated, so never emitted).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.addons import metrics as m
+from components.addons.vpa import chart_values as vpa_values
+from components.fleet.metrics import platform_targets
+from offline.plan import Plan
+from offline.report import cluster_of
+from stacks.sections.metrics import ENVIRONMENT_DEFAULTS, MetricsConfig
+from stacks.versions import CHARTS
+
+from .addon_support import assert_config_error, render_chart, restricted_violations
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SCRAPE = "kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig"
+VPA = "kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler"
+
+
+def releases(plan: Plan, name: str) -> dict[str, dict[str, Any]]:
+    by_urn = plan.by_urn()
+    return {cluster_of(r, by_urn): r for r in plan.of_type(RELEASE) if r["inputs"]["name"] == name}
+
+
+def test_prometheus_on_every_cluster_with_external_labels(plan: Plan) -> None:
+    rels = releases(plan, m.RELEASE)
+    assert sorted(rels) == sorted(c.name for c in plan.spec.clusters)
+    want = ENVIRONMENT_DEFAULTS[plan.spec.environment]
+    for c in plan.spec.clusters:
+        r = rels[c.name]
+        assert r["provider"].endswith(f"::{c.name}-k8s") and r["inputs"]["version"] == CHARTS["kube-prometheus-stack"]["version"]
+        spec = r["inputs"]["values"]["prometheus"]["prometheusSpec"]
+        assert spec["externalLabels"] == {"cluster": c.name, "cloud": c.cloud, "region": c.region, "environment": plan.spec.environment}
+        assert spec["replicaExternalLabelNameClear"] and spec["prometheusExternalLabelNameClear"]
+        assert spec["retention"] == want["retention"] and spec["resources"]["requests"]["memory"] == want["memory"]
+        assert ("storageSpec" in spec) is bool(want["storage_gi"])
+
+
+def test_hub_federates_every_spoke(plan: Plan) -> None:
+    hub = plan.spec.management.name
+    by_urn = plan.by_urn()
+    scrapes = {r["inputs"]["metadata"]["name"]: r for r in plan.of_type(SCRAPE)}
+    assert sorted(scrapes) == sorted(f"federate-{c.name}" for c in plan.spec.workloads)
+    for c in plan.spec.workloads:
+        r = scrapes[f"federate-{c.name}"]
+        assert cluster_of(r, by_urn) == hub
+        assert r["inputs"]["metadata"]["labels"] == {"release": m.RELEASE}
+        s = r["inputs"]["spec"]
+        assert s["metricsPath"] == "/federate" and s["honorLabels"] is True
+        assert s["params"]["match[]"] == plan.spec.metrics.federation_match
+        # Over the fabric (Submariner's clusterset name for this spoke's export), with mTLS.
+        assert s["staticConfigs"] == [{"targets": [f"{c.name}.prometheus-federate.monitoring.svc.clusterset.local:9090"]}]
+        assert s["scheme"] == "HTTPS" and s["tlsConfig"]["cert"] and s["tlsConfig"]["keySecret"]["name"] == m.TLS_SECRET
+    exports = [r for r in plan.of_type("kubernetes:multicluster.x-k8s.io/v1alpha1:ServiceExport")
+               if r["inputs"]["metadata"]["name"] == m.FEDERATE_SERVICE]
+    assert sorted(cluster_of(r, by_urn) for r in exports) == sorted(c.name for c in plan.spec.workloads)
+
+
+def test_spokes_demand_client_certificates(plan: Plan) -> None:
+    """Never an open port: a spoke's Prometheus serves TLS and requires a fleet-CA client certificate."""
+    rels = releases(plan, m.RELEASE)
+    for c in plan.spec.workloads:
+        web = rels[c.name]["inputs"]["values"]["prometheus"]["prometheusSpec"]["web"]["tlsConfig"]
+        assert web["clientAuthType"] == "RequireAndVerifyClientCert" and web["client_ca"]["secret"]["name"] == m.TLS_SECRET
+    secrets = [r for r in plan.of_type("kubernetes:core/v1:Secret") if r["inputs"]["metadata"]["name"] == m.TLS_SECRET]
+    assert len(secrets) == len(plan.spec.clusters)
+    assert all("PRIVATE KEY" not in json.dumps(s["inputs"]) for s in secrets)  # the key stays a Pulumi secret
+
+
+def test_grafana_only_on_the_hub_without_a_default_password(plan: Plan) -> None:
+    rels = releases(plan, m.RELEASE)
+    for c in plan.spec.clusters:
+        grafana = rels[c.name]["inputs"]["values"]["grafana"]
+        assert grafana["enabled"] is c.is_management
+        if c.is_management:
+            assert grafana["admin"]["existingSecret"] == m.GRAFANA_SECRET
+
+
+def test_only_node_exporter_is_privileged(plan: Plan) -> None:
+    levels = {r["inputs"]["metadata"]["name"]: r["inputs"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+              for r in plan.of_type("kubernetes:core/v1:Namespace")}
+    assert levels[m.NODE_NAMESPACE] == "privileged" and levels[m.NAMESPACE] == "baseline"
+    for r in releases(plan, m.RELEASE).values():
+        assert r["inputs"]["values"]["prometheus-node-exporter"]["namespaceOverride"] == m.NODE_NAMESPACE
+
+
+def _render(hub: bool) -> list[dict[str, Any]]:
+    class H:  # the handle fields chart_values reads
+        name, cloud, region = "c1", "aws", "us-east-1"
+    return render_chart("kube-prometheus-stack", m.chart_values(H(), "prod", MetricsConfig(), hub),  # type: ignore[arg-type]
+                        name=m.RELEASE, namespace=m.NAMESPACE)
+
+
+def test_chart_places_node_exporter_alone_in_its_namespace() -> None:
+    docs = _render(hub=True)
+    node = [d for d in docs if d["kind"] == "DaemonSet"]
+    assert [d["metadata"]["namespace"] for d in node] == [m.NODE_NAMESPACE]
+    others = [d for d in docs if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet") and d not in node]
+    assert others and all(d["metadata"].get("namespace") == m.NAMESPACE for d in others)
+    names = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"}
+    assert {t.name for t in platform_targets() if t.namespace == m.NAMESPACE} <= names  # the VPAs' targets exist
+    prom = next(d for d in docs if d["kind"] == "Prometheus")
+    assert prom["metadata"]["name"] == m.PROMETHEUS_NAME and prom["spec"]["scrapeConfigSelector"] == {"matchLabels": {"release": m.RELEASE}}
+
+
+def test_vpa_managed_on_gke_and_aks_chart_on_eks(plan: Plan) -> None:
+    rels = releases(plan, "vpa")
+    assert sorted(rels) == sorted(c.name for c in plan.spec.clusters if c.cloud == "aws")
+    gke = plan.of_type("gcp:container/cluster:Cluster")
+    assert gke and all(r["inputs"]["verticalPodAutoscaling"] == {"enabled": True} for r in gke)
+    aks = plan.of_type("azure-native:containerservice:ManagedCluster")
+    assert aks and all(r["inputs"]["workloadAutoScalerProfile"]["verticalPodAutoscaler"] == {"enabled": True} for r in aks)
+
+
+def test_platform_vpas_recommend_only(plan: Plan) -> None:
+    by_urn = plan.by_urn()
+    vpas = plan.of_type(VPA)
+    for c in plan.spec.clusters:
+        mine = {r["inputs"]["metadata"]["name"] for r in vpas if cluster_of(r, by_urn) == c.name}
+        assert mine == {t.name for t in platform_targets()}
+    assert {r["inputs"]["spec"]["updatePolicy"]["updateMode"] for r in vpas} == {"Off"}
+
+
+def test_vpa_chart_is_restricted_with_generated_certs() -> None:
+    docs = render_chart("vertical-pod-autoscaler", vpa_values(), name="vpa", namespace="vpa-system")
+    assert restricted_violations(docs) == []
+    hooks = {d["metadata"]["name"].rsplit("-", 1)[-1]: d["metadata"]["annotations"]["helm.sh/hook"] for d in docs if d["kind"] == "Job"}
+    # certgen creates the secret before install; the patch job writes its CA into the webhook after.
+    assert hooks == {"certgen": "pre-install,pre-upgrade", "patch": "post-install,post-upgrade"}
+    assert any(d["kind"] == "MutatingWebhookConfiguration" for d in docs)
+
+
+@pytest.mark.parametrize("section, path, value, text", [
+    ({"federationMatch": ["up{"]}, "metrics.federationMatch[0]", "up{", "selector"),
+    ({"federationMatch": ['{__name__=~".*"}']}, "metrics.federationMatch[0]", '{__name__=~".*"}', "every series"),
+    ({"scrapeInterval": "5s"}, "metrics.scrapeInterval", "5s", "between"),
+    ({"storageGi": 0}, "metrics.storageGi", 0, "emptyDir"),
+])
+def test_bad_metrics_config(section: dict[str, Any], path: str, value: Any, text: str) -> None:
+    assert_config_error("prod", "metrics", section, path, value, text)
+
+
+def test_vpa_auto_mode_is_refused() -> None:
+    """``Auto`` is deprecated in VPA 1.7 (equivalent to Recreate, to be removed)."""
+    assert_config_error("prod", "vpa", {"platformUpdateMode": "Auto"}, "vpa.platformUpdateMode", "Auto", "Input should be")
