@@ -58,3 +58,11 @@ def assert_config_error(stack: str, key: str, section: Any, path: str, value: An
         build_spec(raw, stack)
     hits = [i for i in exc.value.issues if i.path == path]
     assert hits and hits[0].value == value and text in hits[0].message, exc.value.render()
+
+
+def releases_named(plan: Any, name: str) -> dict[str, dict[str, Any]]:
+    """Cluster -> the plan record of its Helm release ``name``."""
+    from offline.report import cluster_of
+
+    by_urn = plan.by_urn()
+    return {cluster_of(r, by_urn): r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["name"] == name}

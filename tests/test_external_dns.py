@@ -28,16 +28,14 @@ from offline.report import cluster_of
 from stacks.sections.dns import record_members
 from stacks.versions import CHARTS
 
-from .addon_support import assert_config_error, render_chart, restricted_violations
+from .addon_support import assert_config_error, releases_named, render_chart, restricted_violations
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 ENDPOINT = "kubernetes:externaldns.k8s.io/v1alpha1:DNSEndpoint"
 HEALTH = "aws:route53/healthCheck:HealthCheck"
 
 
 def releases(plan: Plan) -> dict[str, dict[str, Any]]:
-    by_urn = plan.by_urn()
-    return {cluster_of(r, by_urn): r for r in plan.of_type(RELEASE) if r["inputs"]["name"] == "external-dns"}
+    return releases_named(plan, "external-dns")
 
 
 def test_on_every_cluster_with_its_own_owner_id(plan: Plan) -> None:

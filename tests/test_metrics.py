@@ -30,16 +30,13 @@ from offline.report import cluster_of
 from stacks.sections.metrics import ENVIRONMENT_DEFAULTS, MetricsConfig
 from stacks.versions import CHARTS
 
-from .addon_support import assert_config_error, render_chart, restricted_violations
+from .addon_support import assert_config_error, releases_named, render_chart, restricted_violations
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
 SCRAPE = "kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig"
 VPA = "kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler"
 
 
-def releases(plan: Plan, name: str) -> dict[str, dict[str, Any]]:
-    by_urn = plan.by_urn()
-    return {cluster_of(r, by_urn): r for r in plan.of_type(RELEASE) if r["inputs"]["name"] == name}
+releases = releases_named
 
 
 def test_prometheus_on_every_cluster_with_external_labels(plan: Plan) -> None:
