@@ -230,8 +230,16 @@ def test_dr_grant_is_keyless_and_read_only(prod_plan: Plan) -> None:
     for r in roles.values():
         actions = {a for s in json.loads(r["inputs"]["policy"])["Statement"] for a in s["Action"]}
         assert actions == {"s3:GetObject", "s3:ListBucket", "kms:Decrypt", "kms:DescribeKey"}
-    oidc = [r for r in plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") if "-velero-dr-" in r["name"]]
-    assert all(r["inputs"]["clientIdLists"] == [DR_AUDIENCE] for r in oidc) and oidc
+    # The reader's issuer is one IAM OIDC provider shared with other add-ons (IAM allows one per
+    # URL); the DR role's trust is what pins the Velero service account and the DR audience.
+    oidc = {r["inputs"]["url"]: r for r in plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")}
+    trusts = [json.loads(r["inputs"]["assumeRolePolicy"])["Statement"][0] for r in plan.of_type("aws:iam/role:Role")
+              if "-velero-dr-" in r["name"]]
+    assert trusts
+    for t in trusts:
+        assert sorted(t["Condition"]["StringEquals"].values()) == sorted([DR_AUDIENCE, "system:serviceaccount:velero:velero"])
+        url = "https://" + t["Principal"]["Federated"].split(":oidc-provider/")[1]
+        assert DR_AUDIENCE in oidc[url]["inputs"]["clientIdLists"]
     fics = [r for r in plan.of_type("azure-native:managedidentity:FederatedIdentityCredential") if "-velero-dr-" in r["name"]]
     assert fics and all(r["inputs"]["audiences"] == [DR_AUDIENCE] for r in fics)
     assignments = [r for r in plan.of_type("azure-native:authorization:RoleAssignment") if "-velero-dr-" in r["name"]]
