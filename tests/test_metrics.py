@@ -8,7 +8,8 @@ Sources:
 - kube-prometheus-stack values.yaml at kube-prometheus-stack-88.5.3: externalLabels,
   replicaExternalLabelNameClear, prometheus-node-exporter.namespaceOverride,
   scrapeConfigSelectorNilUsesHelmValues (selects release=<release>);
-- Submariner Lighthouse: ``<cluster>.<svc>.<ns>.svc.clusterset.local`` names one cluster's export;
+- Submariner Lighthouse: ``<clusterid>.<svc>.<ns>.svc.clusterset.local`` names one cluster's export
+  (https://github.com/rook/rook/pull/12064, which relies on it for Submariner-exported services);
 - kubernetes/autoscaler vertical-pod-autoscaler-chart-0.11.0 values.yaml (certGen hook Jobs,
   pod/container security contexts); GKE ``vertical_pod_autoscaling`` (pulumi-gcp 10.2.0) and AKS
   ``workloadAutoScalerProfile.verticalPodAutoscaler`` (azure-native 3.29.0); VPA 1.7.1 types.go
@@ -82,6 +83,23 @@ def test_spokes_demand_client_certificates(plan: Plan) -> None:
     secrets = [r for r in plan.of_type("kubernetes:core/v1:Secret") if r["inputs"]["metadata"]["name"] == m.TLS_SECRET]
     assert len(secrets) == len(plan.spec.clusters)
     assert all("PRIVATE KEY" not in json.dumps(s["inputs"]) for s in secrets)  # the key stays a Pulumi secret
+
+
+def test_spoke_prometheus_still_starts_behind_mtls() -> None:
+    """With client certificates required, the operator's HTTPS probes and the reloader's
+    POST /-/reload would fail (prometheus-operator v0.93.0 pkg/prometheus/promcfg.go BuildProbes,
+    pkg/prometheus/common.go reload URL). The spoke's Prometheus CR, as the chart renders it,
+    probes over TCP (the operator lets a containers patch replace probe handlers,
+    pkg/k8s/merge.go sanitizeProbeHandlers) and reloads by signal."""
+    prom = next(d for d in _render(hub=False) if d["kind"] == "Prometheus")["spec"]
+    assert prom["web"]["tlsConfig"]["clientAuthType"] == "RequireAndVerifyClientCert"
+    assert prom["reloadStrategy"] == "ProcessSignal"
+    [patch] = prom["containers"]
+    assert patch["name"] == "prometheus"
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert set(patch[probe]) == {"tcpSocket", "periodSeconds", "failureThreshold"}
+    hub = next(d for d in _render(hub=True) if d["kind"] == "Prometheus")["spec"]
+    assert "web" not in hub and "containers" not in hub
 
 
 def test_grafana_only_on_the_hub_without_a_default_password(plan: Plan) -> None:

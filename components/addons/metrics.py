@@ -52,6 +52,8 @@ NODE_REASON = "node-exporter needs the host network, PID namespace and root file
 # Managed control planes: their scheduler, controller manager, etcd and kube-proxy metrics endpoints
 # are not reachable from nodes on EKS/AKS/GKE.
 UNREACHABLE_TARGETS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")
+# The operator's probe timing (startup 15 s x 60, readiness 5 s x 3, liveness 5 s x 6), kept for the TCP probes.
+PROBES = (("startupProbe", 15, 60), ("readinessProbe", 5, 3), ("livenessProbe", 5, 6))
 
 
 def federate_host(cluster: str) -> str:
@@ -103,6 +105,15 @@ def chart_values(h: ClusterHandle, environment: str, cfg: MetricsConfig, hub: bo
             "cert": tls_ref("tls.crt"), "keySecret": {"name": TLS_SECRET, "key": "tls.key"},
             "client_ca": tls_ref("ca.crt"), "clientAuthType": "RequireAndVerifyClientCert", "minVersion": "TLS13"}}
         values["prometheus"]["serviceMonitor"] = {"scheme": "https", "tlsConfig": client_tls(federate_host(h.name))}
+        # Nothing else may call the web port without a certificate, and two callers would: the
+        # operator's kubelet probes (HTTPS GET, no client certificate: BuildProbes in
+        # pkg/prometheus/promcfg.go at v0.93.0) and the config reloader (POST /-/reload). So the
+        # probes become TCP checks (a containers patch's probe handler replaces the operator's:
+        # sanitizeProbeHandlers in pkg/k8s/merge.go) and the reloader signals the process instead.
+        spec["reloadStrategy"] = "ProcessSignal"
+        spec["containers"] = [{"name": "prometheus", **{
+            probe: {"tcpSocket": {"port": "web"}, "periodSeconds": period, "failureThreshold": failures}
+            for probe, period, failures in PROBES}}]
     else:
         values["grafana"] = {
             "enabled": True,
