@@ -42,10 +42,10 @@ pulumi.export("submariner", submariner.summary)
 pulumi.export("submarinerBrokerInfo", submariner.broker_info)
 
 # -- DNS failover (external-dns into one Route 53 zone), fleet metrics and right-sizing --
-dns = DnsFailover("dns", DnsFailoverArgs(fleet=fleet, handles=handles, aws_provider=providers.aws(fleet.dns.region)))
 fleet_metrics = FleetMetrics("metrics", FleetMetricsArgs(
-    fleet=fleet, handles=handles, export_ready={n: [j.release] for n, j in submariner.joins.items()},
-    workloads_ready={n: [e.release] for n, e in dns.external_dns.items()}))
+    fleet=fleet, handles=handles, export_ready={n: [j.release] for n, j in submariner.joins.items()}))
+dns = DnsFailover("dns", DnsFailoverArgs(fleet=fleet, handles=handles, aws_provider=providers.aws(fleet.dns.region),
+                                         monitoring={n: [m.release] for n, m in fleet_metrics.monitoring.items()}))
 pulumi.export("dns", {"zone": fleet.dns.zone, "nameServers": dns.name_servers,
                       "records": {r.name: r.routing for r in fleet.dns.records}})
 pulumi.export("metrics", {"hub": fleet.management.name, "federates": [c.name for c in fleet.workloads]})

@@ -182,6 +182,7 @@ CRD_API_VERSIONS: dict[str, str] = {
     "DNSEndpoint": "externaldns.k8s.io/v1alpha1",
     "ScrapeConfig": "monitoring.coreos.com/v1alpha1",
     "ServiceMonitor": "monitoring.coreos.com/v1",
+    "PrometheusRule": "monitoring.coreos.com/v1",
     "VerticalPodAutoscaler": "autoscaling.k8s.io/v1",
 }
 

@@ -137,6 +137,22 @@ def test_failover_records_with_health_checks(plan: Plan) -> None:
     assert len(keys) == len(set(keys))
 
 
+def test_fights_are_scraped_and_alerted(plan: Plan) -> None:
+    """Each cluster's Prometheus scrapes its external-dns and alerts on the owner-mismatch gauge
+    (external-dns pkg/metrics: registry_skipped_records_owner_mismatch_per_sync, labels owner,
+    foreign_owner, domain, record_type). Both wait for the cluster's kube-prometheus-stack (CRDs)."""
+    by_urn = plan.by_urn()
+    kps = {cluster_of(r, by_urn): r["urn"] for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["name"] == "kps"}
+    for typ in ("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "kubernetes:monitoring.coreos.com/v1:PrometheusRule"):
+        found = {cluster_of(r, by_urn): r for r in plan.of_type(typ) if r["inputs"]["metadata"]["namespace"] == "external-dns"}
+        assert sorted(found) == sorted(c.name for c in plan.spec.clusters)
+        for cluster, r in found.items():
+            assert r["inputs"]["metadata"]["labels"] == {"release": "kps"} and kps[cluster] in r["dependencies"]
+            if typ.endswith("PrometheusRule"):
+                [rule] = r["inputs"]["spec"]["groups"][0]["rules"]
+                assert "external_dns_registry_skipped_records_owner_mismatch_per_sync" in rule["expr"] and rule["for"] == "15m"
+
+
 def test_chart_renders_restricted_with_web_identity() -> None:
     values = {"provider": {"name": "aws"}, "txtOwnerId": "c1", "sources": ["service", "crd"],
               "env": [{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::1:role/x"}],
@@ -144,6 +160,9 @@ def test_chart_renders_restricted_with_web_identity() -> None:
               "extraVolumeMounts": [{"name": "aws-token", "mountPath": "/var/run/secrets/aws", "readOnly": True}]}
     docs = render_chart("external-dns", values, name="external-dns", namespace="external-dns")
     dep = next(d for d in docs if d["kind"] == "Deployment")
+    assert dep["metadata"]["name"] == "external-dns"  # the platform VPA's target
+    svc = next(d for d in docs if d["kind"] == "Service")
+    assert svc["spec"]["ports"][0]["name"] == "http" and svc["metadata"]["labels"]["app.kubernetes.io/name"] == "external-dns"
     args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--txt-owner-id=c1" in args and "--provider=aws" in args and "--source=crd" in args
     assert restricted_violations(docs) == []

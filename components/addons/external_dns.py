@@ -34,6 +34,7 @@ import pulumi_kubernetes as k8s
 from components import naming
 from components.addons import aws_federation
 from components.addons.helm import release
+from components.addons.metrics import RELEASE as MONITORING_RELEASE
 from components.handle import CloudPermissions, ClusterHandle
 from components.security.namespaces import pss_namespace
 from stacks.sections.dns import DnsConfig, RecordConfig, record_members
@@ -47,6 +48,23 @@ TOKEN_DIR = "/var/run/secrets/aws"
 # dropped, no privilege escalation, read-only root filesystem (values.yaml securityContext).
 POD_SECURITY = "restricted"
 SOURCES = ["service", "ingress", "istio-gateway", "crd"]
+# Labels the cluster's kube-prometheus-stack selects ServiceMonitors and PrometheusRules by.
+MONITORING_LABELS = {"release": MONITORING_RELEASE}
+# external-dns skips a row another owner holds and counts it in this gauge (labels record_type,
+# owner, foreign_owner, domain; pkg/metrics, docs/monitoring/metrics.md): two clusters are
+# fighting over a name.
+OWNER_MISMATCH = "external_dns_registry_skipped_records_owner_mismatch_per_sync"
+
+
+def owner_mismatch_rule() -> dict[str, Any]:
+    return {"groups": [{"name": "external-dns", "rules": [{
+        "alert": "ExternalDnsOwnerMismatch",
+        "expr": f"max by (owner, foreign_owner, domain, record_type) ({OWNER_MISMATCH}) > 0",
+        "for": "15m",
+        "labels": {"severity": "warning"},
+        "annotations": {"summary": "external-dns {{ $labels.owner }} skips {{ $labels.record_type }} records in "
+                                   "{{ $labels.domain }} owned by {{ $labels.foreign_owner }}: two clusters claim one name"},
+    }]}]}
 
 
 def route53_policy(zone_arn: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -88,6 +106,8 @@ class ExternalDnsArgs:
     aws_provider: pulumi.ProviderResource  # where the zone and its IAM live
     health_check_id: pulumi.Input[str] | None = None  # this cluster's endpoint check, if it answers a shared name
     records: list[RecordConfig] = field(default_factory=list)
+    # The cluster's kube-prometheus-stack (its CRDs): external-dns is scraped and alerted on.
+    monitoring: list[pulumi.Resource] = field(default_factory=list)
 
 
 class ExternalDns(pulumi.ComponentResource):
@@ -142,6 +162,16 @@ class ExternalDns(pulumi.ComponentResource):
         }
         self.release = release(h, "external-dns", release_name="external-dns", namespace=NAMESPACE, values=values,
                                parent=self, depends_on=[self.namespace, *grants])
+        mon_opts = h.k8s_opts(self, depends_on=[self.namespace, *args.monitoring])
+        self.service_monitor = k8s.apiextensions.CustomResource(
+            naming.logical(h.name, "external-dns", "servicemonitor"), api_version=CRD_API_VERSIONS["ServiceMonitor"],
+            kind="ServiceMonitor", metadata=k8s.meta.v1.ObjectMetaArgs(name="external-dns", namespace=NAMESPACE, labels=MONITORING_LABELS),
+            spec={"selector": {"matchLabels": {"app.kubernetes.io/name": "external-dns"}}, "endpoints": [{"port": "http", "interval": "60s"}]},
+            opts=mon_opts)
+        self.rule = k8s.apiextensions.CustomResource(
+            naming.logical(h.name, "external-dns", "rule"), api_version=CRD_API_VERSIONS["PrometheusRule"], kind="PrometheusRule",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="external-dns", namespace=NAMESPACE, labels=MONITORING_LABELS),
+            spec=owner_mismatch_rule(), opts=mon_opts)
         self.endpoints = {}
         if args.health_check_id is not None:
             for record in args.records:

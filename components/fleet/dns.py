@@ -9,7 +9,7 @@ failover itself). Failover takes about ``failureThreshold x interval`` + the rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -36,6 +36,7 @@ class DnsFailoverArgs:
     fleet: FleetSpec
     handles: list[ClusterHandle]
     aws_provider: pulumi.ProviderResource
+    monitoring: dict[str, list[pulumi.Resource]] = field(default_factory=dict)  # per cluster: its Prometheus stack
 
 
 class DnsFailover(pulumi.ComponentResource):
@@ -62,7 +63,7 @@ class DnsFailover(pulumi.ComponentResource):
             h.name: ExternalDns(naming.logical(h.name, "external-dns"), ExternalDnsArgs(
                 handle=h, dns=dns, zone_id=self.zone.zone_id, zone_arn=self.zone.arn, aws_provider=args.aws_provider,
                 health_check_id=self.health_checks[h.name].id if h.name in self.health_checks else None,
-                records=list(dns.records)), pulumi.ResourceOptions(parent=h.component))
+                records=list(dns.records), monitoring=args.monitoring.get(h.name, [])), pulumi.ResourceOptions(parent=h.component))
             for h in args.handles
         }
         self.name_servers = self.zone.name_servers

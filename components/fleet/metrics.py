@@ -43,9 +43,8 @@ def platform_targets() -> list[Target]:
 class FleetMetricsArgs:
     fleet: FleetSpec
     handles: list[ClusterHandle]
-    # Per cluster: what its ServiceExport needs first (Submariner's CRDs) and what the VPA targets come from.
+    # Per cluster: what its ServiceExport needs first (Submariner's CRDs).
     export_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)
-    workloads_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)
 
 
 class FleetMetrics(pulumi.ComponentResource):
@@ -88,5 +87,6 @@ class FleetMetrics(pulumi.ComponentResource):
             self.vpa[h.name] = VerticalPodAutoscaler(naming.logical(h.name, "vpa"), VerticalPodAutoscalerArgs(
                 handle=h, update_mode=fleet.vpa.platform_update_mode,
                 targets=platform_targets() if fleet.vpa.platform_components else [],
-                depends_on=[mon.release, *args.workloads_ready.get(h.name, [])]), pulumi.ResourceOptions(parent=h.component))
+                # A VPA names its target; the workload may come later (external-dns is installed after).
+                depends_on=[mon.release]), pulumi.ResourceOptions(parent=h.component))
         self.register_outputs({"hub": hub.name, "federates": spokes, "caCert": self.ca.cert_pem})

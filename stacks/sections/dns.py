@@ -5,7 +5,7 @@ archipelago:dns:
   zone: apps.company.com          # the one authoritative zone (Route 53, public), created by the program
   region: us-east-1               # AWS region of the STS endpoint the non-AWS clusters exchange tokens at
   policy: sync                    # external-dns policy: sync | upsert-only | create-only
-  healthCheck: {type: HTTPS, port: 443, path: /healthz/ready, interval: 30, failureThreshold: 3}
+  healthCheck: {type: HTTP, port: 80, path: /, interval: 30, failureThreshold: 3}   # what <cluster>.<zone> serves
   records:
     - name: api                   # api.apps.company.com
       routing: failover           # one PRIMARY, one SECONDARY
@@ -43,12 +43,15 @@ AWS_REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 class HealthCheckConfig(Model):
     """The Route 53 health check created for each cluster's public endpoint (``<cluster>.<zone>``).
 
+    The defaults probe what the GitOps sample publishes there (HTTP on port 80); a fleet whose
+    entry is a TLS ingress sets ``type: HTTPS``, ``port: 443`` and its readiness path.
+
     Route 53 checkers call every ``interval`` seconds (10 or 30) from around the world; an endpoint
     is unhealthy after ``failureThreshold`` consecutive failures (1-10)."""
 
-    type: Literal["HTTPS", "HTTP", "TCP"] = "HTTPS"
-    port: int = Field(default=443, ge=1, le=65535)
-    path: str = Field(default="/healthz/ready", pattern=r"^/[\x21-\x7e]*$", max_length=255)
+    type: Literal["HTTPS", "HTTP", "TCP"] = "HTTP"
+    port: int = Field(default=80, ge=1, le=65535)
+    path: str = Field(default="/", pattern=r"^/[\x21-\x7e]*$", max_length=255)
     interval: Literal[10, 30] = 30
     failure_threshold: int = Field(default=3, ge=1, le=10)
 
