@@ -10,8 +10,8 @@ from components.addons.autoscaling import node_provisioning
 from components.clusters import build_cluster
 from components.fleet.dns import DnsFailover, DnsFailoverArgs
 from components.fleet.gitops_backup import argocd_and_velero
-from components.fleet.metrics import FleetMetrics, FleetMetricsArgs
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
+from components.fleet.metrics import FleetMetrics, FleetMetricsArgs
 from components.fleet.ports import open_fleet_ports
 from components.fleet.submariner import Submariner, SubmarinerArgs
 from components.providers import CloudProviders

@@ -99,7 +99,7 @@ def write(root: Path = ROOT) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.gitops", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m offline.gitops", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if gitops/clusters/ is out of date")
     args = parser.parse_args(argv)
     if args.check:

@@ -44,8 +44,8 @@ from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
 from .sections.maintenance import MaintenanceConfig
 from .sections.dns import DnsConfig
-from .sections.metrics import MetricsConfig, VpaConfig
 from .sections.mesh import MeshConfig
+from .sections.metrics import MetricsConfig, VpaConfig
 
 
 class FleetConfig(Model):

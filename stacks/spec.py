@@ -17,9 +17,9 @@ from .sections.argocd import ArgoCDConfig
 from .sections.autoscaling import NodeProvisioningConfig
 from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
+from .sections.dns import DnsConfig
 from .sections.maintenance import MaintenanceConfig
 from .sections.mesh import MeshConfig
-from .sections.dns import DnsConfig
 from .sections.metrics import MetricsConfig, VpaConfig
 
 

@@ -33,8 +33,8 @@ from .regions import AWS_ZONES, REGIONS, default_zones
 from .sections import argocd as argocd_section
 from .sections import backup as backup_section
 from .sections import connectivity
-from .sections import mesh as mesh_section
 from .sections import dns as dns_section
+from .sections import mesh as mesh_section
 from .sections import metrics as metrics_section
 from .spec import ClusterSpec, FleetSpec
 from .versions import plan_date, version_problem

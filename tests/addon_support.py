@@ -62,7 +62,7 @@ def assert_config_error(stack: str, key: str, section: Any, path: str, value: An
 
 def releases_named(plan: Any, name: str) -> dict[str, dict[str, Any]]:
     """Cluster -> the plan record of its Helm release ``name``."""
-    from offline.report import cluster_of
+    from offline.report import cluster_name
 
     by_urn = plan.by_urn()
-    return {cluster_of(r, by_urn): r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["name"] == name}
+    return {cluster_name(r, by_urn): r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["name"] == name}

@@ -24,7 +24,7 @@ import pytest
 from components.addons.aws_federation import FLEET_AUDIENCES, STS_AUDIENCE
 from components.addons.velero import DR_AUDIENCE
 from offline.plan import Plan
-from offline.report import cluster_of
+from offline.report import cluster_name
 from stacks.sections.dns import record_members
 from stacks.versions import CHARTS
 
@@ -113,9 +113,9 @@ def test_failover_records_with_health_checks(plan: Plan) -> None:
     for record in dns.records:
         members = record_members(record)
         rows = [e for e in endpoints if e["inputs"]["spec"]["endpoints"][0]["dnsName"] == dns.fqdn(record.name)]
-        assert sorted(cluster_of(e, by_urn) for e in rows) == sorted(members)
+        assert sorted(cluster_name(e, by_urn) for e in rows) == sorted(members)
         for e in rows:
-            cluster = cluster_of(e, by_urn)
+            cluster = cluster_name(e, by_urn)
             [ep] = e["inputs"]["spec"]["endpoints"]
             assert ep["setIdentifier"] == cluster and ep["targets"] == [dns.cluster_endpoint(cluster)]
             props = {p["name"]: p["value"] for p in ep["providerSpecific"]}
@@ -142,9 +142,9 @@ def test_fights_are_scraped_and_alerted(plan: Plan) -> None:
     (external-dns pkg/metrics: registry_skipped_records_owner_mismatch_per_sync, labels owner,
     foreign_owner, domain, record_type). Both wait for the cluster's kube-prometheus-stack (CRDs)."""
     by_urn = plan.by_urn()
-    kps = {cluster_of(r, by_urn): r["urn"] for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["name"] == "kps"}
+    kps = {cluster_name(r, by_urn): r["urn"] for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r["inputs"]["name"] == "kps"}
     for typ in ("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "kubernetes:monitoring.coreos.com/v1:PrometheusRule"):
-        found = {cluster_of(r, by_urn): r for r in plan.of_type(typ) if r["inputs"]["metadata"]["namespace"] == "external-dns"}
+        found = {cluster_name(r, by_urn): r for r in plan.of_type(typ) if r["inputs"]["metadata"]["namespace"] == "external-dns"}
         assert sorted(found) == sorted(c.name for c in plan.spec.clusters)
         for cluster, r in found.items():
             assert r["inputs"]["metadata"]["labels"] == {"release": "kps"} and kps[cluster] in r["dependencies"]

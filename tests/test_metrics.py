@@ -27,7 +27,7 @@ from components.addons import metrics as m
 from components.addons.vpa import chart_values as vpa_values
 from components.fleet.metrics import platform_targets
 from offline.plan import Plan
-from offline.report import cluster_of
+from offline.report import cluster_name
 from stacks.sections.metrics import ENVIRONMENT_DEFAULTS, MetricsConfig
 from stacks.versions import CHARTS
 
@@ -61,7 +61,7 @@ def test_hub_federates_every_spoke(plan: Plan) -> None:
     assert sorted(scrapes) == sorted(f"federate-{c.name}" for c in plan.spec.workloads)
     for c in plan.spec.workloads:
         r = scrapes[f"federate-{c.name}"]
-        assert cluster_of(r, by_urn) == hub
+        assert cluster_name(r, by_urn) == hub
         assert r["inputs"]["metadata"]["labels"] == {"release": m.RELEASE}
         s = r["inputs"]["spec"]
         assert s["metricsPath"] == "/federate" and s["honorLabels"] is True
@@ -71,7 +71,7 @@ def test_hub_federates_every_spoke(plan: Plan) -> None:
         assert s["scheme"] == "HTTPS" and s["tlsConfig"]["cert"] and s["tlsConfig"]["keySecret"]["name"] == m.TLS_SECRET
     exports = [r for r in plan.of_type("kubernetes:multicluster.x-k8s.io/v1alpha1:ServiceExport")
                if r["inputs"]["metadata"]["name"] == m.FEDERATE_SERVICE]
-    assert sorted(cluster_of(r, by_urn) for r in exports) == sorted(c.name for c in plan.spec.workloads)
+    assert sorted(cluster_name(r, by_urn) for r in exports) == sorted(c.name for c in plan.spec.workloads)
 
 
 def test_spokes_demand_client_certificates(plan: Plan) -> None:
@@ -151,7 +151,7 @@ def test_platform_vpas_recommend_only(plan: Plan) -> None:
     by_urn = plan.by_urn()
     vpas = plan.of_type(VPA)
     for c in plan.spec.clusters:
-        mine = {r["inputs"]["metadata"]["name"] for r in vpas if cluster_of(r, by_urn) == c.name}
+        mine = {r["inputs"]["metadata"]["name"] for r in vpas if cluster_name(r, by_urn) == c.name}
         assert mine == {t.name for t in platform_targets()}
     assert {r["inputs"]["spec"]["updatePolicy"]["updateMode"] for r in vpas} == {"Off"}
 

@@ -17,18 +17,8 @@ import pulumi_aws as aws
 from components import naming
 from components.addons.external_dns import ExternalDns, ExternalDnsArgs
 from components.handle import ClusterHandle
-from stacks.sections.dns import HealthCheckConfig, record_members
+from stacks.sections.dns import record_members
 from stacks.spec import FleetSpec
-
-
-def health_check_args(fqdn: str, hc: HealthCheckConfig) -> dict[str, object]:
-    args: dict[str, object] = {"type": hc.type, "fqdn": fqdn, "port": hc.port, "request_interval": hc.interval,
-                               "failure_threshold": hc.failure_threshold}
-    if hc.type != "TCP":
-        args["resource_path"] = hc.path
-    if hc.type == "HTTPS":
-        args["enable_sni"] = True  # the ingress picks its certificate by SNI
-    return args
 
 
 @dataclass
@@ -53,10 +43,14 @@ class DnsFailover(pulumi.ComponentResource):
             f"{name}-zone", name=dns.zone, comment=f"Archipelago {fleet.environment}: records of every cluster's external-dns",
             force_destroy=not protect, opts=pulumi.ResourceOptions.merge(aws_opts, pulumi.ResourceOptions(protect=protect)))
         answering = sorted({c for r in dns.records for c in record_members(r)})
+        hc = dns.health_check
         self.health_checks = {
             cluster: aws.route53.HealthCheck(
-                naming.logical(cluster, "dns-health"), **health_check_args(dns.cluster_endpoint(cluster), dns.health_check),
-                tags={"Name": f"{cluster}-endpoint", "archipelago/cluster": cluster}, opts=aws_opts)  # type: ignore[arg-type]
+                naming.logical(cluster, "dns-health"), type=hc.type, fqdn=dns.cluster_endpoint(cluster), port=hc.port,
+                request_interval=hc.interval, failure_threshold=hc.failure_threshold,
+                resource_path=None if hc.type == "TCP" else hc.path,
+                enable_sni=True if hc.type == "HTTPS" else None,  # the ingress picks its certificate by SNI
+                tags={"Name": f"{cluster}-endpoint", "archipelago/cluster": cluster}, opts=aws_opts)
             for cluster in answering
         }
         self.external_dns = {

@@ -17,7 +17,7 @@ import pulumi_tls as tls
 
 from components import naming
 from components.addons import external_dns, metrics
-from components.addons.metrics import FEDERATE_SERVICE, NAMESPACE, Monitoring, MonitoringArgs, MetricsTls, federate_host
+from components.addons.metrics import FEDERATE_SERVICE, NAMESPACE, MetricsTls, Monitoring, MonitoringArgs, federate_host
 from components.addons.vpa import Target, VerticalPodAutoscaler, VerticalPodAutoscalerArgs
 from components.handle import ClusterHandle
 from stacks.spec import FleetSpec

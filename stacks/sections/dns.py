@@ -63,7 +63,7 @@ class RecordConfig(Model):
     routing: Literal["failover", "weighted"]
     primary: str | None = None
     secondary: str | None = None
-    weights: dict[str, Annotated[int, Field(ge=0, le=255)]] = {}
+    weights: dict[str, Annotated[int, Field(ge=0, le=255)]] = Field(default_factory=dict)
     ttl: int = Field(default=60, ge=1, le=86400)
 
 
@@ -75,7 +75,7 @@ class DnsConfig(Model):
     policy: Literal["sync", "upsert-only", "create-only"] = "sync"
     interval: str = Field(default="1m", pattern=r"^[0-9]+[smh]$")
     health_check: HealthCheckConfig = HealthCheckConfig()
-    records: list[RecordConfig] = []
+    records: list[RecordConfig] = Field(default_factory=list)
 
     def fqdn(self, name: str) -> str:
         return f"{name}.{self.zone}"
