@@ -56,6 +56,14 @@ def fleet_of(size: int, stack: str = "prod") -> dict[str, Any]:
                 j = index[peer]
             new_peers[c["name"]] = clusters[j]["name"]
         raw["backup"]["drPeers"] = new_peers
+    # DNS records name clusters too: each member becomes the first copy of its base cluster.
+    first = {base[b]["name"]: clusters[b]["name"] for b in range(min(len(base), size))}
+    for rec in (raw.get("dns") or {}).get("records") or []:
+        for key in ("primary", "secondary"):
+            if key in rec:
+                rec[key] = first.get(rec[key], rec[key])
+        if "weights" in rec:
+            rec["weights"] = {first.get(k, k): v for k, v in rec["weights"].items()}
     return raw
 
 

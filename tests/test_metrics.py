@@ -178,3 +178,27 @@ def test_bad_metrics_config(section: dict[str, Any], path: str, value: Any, text
 def test_vpa_auto_mode_is_refused() -> None:
     """``Auto`` is deprecated in VPA 1.7 (equivalent to Recreate, to be removed)."""
     assert_config_error("prod", "vpa", {"platformUpdateMode": "Auto"}, "vpa.platformUpdateMode", "Auto", "Input should be")
+
+
+def test_new_releases_are_admitted(prod_plan: Plan) -> None:
+    """The offline admission check over the prod plan with external-dns, kube-prometheus-stack and
+    VPA rendered from ../shared/charts: schemas, CRDs, Pod Security of each namespace, chart values.
+    Of their workloads only node-exporter runs in a privileged namespace."""
+    import dataclasses
+
+    from offline import render
+    from offline.admission import check_plan, landings, namespace_levels
+
+    from .addon_support import CHARTS_DIR
+
+    mine = {"external-dns", m.RELEASE, "vpa"}
+    plan = dataclasses.replace(prod_plan, resources=[
+        r for r in prod_plan.resources if r["type"] != render.RELEASE_TYPE or r["inputs"]["name"] in mine])
+    releases = render.render_plan(plan, CHARTS_DIR)
+    assert {r.release for r in releases} == mine and len(releases) == 2 * len(plan.spec.clusters) + 2
+    assert check_plan(plan, releases) == []
+    for cluster, items in landings(plan, releases).items():
+        levels = namespace_levels(items)
+        privileged = {i.name for i in items if i.source.startswith("helm:") and i.kind in ("Deployment", "StatefulSet", "DaemonSet", "Job")
+                      and levels.get(i.ns) == "privileged"}
+        assert privileged == {f"{m.RELEASE}-prometheus-node-exporter"}, cluster
