@@ -49,33 +49,40 @@ class HealthCheckConfig(Model):
     Route 53 checkers call every ``interval`` seconds (10 or 30) from around the world; an endpoint
     is unhealthy after ``failureThreshold`` consecutive failures (1-10)."""
 
-    type: Literal["HTTPS", "HTTP", "TCP"] = "HTTP"
-    port: int = Field(default=80, ge=1, le=65535)
-    path: str = Field(default="/", pattern=r"^/[\x21-\x7e]*$", max_length=255)
-    interval: Literal[10, 30] = 30
-    failure_threshold: int = Field(default=3, ge=1, le=10)
+    type: Literal["HTTPS", "HTTP", "TCP"] = Field(default="HTTP", description="Route 53 health check type.")
+    port: int = Field(default=80, ge=1, le=65535, description="Port probed on <cluster>.<zone>.")
+    path: str = Field(default="/", pattern=r"^/[\x21-\x7e]*$", max_length=255,
+                      description="Path probed (HTTP/HTTPS); a 2xx/3xx within 2 s is healthy.")
+    interval: Literal[10, 30] = Field(default=30, description="Seconds between checks from each Route 53 checker.")
+    failure_threshold: int = Field(default=3, ge=1, le=10, description="Consecutive failures before the cluster's rows stop answering.")
 
 
 class RecordConfig(Model):
     """One shared name answered by several clusters."""
 
-    name: str = Field(pattern=LABEL)
-    routing: Literal["failover", "weighted"]
-    primary: str | None = None
-    secondary: str | None = None
-    weights: dict[str, Annotated[int, Field(ge=0, le=255)]] = Field(default_factory=dict)
-    ttl: int = Field(default=60, ge=1, le=86400)
+    name: str = Field(pattern=LABEL, description="First label of the shared name: <name>.<zone>.")
+    routing: Literal["failover", "weighted"] = Field(description="failover (one primary, one secondary) or weighted.")
+    primary: str | None = Field(default=None, description="Failover: the cluster that answers while healthy.")
+    secondary: str | None = Field(default=None, description="Failover: the cluster that answers when the primary is unhealthy.")
+    weights: dict[str, Annotated[int, Field(ge=0, le=255)]] = Field(
+        default_factory=dict, description="Weighted: cluster -> weight (0-255); healthy clusters answer in proportion.")
+    ttl: int = Field(default=60, ge=1, le=86400, description="Record TTL in seconds (part of the failover time).")
 
 
 class DnsConfig(Model):
     """external-dns on every cluster, writing into one Route 53 zone; failover records between clusters."""
 
-    zone: str = Field(default="apps.example.com", pattern=ZONE, max_length=200)
-    region: str = Field(default="us-east-1", pattern=AWS_REGION)
-    policy: Literal["sync", "upsert-only", "create-only"] = "sync"
-    interval: str = Field(default="1m", pattern=r"^[0-9]+[smh]$")
-    health_check: HealthCheckConfig = HealthCheckConfig()
-    records: list[RecordConfig] = Field(default_factory=list)
+    zone: str = Field(default="apps.example.com", pattern=ZONE, max_length=200,
+                      description="The one authoritative zone (a Route 53 public hosted zone the program creates).")
+    region: str = Field(default="us-east-1", pattern=AWS_REGION,
+                        description="AWS region of the zone's provider and of the STS endpoint non-AWS clusters use.")
+    policy: Literal["sync", "upsert-only", "create-only"] = Field(
+        default="sync", description="external-dns policy: sync deletes the rows its owner id created once their source is gone.")
+    interval: str = Field(default="1m", pattern=r"^[0-9]+[smh]$",
+                          description="external-dns sync interval (at least 1m: Route 53 allows 5 requests/s per account).")
+    health_check: HealthCheckConfig = Field(default=HealthCheckConfig(),
+                                            description="The health check made for each answering cluster's endpoint.")
+    records: list[RecordConfig] = Field(default_factory=list, description="Shared names answered by several clusters.")
 
     def fqdn(self, name: str) -> str:
         return f"{name}.{self.zone}"

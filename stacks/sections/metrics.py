@@ -2,7 +2,6 @@
 
 ```yaml
 archipelago:metrics:
-  mode: federation               # federation (the hub scrapes /federate) | remote-write (spokes run agents)
   retention: 15d                 # per cluster; default per environment (dev 2d, staging 7d, prod 15d)
   retentionSize: 40GiB
   storageGi: 50                  # persistent volume per Prometheus; 0 = emptyDir (dev default)
@@ -48,21 +47,27 @@ DEFAULT_MATCH = [
 
 
 class ResourcesConfig(Model):
-    cpu: str | None = Field(default=None, pattern=QUANTITY)
-    memory: str | None = Field(default=None, pattern=QUANTITY)
+    """Requests of each Prometheus (memory is also its limit)."""
+
+    cpu: str | None = Field(default=None, pattern=QUANTITY, description="CPU request; default per environment (dev 200m, staging 500m, prod 1).")
+    memory: str | None = Field(default=None, pattern=QUANTITY,
+                               description="Memory request and limit; default per environment (dev 1Gi, staging 2Gi, prod 4Gi).")
 
 
 class MetricsConfig(Model):
     """kube-prometheus-stack on every cluster; the hub federates (or receives from) the spokes."""
 
-    mode: Literal["federation", "remote-write"] = "federation"
-    retention: str | None = Field(default=None, pattern=DURATION)
-    retention_size: str | None = Field(default=None, pattern=SIZE)
-    storage_gi: int | None = Field(default=None, ge=0, le=16384)
-    resources: ResourcesConfig = ResourcesConfig()
-    federation_match: list[str] = Field(default_factory=lambda: list(DEFAULT_MATCH), min_length=1)
-    scrape_interval: str = Field(default="60s", pattern=r"^[0-9]+(s|m)$")
-    sample_limit: int = Field(default=200000, ge=1000)
+    retention: str | None = Field(default=None, pattern=DURATION,
+                                  description="How long each Prometheus keeps data; default per environment (dev 2d, staging 7d, prod 15d).")
+    retention_size: str | None = Field(default=None, pattern=SIZE,
+                                       description="Size cap of each Prometheus's data; default dev 8GiB, staging 20GiB, prod 40GiB.")
+    storage_gi: int | None = Field(default=None, ge=0, le=16384,
+                                   description="Persistent volume per Prometheus in GiB, 0 = emptyDir (refused in prod); default dev 0, staging 30, prod 50.")
+    resources: ResourcesConfig = Field(default=ResourcesConfig(), description="Prometheus requests.")
+    federation_match: list[str] = Field(default_factory=lambda: list(DEFAULT_MATCH), min_length=1,
+                                        description="The hub's /federate match[] selectors (aggregates, not every series).")
+    scrape_interval: str = Field(default="60s", pattern=r"^[0-9]+(s|m)$", description="Hub-to-spoke federation interval (15s to 5m).")
+    sample_limit: int = Field(default=200000, ge=1000, description="Most samples the hub takes from one spoke per scrape.")
 
     def settings(self, environment: str) -> dict[str, Any]:
         """Retention, storage and requests for ``environment``, the config's values winning."""
@@ -78,8 +83,9 @@ class MetricsConfig(Model):
 class VpaConfig(Model):
     """Vertical Pod Autoscaler: managed on GKE/AKS, the chart on EKS; VPAs for the platform's own components."""
 
-    platform_update_mode: Literal["Off", "Initial", "Recreate", "InPlaceOrRecreate"] = "Off"
-    platform_components: bool = True
+    platform_update_mode: Literal["Off", "Initial", "Recreate", "InPlaceOrRecreate"] = Field(
+        default="Off", description="Update mode of the platform's own VPAs; Off recommends only (Auto is deprecated upstream).")
+    platform_components: bool = Field(default=True, description="Create VPAs for external-dns, the Prometheus operator and kube-state-metrics.")
 
 
 EXTRA_MODELS.extend([MetricsConfig, ResourcesConfig, VpaConfig])
