@@ -42,8 +42,8 @@ from .sections.argocd import ArgoCDConfig
 from .sections.autoscaling import NodeProvisioningConfig
 from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
-from .sections.maintenance import MaintenanceConfig
 from .sections.dns import DnsConfig
+from .sections.maintenance import MaintenanceConfig
 from .sections.mesh import MeshConfig
 from .sections.metrics import MetricsConfig, VpaConfig
 
