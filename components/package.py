@@ -22,5 +22,6 @@ NOT_YET_PACKAGED: tuple[str, ...] = (
     "AwsNetwork", "AzureNetwork", "GcpNetwork",
     "ManagedCluster", "EksCluster", "AksCluster", "GkeCluster",
     "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning", "SubmarinerJoin",
-    "IstioMesh", "Submariner", "SubmarinerBroker", "FleetPorts",
+    "ExternalDns", "Monitoring", "VerticalPodAutoscaler",
+    "IstioMesh", "Submariner", "SubmarinerBroker", "FleetPorts", "DnsFailover", "FleetMetrics",
 )

@@ -4,7 +4,7 @@ Sources:
 - prometheus docs/federation.md and web/federate.go (v3.14.0): ``/federate`` with ``match[]``,
   ``honor_labels: true``, source external labels appended to federated series;
 - prometheus-operator pkg/apis/monitoring/v1alpha1/scrapeconfig_types.go (ScrapeConfig fields) and
-  WebTLSConfig (``clientAuthType``); no basic auth in the operator (prometheus-operator issue 4200);
+  WebTLSConfig (``clientAuthType``); no basic auth in the operator (https://github.com/prometheus-operator/prometheus-operator/issues/4200);
 - kube-prometheus-stack values.yaml at kube-prometheus-stack-88.5.3: externalLabels,
   replicaExternalLabelNameClear, prometheus-node-exporter.namespaceOverride,
   scrapeConfigSelectorNilUsesHelmValues (selects release=<release>);

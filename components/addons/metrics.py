@@ -8,7 +8,8 @@ Spokes:
   flip between label sets at the hub.
 - Prometheus serves HTTPS and demands a client certificate signed by the fleet's metrics CA
   (``prometheusSpec.web.tlsConfig``, ``clientAuthType: RequireAndVerifyClientCert``): the operator has
-  no basic auth (prometheus-operator issue 4200), mTLS is what it offers. No port is open without it.
+  no basic auth (https://github.com/prometheus-operator/prometheus-operator/issues/4200), mTLS is
+  what it offers. No port is open without it.
 - A ``prometheus-federate`` Service is exported with Submariner (``ServiceExport``), so the hub reaches
   this cluster's Prometheus at ``<cluster>.prometheus-federate.monitoring.svc.clusterset.local``,
   over the fabric's tunnels only.
