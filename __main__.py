@@ -43,12 +43,13 @@ pulumi.export("submarinerBrokerInfo", submariner.broker_info)
 
 # -- DNS failover (external-dns into one Route 53 zone), fleet metrics and right-sizing --
 fleet_metrics = FleetMetrics("metrics", FleetMetricsArgs(
-    fleet=fleet, handles=handles, export_ready={n: [j.release] for n, j in submariner.joins.items()}))
+    fleet=fleet, handles=handles, export_ready={n: [j.release] for n, j in submariner.joins.items()},
+    unreachable=submariner.not_joined))
 dns = DnsFailover("dns", DnsFailoverArgs(fleet=fleet, handles=handles, aws_provider=providers.aws(fleet.dns.region),
                                          monitoring={n: [m.release] for n, m in fleet_metrics.monitoring.items()}))
 pulumi.export("dns", {"zone": fleet.dns.zone, "nameServers": dns.name_servers,
                       "records": {r.name: r.routing for r in fleet.dns.records}})
-pulumi.export("metrics", {"hub": fleet.management.name, "federates": [c.name for c in fleet.workloads]})
+pulumi.export("metrics", {"hub": fleet_metrics.hub, "federates": fleet_metrics.federates, "notFederated": fleet_metrics.not_federated})
 
 pulumi.export("environment", fleet.environment)
 pulumi.export("clusters", {h.name: {"cloud": h.cloud, "region": h.region, "role": h.role,

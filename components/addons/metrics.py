@@ -161,6 +161,7 @@ class MonitoringArgs:
     random_provider: pulumi.ProviderResource | None = None  # hub only: for Grafana's admin password
     hub: bool = False
     spokes: list[str] = field(default_factory=list)  # hub only: the clusters it federates
+    export: bool = False  # spoke only: export this Prometheus to the hub (needs a Submariner join)
     export_ready: list[pulumi.Resource] = field(default_factory=list)  # Submariner's ServiceExport CRD
 
 
@@ -195,7 +196,7 @@ class Monitoring(pulumi.ComponentResource):
                     naming.logical(h.name, "federate", spoke), api_version=CRD_API_VERSIONS["ScrapeConfig"], kind="ScrapeConfig",
                     metadata=k8s.meta.v1.ObjectMetaArgs(name=f"federate-{spoke}", namespace=NAMESPACE, labels={"release": RELEASE}),
                     spec=scrape_config_spec(cfg, spoke), opts=h.k8s_opts(self, depends_on=[self.release]))
-        else:
+        elif args.export:
             svc = k8s.core.v1.Service(
                 naming.logical(h.name, "metrics", "federate"),
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=FEDERATE_SERVICE, namespace=NAMESPACE),

@@ -43,8 +43,11 @@ def platform_targets() -> list[Target]:
 class FleetMetricsArgs:
     fleet: FleetSpec
     handles: list[ClusterHandle]
-    # Per cluster: what its ServiceExport needs first (Submariner's CRDs).
+    # The clusters Submariner joins, each with what its ServiceExport needs first (the join's
+    # CRDs). Only these have a private path from the hub today; the others are not federated.
     export_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)
+    # Why each other cluster has no such path (Submariner's notJoined reasons).
+    unreachable: dict[str, str] = field(default_factory=dict)
 
 
 class FleetMetrics(pulumi.ComponentResource):
@@ -63,7 +66,10 @@ class FleetMetrics(pulumi.ComponentResource):
             subject=tls.SelfSignedCertSubjectArgs(organization="Archipelago", common_name=f"Archipelago {fleet.environment} metrics CA"),
             allowed_uses=["cert_signing", "crl_signing", "digital_signature"], validity_period_hours=CA_VALIDITY_HOURS, opts=tls_opts)
         hub = next(h for h in args.handles if h.is_management)
-        spokes = [h.name for h in args.handles if not h.is_management]
+        # A spoke is federated when the hub can reach its export over the fabric (Submariner).
+        spokes = [h.name for h in args.handles if not h.is_management and h.name in args.export_ready]
+        self.not_federated = {h.name: f"no private path from the hub: {args.unreachable.get(h.name, 'not joined to Submariner')}"
+                              for h in args.handles if not h.is_management and h.name not in args.export_ready}
         self.monitoring = {}
         self.vpa = {}
         for h in args.handles:
@@ -81,7 +87,8 @@ class FleetMetrics(pulumi.ComponentResource):
             mon = Monitoring(naming.logical(h.name, "monitoring"), MonitoringArgs(
                 handle=h, environment=fleet.environment, config=cfg,
                 tls=MetricsTls(ca_pem=self.ca.cert_pem, cert_pem=cert.cert_pem, key_pem=key.private_key_pem),
-                hub=is_hub, spokes=spokes if is_hub else [], random_provider=random_provider, export_ready=args.export_ready.get(h.name, [])),
+                hub=is_hub, spokes=spokes if is_hub else [], random_provider=random_provider,
+                export=h.name in spokes, export_ready=args.export_ready.get(h.name, [])),
                 pulumi.ResourceOptions(parent=h.component))
             self.monitoring[h.name] = mon
             self.vpa[h.name] = VerticalPodAutoscaler(naming.logical(h.name, "vpa"), VerticalPodAutoscalerArgs(
@@ -89,4 +96,5 @@ class FleetMetrics(pulumi.ComponentResource):
                 targets=platform_targets() if fleet.vpa.platform_components else [],
                 # A VPA names its target; the workload may come later (external-dns is installed after).
                 depends_on=[mon.release]), pulumi.ResourceOptions(parent=h.component))
-        self.register_outputs({"hub": hub.name, "federates": spokes, "caCert": self.ca.cert_pem})
+        self.hub, self.federates = hub.name, spokes
+        self.register_outputs({"hub": hub.name, "federates": spokes, "notFederated": self.not_federated, "caCert": self.ca.cert_pem})
