@@ -93,6 +93,9 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("securityGroupId",),
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("clusterName", "principalArn", "policyArn", "accessScope"),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url",),
+    # aws_route53_zone / aws_route53_health_check ForceNew attributes.
+    "aws:route53/zone:Zone": ("name", "delegationSetId"),
+    "aws:route53/healthCheck:HealthCheck": ("type", "requestInterval", "measureLatency", "referenceName", "routingControlArn"),
     "aws:iam/rolePolicy:RolePolicy": ("name", "namePrefix", "role"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ("bucket",),

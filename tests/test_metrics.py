@@ -217,3 +217,14 @@ def test_new_releases_are_admitted(prod_plan: Plan) -> None:
         privileged = {i.name for i in items if i.source.startswith("helm:") and i.kind in ("Deployment", "StatefulSet", "DaemonSet", "Job")
                       and levels.get(i.ns) == "privileged"}
         assert privileged == {f"{m.RELEASE}-prometheus-node-exporter"}, cluster
+
+
+def test_metrics_ca_kept_in_prod_leaf_certificates_renewable(plan: Plan) -> None:
+    """The CA every spoke trusts and all keys are protected in prod; the leaf certificates are not,
+    so pulumi-tls can replace them inside their early-renewal window."""
+    prod = plan.spec.environment == "prod"
+    [ca] = [r for r in plan.of_type("tls:index/selfSignedCert:SelfSignedCert") if r["name"] == "metrics-ca"]
+    assert ca["protect"] is prod
+    leaves = [r for r in plan.of_type("tls:index/locallySignedCert:LocallySignedCert") if r["name"].endswith("-metrics-cert")]
+    assert len(leaves) == len(plan.spec.clusters)
+    assert all(not r["protect"] and r["inputs"]["earlyRenewalHours"] == 30 * 24 for r in leaves)

@@ -20,6 +20,7 @@ from components.addons import external_dns, metrics
 from components.addons.metrics import FEDERATE_SERVICE, NAMESPACE, MetricsTls, Monitoring, MonitoringArgs, federate_host
 from components.addons.vpa import Target, VerticalPodAutoscaler, VerticalPodAutoscalerArgs
 from components.handle import ClusterHandle
+from components.protection import keep
 from stacks.spec import FleetSpec
 
 KEY_ALGORITHM = "ECDSA"
@@ -60,11 +61,14 @@ class FleetMetrics(pulumi.ComponentResource):
         tls_provider = tls.Provider(f"{name}-tls", opts=pulumi.ResourceOptions(parent=self))
         tls_opts = pulumi.ResourceOptions(parent=self, provider=tls_provider)
         random_provider = random.Provider(f"{name}-random", opts=pulumi.ResourceOptions(parent=self))
-        ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=tls_opts)
+        # Keys and the CA are kept in prod (every spoke trusts the CA); the leaf certificates are
+        # not, so pulumi-tls can replace them when they near expiry.
+        kept = keep(fleet, tls_opts)
+        ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=kept)
         self.ca = tls.SelfSignedCert(
             f"{name}-ca", private_key_pem=ca_key.private_key_pem, is_ca_certificate=True,
             subject=tls.SelfSignedCertSubjectArgs(organization="Archipelago", common_name=f"Archipelago {fleet.environment} metrics CA"),
-            allowed_uses=["cert_signing", "crl_signing", "digital_signature"], validity_period_hours=CA_VALIDITY_HOURS, opts=tls_opts)
+            allowed_uses=["cert_signing", "crl_signing", "digital_signature"], validity_period_hours=CA_VALIDITY_HOURS, opts=kept)
         hub = next(h for h in args.handles if h.is_management)
         # A spoke is federated when the hub can reach its export over the fabric (Submariner).
         spokes = [h.name for h in args.handles if not h.is_management and h.name in args.export_ready]
@@ -73,7 +77,7 @@ class FleetMetrics(pulumi.ComponentResource):
         self.monitoring = {}
         self.vpa = {}
         for h in args.handles:
-            key = tls.PrivateKey(naming.logical(h.name, "metrics", "key"), algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=tls_opts)
+            key = tls.PrivateKey(naming.logical(h.name, "metrics", "key"), algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE, opts=kept)
             is_hub = h.name == hub.name
             csr = tls.CertRequest(
                 naming.logical(h.name, "metrics", "csr"), private_key_pem=key.private_key_pem,
