@@ -23,4 +23,5 @@ NOT_YET_PACKAGED: tuple[str, ...] = (
     "ManagedCluster", "EksCluster", "AksCluster", "GkeCluster",
     "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning", "SubmarinerJoin",
     "IstioMesh", "Submariner", "SubmarinerBroker", "FleetPorts",
+    "Fabric", "AwsGateway", "AzureGateway", "GcpGateway", "VpnLink", "PeeringLink", "MeshTraffic", "DeployerRunner",
 )

@@ -17,6 +17,7 @@ from .sections.argocd import ArgoCDConfig
 from .sections.autoscaling import NodeProvisioningConfig
 from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
+from .sections.fabric import FabricConfig
 from .sections.maintenance import MaintenanceConfig
 from .sections.mesh import MeshConfig
 
@@ -64,6 +65,7 @@ class FleetSpec:
     backup: BackupConfig = field(default_factory=BackupConfig)
     node_provisioning: NodeProvisioningConfig = field(default_factory=NodeProvisioningConfig)
     maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    network: FabricConfig = field(default_factory=FabricConfig)  # the private fabric (stacks/fabric.py)
 
     @property
     def management(self) -> ClusterSpec:

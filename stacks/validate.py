@@ -33,6 +33,7 @@ from .regions import AWS_ZONES, REGIONS, default_zones
 from .sections import argocd as argocd_section
 from .sections import backup as backup_section
 from .sections import connectivity
+from .sections import fabric as fabric_section
 from .sections import mesh as mesh_section
 from .spec import ClusterSpec, FleetSpec
 from .versions import plan_date, version_problem
@@ -110,6 +111,7 @@ def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None)
         argocd=fleet.argocd,
         backup=fleet.backup,
         maintenance=fleet.maintenance,
+        network=fleet.network,
     )
     return spec
 
@@ -121,6 +123,8 @@ SECTION_VALIDATORS.append(mesh_section.check)
 
 # Submariner: Globalnet range and slices.
 SECTION_VALIDATORS.append(connectivity.check_submariner)
+# The private network fabric: pinned ASNs / tunnel blocks, reserved values, collisions.
+SECTION_VALIDATORS.append(fabric_section.check)
 EXTRA_MODELS.extend(connectivity.MODELS)
 
 
