@@ -43,7 +43,8 @@ if fabric is not None and fleet.network.deployer_repository:
     mgmt = next(h for h in handles if h.is_management)
     runner = DeployerRunner("deployer", DeployerRunnerArgs(handle=mgmt, repository=fleet.network.deployer_repository,
                                                            protect=fleet.baseline.protect_stateful),
-                            pulumi.ResourceOptions(parent=mgmt.component))
+                            # Fleet-level (like the fabric): the cluster's own firewall is the fleet's ports only.
+                            None)
     pulumi.export("deployerRunsOn", runner.runs_on)
 
 # -- add-ons: ArgoCD, Velero, node provisioning --

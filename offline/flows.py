@@ -367,7 +367,11 @@ class Checker:
             return Hop(what, True, f"{b.name} admits its own members (cloud default)")
         rec = self.rec
         if b.cloud == "aws":
-            for r in (r for t in SG_RULES for r in rec.of(t, b.name)):
+            # The cluster's rules, and rules elsewhere on its cluster security group (the runner's).
+            eks = {e["urn"] for e in rec.of(EKS, b.name)}
+            rules = [r for t in SG_RULES for r in rec.of(t)
+                     if rec.cluster(r) == b.name or eks & set(r.get("dependencies") or [])]
+            for r in rules:
                 i = r["inputs"]
                 if i.get("type", "ingress") != "ingress" or str(i.get("protocol") or i.get("ipProtocol")).lower() not in (proto, "-1"):
                     continue
@@ -412,10 +416,11 @@ class Checker:
 
     def _runner(self, c: ClusterSpec) -> tuple[tuple[Net, ...], str | None] | None:
         """The CodeBuild runner in ``c``'s VPC: its subnets' ranges and its security group."""
-        for p in self.rec.of(CODEBUILD, c.name):
+        for p in self.rec.of(CODEBUILD):
             if not p["inputs"].get("vpcConfig"):
                 continue
-            nets = tuple(n for s in self.rec.deps(p, "aws:ec2/subnet:Subnet") for n in [_net(s["inputs"].get("cidrBlock"))] if n)
+            nets = tuple(n for s in self.rec.deps(p, "aws:ec2/subnet:Subnet") if self.rec.cluster(s) == c.name
+                         for n in [_net(s["inputs"].get("cidrBlock"))] if n)
             sgs = self.rec.deps(p, "aws:ec2/securityGroup:SecurityGroup")
             if nets:
                 return nets, (sgs[0]["urn"] if sgs else None)

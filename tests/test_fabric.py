@@ -336,8 +336,10 @@ def test_prod_deploys_from_a_runner_inside_the_management_vpc(prod_plan: Plan) -
 
     by_urn = prod_plan.by_urn()
     (project,) = prod_plan.of_type("aws:codebuild/project:Project")
-    assert cluster_of(project, by_urn) == "prod-mgmt" and project["inputs"]["name"] == "prod-mgmt-deployer"
-    subnets = {by_urn[d]["inputs"]["cidrBlock"] for d in project["dependencies"] if by_urn[d]["type"] == "aws:ec2/subnet:Subnet"}
+    assert project["inputs"]["name"] == "prod-mgmt-deployer"
+    subnet_records = [by_urn[d] for d in project["dependencies"] if by_urn[d]["type"] == "aws:ec2/subnet:Subnet"]
+    assert {cluster_of(s, by_urn) for s in subnet_records} == {"prod-mgmt"}
+    subnets = {s["inputs"]["cidrBlock"] for s in subnet_records}
     vpc = prod_plan.spec.cluster("prod-mgmt").network.vpc
     assert subnets and all(ipaddress.IPv4Network(s).subnet_of(vpc) for s in subnets)
     assert project["inputs"]["source"]["auth"]["type"] == "CODECONNECTIONS"

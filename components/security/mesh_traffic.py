@@ -98,7 +98,7 @@ class MeshTraffic(pulumi.ComponentResource):
 def mesh_traffic(handles: list[ClusterHandle], namespaces: tuple[str, ...]) -> list[MeshTraffic]:
     out = []
     for h in handles:
-        remote = [other.network.vpc for other in handles if other.name != h.name]
+        remote = sorted(other.network.vpc for other in handles if other.name != h.name)  # order-free
         out.append(MeshTraffic(f"{h.name}-mesh-traffic", MeshTrafficArgs(h, namespaces, remote),
                                pulumi.ResourceOptions(parent=h.component)))
     return out
