@@ -8,15 +8,20 @@ import pulumi
 
 from components.addons.autoscaling import node_provisioning
 from components.clusters import build_cluster
+from components.fleet.deployer import DeployerRunner, DeployerRunnerArgs
 from components.fleet.dns import DnsFailover, DnsFailoverArgs
 from components.fleet.gitops_backup import argocd_and_velero
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
 from components.fleet.metrics import FleetMetrics, FleetMetricsArgs
 from components.fleet.ports import open_fleet_ports
 from components.fleet.submariner import Submariner, SubmarinerArgs
+from components.network.fabric import build_fabric
 from components.providers import CloudProviders
 from components.security.baseline import apply_security_baseline
+from components.security.mesh_traffic import mesh_traffic
+from stacks.fabric import fabric_plan
 from stacks.loader import load_spec_from_runtime
+from stacks.sections.mesh import INJECTION_LABEL
 from stacks.tuning import tune_gc
 
 tune_gc()  # before anything registers: see stacks/tuning.py
@@ -26,8 +31,23 @@ providers = CloudProviders(environment=fleet.environment, gcp_project=fleet.gcp_
 handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.clusters]
 
 # -- security baseline inside every cluster --
-apply_security_baseline(handles, fleet.security.groups, fleet.security.developer_secrets_read)
+injected = fleet.mesh.injected_namespaces()
+apply_security_baseline(handles, fleet.security.groups, fleet.security.developer_secrets_read,
+                        namespace_labels={ns: INJECTION_LABEL for ns in injected})
 open_fleet_ports(handles, fleet)
+
+# -- the private network fabric between clouds and regions (network.fabric) --
+fabric = build_fabric(fabric_plan(fleet), handles, protect=fleet.baseline.protect_stateful)
+if fabric is not None:
+    pulumi.export("fabric", fabric.summary)
+if fabric is not None and fleet.network.deployer_repository:
+    # Where `pulumi up` runs for a private fleet: a runner inside the management VPC.
+    mgmt = next(h for h in handles if h.is_management)
+    runner = DeployerRunner("deployer", DeployerRunnerArgs(handle=mgmt, repository=fleet.network.deployer_repository,
+                                                           protect=fleet.baseline.protect_stateful),
+                            # Fleet-level (like the fabric): the cluster's own firewall is the fleet's ports only.
+                            None)
+    pulumi.export("deployerRunsOn", runner.runs_on)
 
 # -- add-ons: ArgoCD, Velero, node provisioning --
 node_provisioners = [node_provisioning(h, fleet) for h in handles]
@@ -35,6 +55,7 @@ argocd_and_velero(fleet, handles)
 
 # -- mesh and connectivity: Istio, Submariner --
 mesh = IstioMesh("mesh", IstioMeshArgs(fleet=fleet, handles=handles))
+mesh_traffic(handles, injected)  # the mesh's flows through the namespaces' default-deny
 
 # Submariner: broker on the management cluster, a join on every cluster.
 submariner = Submariner("submariner", SubmarinerArgs(fleet, handles))

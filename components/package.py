@@ -24,4 +24,5 @@ NOT_YET_PACKAGED: tuple[str, ...] = (
     "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning", "SubmarinerJoin",
     "ExternalDns", "Monitoring", "VerticalPodAutoscaler",
     "IstioMesh", "Submariner", "SubmarinerBroker", "FleetPorts", "DnsFailover", "FleetMetrics",
+    "Fabric", "AwsGateway", "AzureGateway", "GcpGateway", "VpnLink", "PeeringLink", "MeshTraffic", "DeployerRunner",
 )

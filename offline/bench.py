@@ -41,6 +41,9 @@ def fleet_of(size: int, stack: str = "prod") -> dict[str, Any]:
         c["network"] = {"slot": 10 + i}
         clusters.append(c)
     raw["clusters"] = clusters
+    # Replicas share their base's regions, and the network fabric takes one Azure/GCP cluster per
+    # region (docs/network.md): the bench measures every size without it, so sizes compare.
+    raw.pop("network", None)
     # DR peers follow the replication: copy i's peer is the same-round copy of its base peer.
     peers = (raw.get("backup") or {}).get("drPeers")
     if peers:

@@ -1,11 +1,14 @@
 """``python -m offline``: the offline plan and its outputs.
 
     python -m offline plan <stack> [--json FILE] [--manifests DIR] [--dot FILE] [--charts DIR [--admission]] [--policy]
+    python -m offline flows <stack> [--verbose]
+    python -m offline bootstrap <stack> [--targets FILE]
+    python -m offline network <stack>
     python -m offline diff BASE.json HEAD.json
     python -m offline docs [--check]
 
 Exit codes: 0 planned, 2 invalid config (every error listed, no traceback), 1 program error or a
-chart that does not render, 3 admission rejects something or a mandatory policy is violated
+chart that does not render or a flow with a missing hop, 3 admission rejects something or a mandatory policy is violated
 (every violation listed).
 """
 
@@ -113,11 +116,64 @@ def cmd_plan(args: argparse.Namespace) -> int:
         violations = check_plan(plan, releases or [])
         print_violations(violations, console, plan, releases or [])
         status = 3 if violations else status
+    if getattr(args, "flows", False):
+        from .flows import check_flows, print_results
+
+        status = (1 if print_results(check_flows(plan.resources, plan.spec), console, verbose=args.verbose) else 0) or status
     if args.policy:
         from .policy import command as policy_command
 
         status = policy_command(plan.to_json()["resources"], console) or status
     return status
+
+
+def _load_plan(args: argparse.Namespace) -> Any:
+    """Plan ``args.stack``; None (after printing why) when the stack file is missing or invalid."""
+    from .plan import run_plan
+
+    root = Path(args.root).resolve() if getattr(args, "root", None) else ROOT
+    try:
+        return run_plan(args.stack, root)
+    except (ConfigError, FileNotFoundError) as exc:
+        err.print(exc.render() if isinstance(exc, ConfigError) else str(exc), markup=False)
+        return None
+
+
+def cmd_flows(args: argparse.Namespace) -> int:
+    """Plan the stack, then check every flow the fleet needs against the plan record."""
+    from .flows import check_flows, print_results
+
+    plan = _load_plan(args)
+    if plan is None:
+        return 2
+    return 1 if print_results(check_flows(plan.resources, plan.spec), console, verbose=args.verbose) else 0
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    """Print the two bootstrap phases of a private fleet; --targets writes phase 1's URNs."""
+    from .bootstrap import CLOUD, IN_CLUSTER, phases, write_targets
+
+    plan = _load_plan(args)
+    if plan is None:
+        return 2
+    split = phases(plan.resources)
+    console.print(f"phase 1 ({CLOUD}, hosted runner, cloud APIs only): {len(split[CLOUD])} resources")
+    console.print(f"phase 2 ({IN_CLUSTER}, runner inside the management network): {len(split[IN_CLUSTER])} resources")
+    if args.targets:
+        n = write_targets(plan.resources, Path(args.targets))
+        console.print(f"{n} phase-1 targets: {args.targets}")
+    return 0
+
+
+def cmd_network(args: argparse.Namespace) -> int:
+    """The network picture of a stack, from its plan record (Markdown with a Mermaid graph)."""
+    from .netmap import render
+
+    plan = _load_plan(args)
+    if plan is None:
+        return 2
+    sys.stdout.write(render(plan.resources, plan.spec))
+    return 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -143,8 +199,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--policy", action="store_true", help="evaluate the policy pack (policy/) offline; exit 3 on a mandatory violation")
     p.add_argument("--charts", metavar="DIR", help="render every Helm release with its chart from DIR (folder per chart)")
     p.add_argument("--admission", action="store_true", help="check what lands in each cluster (needs --charts)")
+    p.add_argument("--flows", action="store_true", help="check every flow the fleet needs against the plan; exit 1 on a missing hop")
+    p.add_argument("--verbose", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--root", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_plan)
+    f = sub.add_parser("flows", help="every flow the fleet needs, with its route and admitting rule at each hop")
+    f.add_argument("stack")
+    f.add_argument("--verbose", action="store_true", help="show every hop of every flow")
+    f.add_argument("--root", help=argparse.SUPPRESS)
+    f.set_defaults(func=cmd_flows)
+    b = sub.add_parser("bootstrap", help="the bootstrap phases of a private fleet (cloud APIs first, then in-cluster)")
+    b.add_argument("stack")
+    b.add_argument("--targets", metavar="FILE", help="write phase 1's URNs, one a line, for pulumi up --target")
+    b.set_defaults(func=cmd_bootstrap)
+    n = sub.add_parser("network", help="the network picture from the plan: clouds, gateways, tunnels, ranges")
+    n.add_argument("stack")
+    n.set_defaults(func=cmd_network)
     d = sub.add_parser("diff", help="Markdown diff of two plan records (--json files), grouped by cluster")
     d.add_argument("base")
     d.add_argument("head")

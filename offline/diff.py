@@ -150,6 +150,37 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "tls:index/locallySignedCert:LocallySignedCert": (
         "certRequestPem", "caPrivateKeyPem", "caCertPem", "validityPeriodHours", "allowedUses", "isCaCertificate",
         "setSubjectKeyId"),
+    # The network fabric (components/network/fabric.py) and the deployer runner (ForceNew
+    # attributes of the Terraform providers behind pulumi-aws/pulumi-gcp; ARM path parameters).
+    "aws:ec2/route:Route": ("routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId"),
+    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "vpcId", "description"),
+    "aws:ec2transitgateway/transitGateway:TransitGateway": ("amazonSideAsn",),
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment": ("transitGatewayId", "vpcId"),
+    "aws:ec2transitgateway/peeringAttachment:PeeringAttachment": ("transitGatewayId", "peerTransitGatewayId", "peerRegion", "peerAccountId"),
+    "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter": ("transitGatewayAttachmentId",),
+    "aws:ec2transitgateway/route:Route": ("destinationCidrBlock", "transitGatewayRouteTableId"),
+    "aws:ec2/customerGateway:CustomerGateway": ("bgpAsn", "bgpAsnExtended", "ipAddress", "type", "certificateArn", "deviceName"),
+    "aws:ec2/vpnConnection:VpnConnection": (
+        "type", "staticRoutesOnly", "tunnel1InsideCidr", "tunnel2InsideCidr", "localIpv4NetworkCidr", "remoteIpv4NetworkCidr",
+        "outsideIpAddressType", "tunnelInsideIpVersion", "transportTransitGatewayAttachmentId", "enableAcceleration",
+    ),
+    "aws:codebuild/project:Project": ("name",),
+    "aws:codebuild/webhook:Webhook": ("projectName",),
+    "aws:codestarconnections/connection:Connection": ("name", "providerType", "hostArn"),
+    "azure-native:network:VirtualNetworkGateway": ("resourceGroupName", "virtualNetworkGatewayName", "location"),
+    "azure-native:network:LocalNetworkGateway": ("resourceGroupName", "localNetworkGatewayName", "location"),
+    # The connection protocol cannot change after creation (Azure VPN gateway FAQ).
+    "azure-native:network:VirtualNetworkGatewayConnection": (
+        "resourceGroupName", "virtualNetworkGatewayConnectionName", "location", "connectionProtocol"),
+    "azure-native:network:VirtualNetworkPeering": ("resourceGroupName", "virtualNetworkName", "virtualNetworkPeeringName"),
+    "gcp:compute/haVpnGateway:HaVpnGateway": ("name", "network", "region", "stackType", "gatewayIpVersion"),
+    "gcp:compute/externalVpnGateway:ExternalVpnGateway": ("name", "redundancyType", "interfaces"),
+    "gcp:compute/vPNTunnel:VPNTunnel": (
+        "name", "region", "vpnGateway", "vpnGatewayInterface", "peerExternalGateway", "peerExternalGatewayInterface",
+        "sharedSecret", "router", "ikeVersion"),
+    "gcp:compute/routerInterface:RouterInterface": ("name", "router", "region", "ipRange", "vpnTunnel"),
+    "gcp:compute/routerPeer:RouterPeer": ("name", "router", "region", "interface"),
+    "gcp:compute/networkPeering:NetworkPeering": ("name", "network", "peerNetwork"),
 }
 # Provider resources: a changed region, subscription or project points every resource of the
 # provider somewhere else; a changed kubeconfig is the same cluster with new credentials.

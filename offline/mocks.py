@@ -108,8 +108,15 @@ def _aks_cluster(a: MockResourceArgs) -> dict[str, Any]:
 def _gke_cluster(a: MockResourceArgs) -> dict[str, Any]:
     name = a.inputs.get("name", a.name)
     n = int(_hex(name, n=4), 16)
+    private = a.inputs.get("privateClusterConfig") or {}
+    endpoint = f"34.{n % 250}.{(n // 250) % 250}.{n % 97 + 2}"
+    if private.get("enablePrivateEndpoint") and private.get("masterIpv4CidrBlock"):
+        # A private-endpoint cluster reports its private IP, from the control-plane range.
+        import ipaddress
+
+        endpoint = str(ipaddress.IPv4Network(private["masterIpv4CidrBlock"]).network_address + 2)
     return {
-        "endpoint": f"34.{n % 250}.{(n // 250) % 250}.{n % 97 + 2}",
+        "endpoint": endpoint,
         "masterAuth": {**(a.inputs.get("masterAuth") or {}), "clusterCaCertificate": pki.cluster_ca_b64(name)},
         "selfLink": f"https://container.googleapis.com/v1/projects/mock-project/locations/x/clusters/{name}",
     }
@@ -153,6 +160,7 @@ def _azure_resource(a: MockResourceArgs) -> dict[str, Any]:
         vnet = a.inputs.get("virtualNetworkName", "vnet")
         return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}"}
     if kind == "ResourceGroup":
+        name = a.inputs.get("resourceGroupName") or name  # the group's own name is its resourceGroupName
         return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{name}"}
     namespace = AZURE_NAMESPACES.get(module, module[:1].upper() + module[1:])
     plural = kind[:1].lower() + kind[1:]
@@ -237,6 +245,63 @@ def _route53_zone(a: MockResourceArgs) -> dict[str, Any]:
 
 
 OUTPUTS["aws:route53/zone:Zone"] = _route53_zone
+
+# --- the network fabric: what each provider computes ------------------------------------------
+
+def _public_ip(*parts: str, first: int = 3) -> str:
+    """A deterministic public address (AWS 3.x / 52.x, Azure 20.x, GCP 34.x/35.x style)."""
+    n = int(_hex(*parts, n=6), 16)
+    return f"{first}.{n % 250 + 1}.{(n >> 8) % 250 + 1}.{(n >> 16) % 250 + 1}"
+
+
+def _vpn_connection(a: MockResourceArgs) -> dict[str, Any]:
+    """AWS VPN connection: two outside addresses; inside addresses from the /30s asked for, AWS
+    (``vgw``) taking the first host and the customer gateway the second."""
+    import ipaddress
+
+    out: dict[str, Any] = {"transitGatewayAttachmentId": f"tgw-attach-{_hex(a.name, 'attach')}",
+                           "customerGatewayConfiguration": "[secret]", "vgwTelemetries": []}
+    for i in (1, 2):
+        out[f"tunnel{i}Address"] = _public_ip(a.name, str(i), first=52 if i == 1 else 3)
+        cidr = a.inputs.get(f"tunnel{i}InsideCidr")
+        if cidr:
+            hosts = list(ipaddress.IPv4Network(cidr).hosts())
+            out[f"tunnel{i}VgwInsideAddress"], out[f"tunnel{i}CgwInsideAddress"] = str(hosts[0]), str(hosts[1])
+        out[f"tunnel{i}BgpAsn"] = "64512"
+    return out
+
+
+def _ha_vpn_gateway(a: MockResourceArgs) -> dict[str, Any]:
+    """GCP assigns both interfaces of an HA VPN gateway an external address at creation."""
+    return {"vpnInterfaces": [{"id": i, "ipAddress": _public_ip(a.name, str(i), first=35)} for i in (0, 1)],
+            "selfLink": f"https://www.googleapis.com/compute/v1/projects/mock-project/regions/{a.inputs.get('region')}/vpnGateways/{a.inputs.get('name')}"}
+
+
+OUTPUTS.update({
+    "aws:ec2transitgateway/transitGateway:TransitGateway": lambda a: {
+        "arn": f"arn:aws:ec2:{_aws_region(a)}:{ACCOUNT}:transit-gateway/tgw-{_hex(a.name)}",
+        "associationDefaultRouteTableId": f"tgw-rtb-{_hex(a.name, 'rtb')}",
+        "propagationDefaultRouteTableId": f"tgw-rtb-{_hex(a.name, 'rtb')}",
+        "ownerId": ACCOUNT,
+    },
+    # The accepter is the peering attachment seen from the peer region: same attachment id.
+    "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter": lambda a: {
+        "transitGatewayId": f"tgw-{_hex(_aws_region(a), 'accepter')}", "peerAccountId": ACCOUNT,
+    },
+    "aws:ec2/vpnConnection:VpnConnection": _vpn_connection,
+    "aws:ec2/customerGateway:CustomerGateway": lambda a: {"arn": f"arn:aws:ec2:{_aws_region(a)}:{ACCOUNT}:customer-gateway/cgw-{_hex(a.name)}"},
+    "azure-native:network:PublicIPAddress": lambda a: {**_azure_resource(a), "ipAddress": _public_ip(a.name, first=20)},
+    "gcp:compute/haVpnGateway:HaVpnGateway": _ha_vpn_gateway,
+    # A connection starts PENDING until an owner authorises it in the console.
+    "aws:codestarconnections/connection:Connection": lambda a: {
+        "arn": f"arn:aws:codeconnections:{_aws_region(a)}:{ACCOUNT}:connection/{_guid(a.name)}", "connectionStatus": "PENDING",
+    },
+    "aws:codebuild/project:Project": lambda a: {
+        "arn": f"arn:aws:codebuild:{_aws_region(a)}:{ACCOUNT}:project/{a.inputs.get('name', a.name)}", "name": a.inputs.get("name", a.name),
+    },
+    "aws:codebuild/webhook:Webhook": lambda a: {"url": f"https://codebuild.{_aws_region(a)}.amazonaws.com/webhooks?t={_hex(a.name, n=32)}"},
+})
+
 OUTPUTS.update(pki.MOCK_OUTPUTS)
 
 
@@ -245,6 +310,9 @@ def _mock_id(a: MockResourceArgs) -> str:
         "aws:ec2/vpc:Vpc": "vpc-", "aws:ec2/subnet:Subnet": "subnet-", "aws:ec2/natGateway:NatGateway": "nat-",
         "aws:ec2/eip:Eip": "eipalloc-", "aws:ec2/internetGateway:InternetGateway": "igw-", "aws:ec2/routeTable:RouteTable": "rtb-",
         "aws:ec2/launchTemplate:LaunchTemplate": "lt-", "aws:ec2/securityGroup:SecurityGroup": "sg-",
+        "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw-", "aws:ec2/customerGateway:CustomerGateway": "cgw-",
+        "aws:ec2/vpnConnection:VpnConnection": "vpn-", "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "tgw-attach-",
+        "aws:ec2transitgateway/peeringAttachment:PeeringAttachment": "tgw-attach-",
     }.get(a.typ)
     if prefix:
         return prefix + _hex(a.typ, a.name)
@@ -268,10 +336,12 @@ def _mock_id(a: MockResourceArgs) -> str:
 # --- invokes ----------------------------------------------------------------------------------
 
 def _aks_credentials(args: MockCallArgs) -> dict[str, Any]:
+    """AKS returns the privatelink FQDN for a private cluster unless ``serverFqdn: public``."""
     name = args.args.get("resourceName", "aks")
+    host = "hcp" if args.args.get("serverFqdn") != "private" else "privatelink"
     kubeconfig = (
         "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: {name}\n  cluster:\n    server: https://{name}-{_hex(name, n=8)}.hcp.azmk8s.io:443\n"
+        f"clusters:\n- name: {name}\n  cluster:\n    server: https://{name}-{_hex(name, n=8)}.{host}.azmk8s.io:443\n"
         f"    certificate-authority-data: {pki.cluster_ca_b64(name)}\n"
         f"users:\n- name: clusterUser_{name}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"
         "      command: kubelogin\n      args: [get-token, --login, devicecode]\n"
@@ -337,6 +407,9 @@ class FleetMocks(pulumi.runtime.Mocks):
         out = OUTPUTS.get(args.typ)
         if out is not None:
             state.update(out(args))
+        elif args.typ.startswith("azure-native:"):
+            # ARM returns every resource's name and id (e.g. vnet.name feeding a Subnet).
+            state.update(_azure_resource(args))
         return _mock_id(args), state
 
     # The SDK annotates call() as returning a (result, failures) tuple, but its mock monitor also takes a plain dict.

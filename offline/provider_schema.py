@@ -85,7 +85,8 @@ def allowed_values(hint: Any, doc: str) -> set[str] | None:
         return set(re.findall(r"\* ([A-Z][A-Z0-9_]*):", bullets.group(1)))
     found = _ALLOWED.search(flat)
     if found:
-        return set(re.findall(r"`([^`]+)`", found.group(1)))
+        # One backticked list may hold them all: pulumi-aws VpnConnection "`ikev1 | ikev2`".
+        return {v.strip() for x in re.findall(r"`([^`]+)`", found.group(1)) for v in x.split(" | ")}
     return None
 
 

@@ -271,6 +271,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("azure", "node OS upgrade channel", AKS, "autoUpgradeProfile.nodeOSUpgradeChannel", Eq(field="aks_node_os_upgrade_channel")),
     Control("azure", "SKU tier", AKS, "sku.tier", Eq(field="aks_sku_tier")),
     Control("azure", "cluster protected from deletion", AKS, "$protect", Eq(field="deletion_protection")),
+    # The fabric's GatewaySubnet holds only the VPN gateway and takes no NSG (Azure VPN gateway FAQ).
     Control("azure", "node subnet has an NSG", "azure-native:network:Subnet", "networkSecurityGroup.id",
             Matches(r"/providers/Microsoft.Network/networkSecurityGroups/"), where=(("subnetName", "nodes"),)),
     # GKE

@@ -43,6 +43,7 @@ from .sections.autoscaling import NodeProvisioningConfig
 from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
 from .sections.dns import DnsConfig
+from .sections.fabric import FabricConfig
 from .sections.maintenance import MaintenanceConfig
 from .sections.mesh import MeshConfig
 from .sections.metrics import MetricsConfig, VpaConfig
@@ -75,6 +76,10 @@ class FleetConfig(Model):
     maintenance: MaintenanceConfig = Field(
         default_factory=lambda: MaintenanceConfig(),
         description="The weekly window in which AKS and GKE may upgrade clusters and nodes.")
+    # -- private network fabric between clouds and regions --
+    network: FabricConfig = Field(
+        default_factory=lambda: FabricConfig(),
+        description="Private network fabric between clouds and regions: site-to-site VPN with BGP (docs/network.md).")
 
     # -- DNS failover, fleet metrics, right-sizing --
     dns: DnsConfig = Field(

@@ -59,6 +59,14 @@ def _cidr(value: Any) -> ipaddress.IPv4Network | None:
         raise ValueError(f"is not a valid IPv4 network ({exc})") from None
 
 
+def app_namespace_keys(v: dict[str, Any]) -> dict[str, Any]:
+    """Validator of maps keyed by application namespace: every key must be one."""
+    unknown = sorted(set(v) - set(APPLICATION_NAMESPACES))
+    if unknown:
+        raise ValueError(f"{unknown} are not application namespaces ({', '.join(APPLICATION_NAMESPACES)})")
+    return v
+
+
 class NetworkConfig(Model):
     """A cluster's address ranges. Whatever is absent is allocated from the fleet plan."""
 
@@ -138,13 +146,7 @@ class GroupBinding(Model):
         default=None, pattern=r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$",
         description="Entra group object id, the RBAC subject on AKS; a group without one gets no binding on AKS.")
 
-    @field_validator("namespace_roles")
-    @classmethod
-    def _app_namespaces(cls, v: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(v) - set(APPLICATION_NAMESPACES))
-        if unknown:
-            raise ValueError(f"{unknown} are not application namespaces ({', '.join(APPLICATION_NAMESPACES)})")
-        return v
+    _app_namespaces = field_validator("namespace_roles")(lambda v: app_namespace_keys(v))
 
     @field_validator("name")
     @classmethod

@@ -115,6 +115,12 @@ def node_subnet(vpc: Net) -> Net:
     return next(iter(vpc.subnets(prefixlen_diff=1)))
 
 
+def gateway_subnet(vpc: Net) -> Net:
+    """Azure ``GatewaySubnet`` of the fabric's VPN gateway: the first /27 of the VNet's second half,
+    which no node subnet uses (/27 is the size Azure recommends for gateway subnets)."""
+    return ipaddress.IPv4Network((int(list(vpc.subnets(prefixlen_diff=1))[1].network_address), 27))
+
+
 def overlaps(a: Net, b: Net) -> bool:
     return a.overlaps(b)
 

@@ -44,15 +44,19 @@ FLEET_PORTS: tuple[FleetPort, ...] = (
     # broker. EKS and AKS private endpoints sit behind the cluster SG / node-subnet NSG; GKE's are
     # admitted by master authorized networks (components/clusters/gke.py, same sources).
     FleetPort("kube-apiserver", "tcp", 443, "fleet", "API private endpoints: Argo CD hub to spokes, istiod to remote clusters, Submariner joins to the broker"),
-    # Istio multi-primary, multi-network east-west gateway (networkGatewayPorts of the gateway chart).
+    # Istio multi-primary, multi-network east-west gateway: cross-network traffic uses 15443 only.
+    # The chart's other network-gateway ports, 15012 (istiod XDS/CA) and 15017 (webhooks), serve
+    # remote clusters of a primary-remote mesh, which this fleet is not: every cluster runs its own
+    # istiod (istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network: only
+    # the cross-network gateway is exposed; primary-remote additionally exposes istiod).
     FleetPort("istio-mtls", "tcp", 15443, "fleet", "Istio east-west gateway: cross-network mTLS (AUTO_PASSTHROUGH)"),
-    FleetPort("istio-xds", "tcp", 15012, "fleet", "Istio east-west gateway: istiod XDS/CA for remote clusters"),
-    FleetPort("istio-webhook", "tcp", 15017, "fleet", "Istio east-west gateway: istiod webhooks for remote clusters"),
-    # Submariner gateway-to-gateway cable (libreswan IPsec; the same NAT-T port carries the
-    # wireguard and vxlan cable drivers).
-    FleetPort("subm-nat-t", "udp", 4500, "fleet", "Submariner cable: IPsec NAT-T encapsulation (ceIPSecNATTPort)"),
+    # Submariner gateway-to-gateway cable. Submariner 0.18.1 runs libreswan with --ikeport set to
+    # the NAT-T port and forceUDPEncaps on (components/addons/submariner.py), so IKE and ESP both
+    # ride UDP 4500 and UDP 500 carries nothing (submariner-io/submariner@v0.18.1
+    # pkg/cable/libreswan/libreswan.go; pkg/port/ports.go for 4490/4500/4800). The same port
+    # carries the wireguard and vxlan cable drivers.
+    FleetPort("subm-nat-t", "udp", 4500, "fleet", "Submariner cable: IKE and ESP in UDP on the NAT-T port"),
     FleetPort("subm-natt-disc", "udp", 4490, "fleet", "Submariner NAT-T discovery between gateways"),
-    FleetPort("subm-ike", "udp", 500, "fleet", "Submariner libreswan IKE (ceIPSecIKEPort)"),
     # GKE private control plane -> istiod sidecar-injection webhook on the nodes.
     FleetPort("istio-webhook-cp", "tcp", 15017, "control-plane", "API server to the istiod injection webhook (GKE private clusters)"),
     # Inside one cluster: non-gateway nodes reach the active gateway over VXLAN.

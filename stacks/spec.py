@@ -18,6 +18,7 @@ from .sections.autoscaling import NodeProvisioningConfig
 from .sections.backup import BackupConfig
 from .sections.connectivity import SubmarinerConfig
 from .sections.dns import DnsConfig
+from .sections.fabric import FabricConfig
 from .sections.maintenance import MaintenanceConfig
 from .sections.mesh import MeshConfig
 from .sections.metrics import MetricsConfig, VpaConfig
@@ -69,6 +70,7 @@ class FleetSpec:
     dns: DnsConfig = field(default_factory=DnsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     vpa: VpaConfig = field(default_factory=VpaConfig)
+    network: FabricConfig = field(default_factory=FabricConfig)  # the private fabric (stacks/fabric.py)
 
     @property
     def management(self) -> ClusterSpec:

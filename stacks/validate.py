@@ -34,6 +34,7 @@ from .sections import argocd as argocd_section
 from .sections import backup as backup_section
 from .sections import connectivity
 from .sections import dns as dns_section
+from .sections import fabric as fabric_section
 from .sections import mesh as mesh_section
 from .sections import metrics as metrics_section
 from .spec import ClusterSpec, FleetSpec
@@ -115,6 +116,7 @@ def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None)
         dns=fleet.dns,
         metrics=fleet.metrics,
         vpa=fleet.vpa,
+        network=fleet.network,
     )
     return spec
 
@@ -127,6 +129,8 @@ SECTION_VALIDATORS.append(mesh_section.check)
 
 # Submariner: Globalnet range and slices.
 SECTION_VALIDATORS.append(connectivity.check_submariner)
+# The private network fabric: pinned ASNs / tunnel blocks, reserved values, collisions.
+SECTION_VALIDATORS.append(fabric_section.check)
 EXTRA_MODELS.extend(connectivity.MODELS)
 
 

@@ -79,7 +79,12 @@ def test_main_deploys_dev_then_prod_behind_its_environment() -> None:
     assert deploy["on"]["push"] == {"branches": ["main"]}
     jobs = deploy["jobs"]
     assert jobs["up-dev"]["with"] == {"stack": "dev"} and jobs["up-dev"]["needs"] == "test"
-    assert jobs["up-prod"]["with"] == {"stack": "prod"} and jobs["up-prod"]["needs"] == "up-dev"
+    # prod bootstraps in two phases: cloud APIs from a hosted runner, then the runner in its VPC.
+    assert jobs["up-prod-cloud"]["with"] == {"stack": "prod", "phase": "cloud"} and jobs["up-prod-cloud"]["needs"] == "up-dev"
+    assert jobs["up-prod"]["needs"] == "up-prod-cloud"
+    from components.fleet.deployer import runs_on_label
+
+    assert jobs["up-prod"]["with"] == {"stack": "prod", "runs-on": runs_on_label("prod-mgmt")}
     up = _load("pulumi-up.yml")["jobs"]["up"]
     assert up["environment"] == "${{ inputs.stack }}"  # "prod" carries the required reviewers
     assert up["concurrency"] == {"group": "deploy-${{ inputs.stack }}", "cancel-in-progress": False}

@@ -24,7 +24,7 @@ Risks stated plainly:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -109,6 +109,8 @@ class IstioClusterArgs:
     # DestinationRule trafficPolicy pieces, Istio field names (see stacks.sections.mesh).
     locality_lb_setting: dict[str, Any]
     outlier_detection: dict[str, Any]
+    # Who may reach the east-west gateway's load balancer: the other clusters' fleet ranges.
+    lb_source_ranges: list[str] = field(default_factory=list)
 
 
 def istiod_values(cluster: str, mesh_id: str, network: str) -> dict[str, Any]:
@@ -126,13 +128,18 @@ def istiod_values(cluster: str, mesh_id: str, network: str) -> dict[str, Any]:
     }
 
 
-def gateway_values(network: str, annotations: dict[str, str]) -> dict[str, Any]:
+def gateway_values(network: str, annotations: dict[str, str], source_ranges: list[str] | None = None) -> dict[str, Any]:
+    service: dict[str, Any] = {"type": "LoadBalancer", "annotations": annotations}
+    if source_ranges:
+        # Only the fleet may reach the gateway: each cloud's controller turns these into its LB
+        # or node firewall rules instead of opening the ports to 0.0.0.0/0.
+        service["loadBalancerSourceRanges"] = list(source_ranges)
     return {
         # Makes the chart label pod and Service with the network, set
         # ISTIO_META_REQUESTED_NETWORK_VIEW, and expose the network gateway ports (15443 among them).
         "networkGateway": network,
         "labels": {**EASTWEST_LABELS, NETWORK_LABEL: network, "istio.io/dataplane-mode": "none"},
-        "service": {"type": "LoadBalancer", "annotations": annotations},
+        "service": service,
         # The chart's Role lets the gateway read every Secret in its namespace (cacerts, the remote
         # secrets) for TLS credentialName; AUTO_PASSTHROUGH on 15443 terminates no TLS and needs none.
         "rbac": {"enabled": False},
@@ -176,7 +183,7 @@ class IstioCluster(pulumi.ComponentResource):
                               values=istiod_values(h.name, args.mesh_id, args.network), parent=self,
                               depends_on=[base, cni, self.cacerts])
         self.gateway = release(h, "istio-gateway", release_name=EASTWEST_RELEASE, namespace=ISTIO_NAMESPACE,
-                               values=gateway_values(args.network, h.lb_annotations[args.gateway_exposure]),
+                               values=gateway_values(args.network, h.lb_annotations[args.gateway_exposure], args.lb_source_ranges),
                                parent=self, depends_on=[self.istiod])
         after_istiod = h.k8s_opts(self, depends_on=[self.istiod])
         self.cross_network_gateway = _custom(

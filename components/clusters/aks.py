@@ -181,6 +181,10 @@ class AksCluster(ManagedCluster):
             enable_rbac=True,
             api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
                 enable_private_cluster=not allowed,
+                # The public FQDN of a private cluster resolves (in public DNS) to the private
+                # endpoint's IP, so the other clouds resolve the API name with no DNS forwarding
+                # into the privatelink zone (docs/network.md).
+                enable_private_cluster_public_fqdn=True if not allowed else None,
                 authorized_ip_ranges=allowed or None,
                 disable_run_command=True,
                 # API server VNet integration: the only tunnel KMS supports to a private key vault.
@@ -248,6 +252,9 @@ class AksCluster(ManagedCluster):
 
         creds = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=rg, resource_name=self.cluster.name, format="exec",
+            # Private clusters: the kubeconfig names the public FQDN (resolvable from every
+            # network), not the privatelink one that resolves only inside the cluster's VNet.
+            server_fqdn="public" if not allowed else None,
             opts=pulumi.InvokeOutputOptions(provider=args.provider, parent=self),
         )
         server_ca = pulumi.Output.secret(creds.kubeconfigs[0].value).apply(_server_and_ca)
@@ -290,6 +297,7 @@ class AksCluster(ManagedCluster):
                 "resourceGroupName": rg,
                 "resourceGroupId": self.network.resource_group_id,
                 "vnetId": self.network.vnet_id,
+                "vnetName": self.network.vnet_name,
                 "nodeSubnetId": self.network.node_subnet_id,
                 "nodeSecurityGroupName": self.network.node_nsg_name,
                 "nodeResourceGroup": self.cluster.node_resource_group,

@@ -336,6 +336,7 @@ class EksCluster(ManagedCluster):
                 "clusterSecurityGroupId": self.cluster_security_group_id,
                 "nodeRoleArn": self.node_role.arn,
                 "privateSubnetIds": self.network.private_subnet_ids,
+                "privateRouteTableIds": self.network.private_route_table_ids,
             },
             # The in-tree cloud provider's NLB: no AWS Load Balancer Controller is installed, and
             # it ignores Services annotated for that controller ("external"/target type "ip").

@@ -28,6 +28,7 @@ from components.addons.istio import (
 from components.clusters.kubeconfig import render_token
 from components.fleet import FleetArgs
 from components.handle import ClusterHandle
+from stacks.ports import fleet_sources
 from stacks.sections.mesh import locality_lb_setting
 
 # ECDSA P-256: accepted by Istio's plugged-in CA (keys in PEM, SEC 1 or PKCS#8) and fast to sign.
@@ -98,6 +99,8 @@ class IstioMesh(pulumi.ComponentResource):
                     ca=CaBundle(ca_cert=cert.cert_pem, ca_key=pulumi.Output.secret(key.private_key_pem),
                                 root_cert=self.root_cert.cert_pem),
                     gateway_exposure=mesh.gateway_exposure, locality_lb_setting=lb_setting, outlier_detection=outlier,
+                    # An internal gateway is reached from the other clusters' private ranges only.
+                    lb_source_ranges=[str(n) for n in fleet_sources(fleet, h.spec)] if mesh.gateway_exposure == "internal" else [],
                 ),
                 pulumi.ResourceOptions(parent=h.component),
             )

@@ -54,7 +54,7 @@ class AwsNetwork(pulumi.ComponentResource):
             opts=child,
         )
 
-        public, private, pods, nats = [], [], [], []
+        public, private, pods, nats, tables = [], [], [], [], []
         for i, (zone, pub_cidr) in enumerate(zip(zones, ipam.public_subnets(net.vpc, len(zones)))):
             sn = aws.ec2.Subnet(
                 f"{name}-public-{zone}",
@@ -83,13 +83,12 @@ class AwsNetwork(pulumi.ComponentResource):
             zip(zones, ipam.private_subnets(net.vpc, len(zones)), ipam.pod_subnets(net.pods, len(zones)))
         ):
             nat = nats[i] if args.nat_per_zone else nats[0]
-            rt = aws.ec2.RouteTable(
-                f"{name}-private-{zone}",
-                vpc_id=vpc.id,
-                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
-                tags={"Name": f"{c.name}-private-{zone}"},
-                opts=child,
-            )
+            # Routes are separate resources (no inline ``routes``): the fabric adds its own to
+            # these tables, and a table that owned inline routes would delete them on its next update.
+            rt = aws.ec2.RouteTable(f"{name}-private-{zone}", vpc_id=vpc.id, tags={"Name": f"{c.name}-private-{zone}"}, opts=child)
+            aws.ec2.Route(f"{name}-private-{zone}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
+                          nat_gateway_id=nat.id, opts=child)
+            tables.append(rt)
             sn = aws.ec2.Subnet(
                 f"{name}-private-{zone}",
                 vpc_id=vpc.id,
@@ -121,6 +120,7 @@ class AwsNetwork(pulumi.ComponentResource):
         self.public_subnet_ids = [s.id for s in public]
         self.pod_subnet_ids = [s.id for s in pods]
         self.pod_subnet_zones = zones
+        self.private_route_table_ids = [t.id for t in tables]
         self.register_outputs(
             {"vpcId": self.vpc_id, "privateSubnetIds": self.private_subnet_ids, "podSubnetIds": self.pod_subnet_ids}
         )

@@ -101,6 +101,7 @@ class AzureNetwork(pulumi.ComponentResource):
         self.resource_group_name = rg.name
         self.resource_group_id = rg.id
         self.vnet_id = vnet.id
+        self.vnet_name = vnet.name
         self.node_subnet_id = subnet.id
         self.node_nsg_name = nsg.name
         self.register_outputs({"resourceGroup": rg.name, "vnetId": vnet.id, "nodeSubnetId": subnet.id})

@@ -90,6 +90,9 @@ class SecurityBaselineArgs(TypedDict):
     name_prefix: NotRequired[str]
     """Prefix of every child's logical name. Default: the component's own name, so two instances in
     one program never collide."""
+    namespace_labels: NotRequired[dict[str, dict[str, str]]]
+    """Extra labels per namespace, e.g. {"production": {"istio-injection": "enabled"}} for sidecar
+    injection. Default: none."""
 
 
 CLUSTER_ROLES = ("cluster-admin", "view")
@@ -130,7 +133,9 @@ class SecurityBaseline(pulumi.ComponentResource):
         _check_args(args, namespaces)
         # The Namespace objects, for programs that make their own objects wait for them.
         self.namespace_objects: dict[str, k8s.core.v1.Namespace] = {
-            ns: pss_namespace_on(provider, ns, "restricted", parent=self, logical_name=f"{prefix}-ns-{ns}") for ns in namespaces
+            ns: pss_namespace_on(provider, ns, "restricted", parent=self, logical_name=f"{prefix}-ns-{ns}",
+                                 labels=(args.get("namespace_labels") or {}).get(ns))
+            for ns in namespaces
         }
         for ns, obj in self.namespace_objects.items():
             self._default_deny(provider, prefix, ns, obj)
@@ -227,7 +232,8 @@ def group_args(groups: list[GroupBinding], cloud: str) -> list[GroupBindingArgs]
     return out
 
 
-def apply_security_baseline(handles: list[ClusterHandle], groups: list[GroupBinding], developer_secrets_read: bool) -> list[SecurityBaseline]:
+def apply_security_baseline(handles: list[ClusterHandle], groups: list[GroupBinding], developer_secrets_read: bool,
+                            namespace_labels: dict[str, dict[str, str]] | None = None) -> list[SecurityBaseline]:
     """The fleet's composition: one SecurityBaseline per cluster, children named from the cluster
     (as they always were, so their URNs stay put), namespaces handed to the cluster's handle."""
     out = []
@@ -236,7 +242,8 @@ def apply_security_baseline(handles: list[ClusterHandle], groups: list[GroupBind
             f"{h.name}-security",
             SecurityBaselineArgs(kubernetes_provider=h.provider, groups=group_args(groups, h.cloud),
                                  developer_secrets_read=developer_secrets_read,
-                                 namespaces=list(APPLICATION_NAMESPACES), name_prefix=h.name),
+                                 namespaces=list(APPLICATION_NAMESPACES), name_prefix=h.name,
+                                 namespace_labels=namespace_labels or {}),
             pulumi.ResourceOptions(parent=h.component),
         )
         h.app_namespaces.update(baseline.namespace_objects)

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from stacks.core import DNS_LABEL, EXTRA_MODELS, ClusterConfig, ConfigIssue, Model
+from stacks.baseline import APPLICATION_NAMESPACES
+from stacks.core import DNS_LABEL, EXTRA_MODELS, ClusterConfig, ConfigIssue, Model, app_namespace_keys
 
 if TYPE_CHECKING:
     from stacks.config import FleetConfig
@@ -80,9 +81,24 @@ class MeshConfig(Model):
     outlier_detection: OutlierDetectionConfig = Field(
         default=OutlierDetectionConfig(),
         description="Always set: without it Envoy never ejects an endpoint and failover never happens.")
+    sidecar_injection: dict[str, bool] = Field(
+        default={},
+        description="Application namespace -> labelled for sidecar injection and given the mesh's NetworkPolicies "
+                    "(default: every application namespace).")
+
+    _app_namespaces = field_validator("sidecar_injection")(lambda v: app_namespace_keys(v))
 
     def network_of(self, cluster: str) -> str:
         return self.networks.get(cluster, f"network-{cluster}")
+
+    def injected_namespaces(self) -> tuple[str, ...]:
+        """Application namespaces whose pods get the sidecar (label ``INJECTION_LABEL``)."""
+        return tuple(ns for ns in APPLICATION_NAMESPACES if self.sidecar_injection.get(ns, True))
+
+
+# The namespace label istiod's injection webhook selects on (default revision; istiod chart
+# 1.30.3 templates/mutatingwebhook.yaml, namespaceSelector istio-injection=enabled).
+INJECTION_LABEL = {"istio-injection": "enabled"}
 
 
 EXTRA_MODELS.extend([DistributeRule, FailoverRule, LocalityConfig, OutlierDetectionConfig, MeshConfig])

@@ -1,0 +1,164 @@
+"""The flow check: every needed flow is routed and admitted in prod, and taking any one link out
+of the recorded plan breaks exactly the flows that need it, naming the missing hop.
+
+Semantics the checker models, with their sources: TGW peering attachments never propagate, so each
+side needs static routes (docs.aws.amazon.com/vpc/latest/tgw/tgw-peering.html); VPC route tables
+need explicit routes to the TGW (terraform-aws-modules/terraform-aws-transit-gateway main.tf);
+Azure NSG rules apply in priority order, first match wins, AllowVnetInBound at 65000
+(learn.microsoft.com/azure/virtual-network/network-security-groups-overview); GKE private
+endpoints admit master authorized networks only (cloud.google.com/kubernetes-engine/docs/concepts/
+network-isolation); NetworkPolicy allows the union of the rules of every policy selecting a pod
+(kubernetes.io/docs/concepts/services-networking/network-policies).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from offline.flows import Result, check_flows
+from offline.plan import Plan
+
+Resources = list[dict[str, Any]]
+
+
+def names(results: list[Result]) -> dict[str, list[str]]:
+    return {r.flow.name: [h.what for h in r.missing] for r in results if not r.ok}
+
+
+def test_prod_every_flow_is_routed_and_admitted(prod_plan: Plan) -> None:
+    results = check_flows(prod_plan.resources, prod_plan.spec)
+    assert names(results) == {}
+    kinds = {r.flow.kind for r in results}
+    assert kinds == {"deployer-api", "hub-api", "istiod-api", "broker-api", "sidecar-istiod", "sidecar-eastwest",
+                     "eastwest-sidecar", "submariner", "dns"}
+    assert not [r for r in results if r.skipped]
+    n = len(prod_plan.spec.clusters)
+    assert sum(r.flow.kind == "istiod-api" for r in results) == n * (n - 1)
+    j = sum(c.cloud == "aws" for c in prod_plan.spec.clusters)  # Submariner 0.18.1 joins EKS only
+    assert sum(r.flow.kind == "submariner" for r in results) == 2 * j * (j - 1)
+
+
+def test_dev_without_fabric_checks_in_cluster_flows_and_skips_the_rest(dev_plan: Plan) -> None:
+    results = check_flows(dev_plan.resources, dev_plan.spec)
+    assert names(results) == {}
+    assert {r.flow.kind for r in results if r.skipped} >= {"istiod-api", "submariner", "sidecar-eastwest"}
+    assert all(not r.flow.cross_cluster for r in results if not r.skipped)
+
+
+def drop(pred: Callable[[dict[str, Any]], bool]) -> Callable[[Resources], Resources]:
+    return lambda res: [r for r in res if not pred(r)]
+
+
+def edit(pred: Callable[[dict[str, Any]], bool], change: Callable[[dict[str, Any]], None]) -> Callable[[Resources], Resources]:
+    def apply(res: Resources) -> Resources:
+        out = []
+        for r in res:
+            if pred(r):
+                r = copy.deepcopy(r)
+                change(r["inputs"])
+            out.append(r)
+        return out
+    return apply
+
+
+def named(typ: str, name: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda r: r["type"] == typ and r["name"] == name
+
+
+def _no_control_plane(i: dict[str, Any]) -> None:
+    i["bgp"]["advertisedIpRanges"] = [x for x in i["bgp"]["advertisedIpRanges"] if x.get("description") != "control plane"]
+
+
+def _no_lb_sources(i: dict[str, Any]) -> None:
+    i["values"]["service"]["loadBalancerSourceRanges"] = []
+
+
+def _no_egress(i: dict[str, Any]) -> None:
+    i["spec"]["egress"] = []
+
+
+# (what is removed, how, a flow that must now fail, the hop it must name, clusters every failing flow touches)
+CASES = [
+    ("a tunnel", drop(named("gcp:compute/vPNTunnel:VPNTunnel", "fabric-azure-westeurope--gcp-asia-southeast1-t1")),
+     "sidecar-eastwest: ns:production@prod-weu -> eastwest@prod-ase1 tcp/15443", "link", {"prod-weu", "prod-ase1"}),
+    ("a BGP session (Azure side)", drop(named("azure-native:network:VirtualNetworkGatewayConnection",
+                                              "fabric-azure-westeurope--gcp-asia-southeast1-t0-conn")),
+     "istiod-api: pods@prod-weu -> api@prod-ase1 tcp/443", "link", {"prod-weu", "prod-ase1"}),
+    ("an advertisement", edit(lambda r: r["type"] == "gcp:compute/router:Router" and "bgp" in r["inputs"], _no_control_plane),
+     "istiod-api: pods@prod-weu -> api@prod-ase1 tcp/443", "advertisement", {"prod-ase1"}),
+    ("a VPC route", drop(named("aws:ec2/route:Route", "prod-mgmt-rt1-fabric-10-3-0-0-18")),
+     "hub-api: pods@prod-mgmt -> api@prod-weu tcp/443", "route (source)", {"prod-mgmt", "prod-weu"}),
+    ("a return route", drop(named("aws:ec2/route:Route", "prod-use1-rt0-fabric-10-4-128-0-17")),
+     "sidecar-eastwest: ns:production@prod-ase1 -> eastwest@prod-use1 tcp/15443", "route (return)", {"prod-use1", "prod-ase1"}),
+    ("a TGW peering route", drop(named("aws:ec2transitgateway/route:Route", "fabric-aws-us-east-1--aws-us-east-2-us-east-2-to-10-2-0-0-18")),
+     "deployer-api: runner@prod-mgmt -> api@prod-use1 tcp/443", "route (peering out)", {"prod-mgmt", "prod-use1"}),
+    ("a firewall rule (NSG)", drop(named("azure-native:network:SecurityRule", "prod-weu-fleet-istio-mtls")),
+     "sidecar-eastwest: ns:production@prod-mgmt -> eastwest@prod-weu tcp/15443", "node firewall", {"prod-weu"}),
+    ("a firewall rule (VPC firewall)", drop(named("gcp:compute/firewall:Firewall", "prod-ase1-fleet-istio-mtls")),
+     "sidecar-eastwest: ns:staging@prod-use1 -> eastwest@prod-ase1 tcp/15443", "node firewall", {"prod-ase1"}),
+    ("a firewall rule (Submariner)", drop(named("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "prod-use1-fleet-subm-nat-t-10-0-0-0-15")),
+     "submariner: nodes@prod-mgmt -> gateway-nodes@prod-use1 udp/4500", "node firewall", {"prod-use1"}),
+    ("a firewall rule (security group)", drop(named("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "prod-use1-fleet-istio-mtls-10-3-0-0-16")),
+     "sidecar-eastwest: ns:staging@prod-weu -> eastwest@prod-use1 tcp/15443", "node firewall", {"prod-use1"}),
+    ("load balancer source ranges", edit(lambda r: r["type"] == "kubernetes:helm.sh/v3:Release" and r["name"] == "prod-weu-istio-eastwestgateway",
+                                         _no_lb_sources),
+     "sidecar-eastwest: ns:production@prod-ase1 -> eastwest@prod-weu tcp/15443", "load balancer", {"prod-weu"}),
+    ("the runner's API rule", drop(named("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "deployer-to-api")),
+     "deployer-api: runner@prod-mgmt -> api@prod-mgmt tcp/443", "API endpoint", {"prod-mgmt"}),
+    ("the runner", drop(named("aws:codebuild/project:Project", "deployer-project")),
+     "deployer-api: runner@prod-mgmt -> api@prod-weu tcp/443", "runner", {"prod-mgmt"}),
+    ("a NetworkPolicy", drop(named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "prod-use1-production-mesh-istiod")),
+     "sidecar-istiod: ns:production@prod-use1 -> istiod@prod-use1 tcp/15012", "NetworkPolicy egress (production@prod-use1)", {"prod-use1"}),
+    ("a NetworkPolicy rule", edit(named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "prod-ase1-staging-mesh-eastwest"), _no_egress),
+     "sidecar-eastwest: ns:staging@prod-ase1 -> eastwest@prod-mgmt tcp/15443", "NetworkPolicy egress (staging@prod-ase1)", {"prod-ase1"}),
+]
+
+
+@pytest.mark.parametrize("what,change,flow,hop,touches", CASES, ids=[c[0] for c in CASES])
+def test_removing_a_link_breaks_the_flows_that_need_it(prod_plan: Plan, what: str, change: Callable[[Resources], Resources],
+                                                        flow: str, hop: str, touches: set[str]) -> None:
+    resources = change(prod_plan.resources)
+    assert len(resources) <= len(prod_plan.resources)
+    failed = names(check_flows(resources, prod_plan.spec))
+    assert flow in failed, sorted(failed)
+    assert any(h.startswith(hop) for h in failed[flow]), failed[flow]
+    for r in check_flows(resources, prod_plan.spec):
+        if not r.ok:
+            assert touches & {r.flow.src, r.flow.dst}, r.flow.name
+
+
+def test_cli_exits_non_zero_naming_flow_and_hop(prod_plan: Plan, capsys: pytest.CaptureFixture[str]) -> None:
+    from rich.console import Console
+
+    from offline.flows import print_results
+
+    broken = drop(named("gcp:compute/vPNTunnel:VPNTunnel", "fabric-azure-westeurope--gcp-asia-southeast1-t0"))(prod_plan.resources)
+    console = Console(width=400, force_terminal=False)
+    assert print_results(check_flows(broken, prod_plan.spec), console) > 0
+    out = capsys.readouterr().out
+    assert "MISSING istiod-api: pods@prod-weu -> api@prod-ase1 tcp/443: link:" in out
+    assert print_results(check_flows(prod_plan.resources, prod_plan.spec), console) == 0
+
+
+def test_docs_network_picture_is_generated_from_the_prod_plan(prod_plan: Plan) -> None:
+    import re
+
+    from offline.netmap import render
+
+    from .conftest import ROOT
+
+    text = (ROOT / "docs" / "network.md").read_text()
+    block = re.search(r"<!-- network: prod -->\n(.*?)<!-- /network: prod -->", text, re.DOTALL)
+    assert block, "docs/network.md markers"
+    assert block.group(1) == render(prod_plan.resources, prod_plan.spec), "stale: paste `python -m offline network prod`"
+
+
+def test_cli_flows_command_exits_zero_on_prod(capsys: pytest.CaptureFixture[str]) -> None:
+    from offline.cli import main
+
+    assert main(["flows", "prod"]) == 0
+    assert "81 of 81 flows routed and admitted, 0 missing" in capsys.readouterr().out
