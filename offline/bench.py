@@ -2,10 +2,14 @@
 
 For fleets of 4, 12, 24 and 48 clusters (the prod stack's clusters replicated, each copy with its
 own name and pinned address-plan slot) the offline plan runs in a fresh process and reports:
-resources registered, wall time, peak RSS, per-cluster cost, the longest dependency chain in the
-resource graph (the deploy's critical path) and the ratio of plan time to the *SDK floor* — the
-time the Pulumi SDK needs to register the same resources (same types, names and inputs) under
-the same mock engine, with none of the program's logic, measured in the same process.
+- resources registered, plan wall time and peak RSS;
+- per-cluster plan time and memory (the plan's peak Python heap, traced with ``tracemalloc`` in a
+  second, untimed plan of the same fleet), each also relative to the smallest fleet;
+- the estimated bring-up time of a first ``pulumi up`` in minutes and its critical path
+  (:mod:`offline.bringup`), next to the slowest single cluster with its own add-ons;
+- the ratio of plan time to the *SDK floor*: the time the Pulumi SDK needs to register the same
+  resources (same types, names and inputs) under the same mock engine, with none of the
+  program's logic, measured in the same process right after the plan.
 
     python -m offline.bench [--sizes 4,12,24,48] [--json out/bench.json]
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -24,6 +29,7 @@ from typing import Any
 
 from stacks.loader import ROOT
 
+from .bringup import estimate
 from .plan import load_raw
 
 DEFAULT_SIZES = (4, 12, 24, 48)
@@ -68,49 +74,6 @@ def fleet_of(size: int, stack: str = "prod") -> dict[str, Any]:
         if "weights" in rec:
             rec["weights"] = {first.get(k, k): v for k, v in rec["weights"].items()}
     return raw
-
-
-def critical_path(records: list[dict[str, Any]]) -> int:
-    """Longest chain of custom resources where each waits on the previous (dependencies and the
-    provider it is created with). Components are transparent: they deploy nothing themselves."""
-    by_urn = {r["urn"]: r for r in records}
-    memo: dict[str, int] = {}
-
-    def waits_on(r: dict[str, Any]) -> list[str]:
-        deps = list(r["dependencies"])
-        if r.get("provider"):
-            deps.append(r["provider"])
-        out: list[str] = []
-        for d in deps:
-            dep = by_urn.get(d)
-            if dep is None:
-                continue
-            if dep["custom"]:
-                out.append(d)
-            else:  # depending on a component means depending on its custom children
-                out.extend(c["urn"] for c in records if c["custom"] and _under(c, d, by_urn))
-        return out
-
-    def depth(urn: str, stack: frozenset[str] = frozenset()) -> int:
-        if urn in memo:
-            return memo[urn]
-        if urn in stack:
-            return 0
-        r = by_urn[urn]
-        best = max((depth(d, stack | {urn}) for d in waits_on(r)), default=0)
-        memo[urn] = best + (1 if r["custom"] else 0)
-        return memo[urn]
-
-    return max((depth(r["urn"]) for r in records if r["custom"]), default=0)
-
-
-def _under(r: dict[str, Any], ancestor: str, by_urn: dict[str, dict[str, Any]]) -> bool:
-    p = r.get("parent")
-    while p:
-        if p == ancestor:
-            return True
-        p = by_urn.get(p, {}).get("parent")
-    return False
 
 
 def _floor(records: list[dict[str, Any]], stack: str) -> float:
@@ -164,18 +127,67 @@ def child(size: int) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     floor = _floor(plan.resources, "prod")
+    records = plan.resources
+    bring_up = estimate(records)
+    by_urn = plan.by_urn()
+    del plan
+    heap_mib = _traced_peak_mib(raw)
     return {
         "clusters": size,
         "warmupSeconds": round(warmup, 3),
-        "resources": len(plan.resources),
+        "resources": len(records),
         "seconds": round(seconds, 3),
         "peakRssMiB": round(rss_mb, 1),
         "secondsPerCluster": round(seconds / size, 4),
-        "resourcesPerCluster": round(len(plan.resources) / size, 1),
-        "criticalPath": critical_path(plan.resources),
+        "heapMiB": round(heap_mib, 1),
+        "heapMiBPerCluster": round(heap_mib / size, 2),
+        "resourcesPerCluster": round(len(records) / size, 1),
         "sdkFloorSeconds": round(floor, 3),
         "ratioToFloor": round(seconds / floor, 2) if floor else None,
+        **bring_up.summary(by_urn),
+        "loadAverage": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def _traced_peak_mib(raw: dict[str, Any]) -> float:
+    """Peak Python heap of one more plan of the same fleet, traced (slower, hence not timed)."""
+    import gc
+    import tracemalloc
+
+    from .plan import run_plan
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        run_plan("prod", raw=raw)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+COLUMNS = (
+    ("clusters", "clusters"), ("resources", "resources"), ("seconds", "plan s"), ("peakRssMiB", "peak RSS MiB"),
+    ("secondsPerCluster", "s / cluster"), ("heapMiBPerCluster", "heap MiB / cluster"),
+    ("sdkFloorSeconds", "SDK floor s"), ("ratioToFloor", "plan / floor"),
+    ("bringUpMinutes", "bring-up min"), ("slowestClusterMinutes", "slowest cluster min"), ("fabricMinutes", "fabric min"),
+)
+
+
+def table_of(rows: list[dict[str, Any]]) -> Any:
+    """The bench table; per-cluster time and memory also relative to the first (smallest) fleet."""
+    from rich.table import Table
+
+    base = rows[0]
+    table = Table(title="Offline plan cost and estimated bring-up by fleet size")
+    for _, title in COLUMNS:
+        table.add_column(title, justify="right")
+    table.add_column("s / cluster vs first", justify="right")
+    table.add_column("heap / cluster vs first", justify="right")
+    for r in rows:
+        table.add_row(*[str(r[k]) for k, _ in COLUMNS],
+                      f"{r['secondsPerCluster'] / base['secondsPerCluster']:.2f}x",
+                      f"{r['heapMiBPerCluster'] / base['heapMiBPerCluster']:.2f}x")
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,7 +201,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from rich.console import Console
-    from rich.table import Table
 
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
@@ -199,15 +210,9 @@ def main(argv: list[str] | None = None) -> int:
             print(proc.stderr, file=sys.stderr)
             return 1
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    base = rows[0]
-    table = Table(title="Offline plan cost by fleet size")
-    cols = ["clusters", "resources", "seconds", "peakRssMiB", "secondsPerCluster", "resourcesPerCluster",
-            "criticalPath", "sdkFloorSeconds", "ratioToFloor"]
-    for c in cols + ["perCluster vs first"]:
-        table.add_column(c, justify="right")
+    Console(width=200).print(table_of(rows))
     for r in rows:
-        table.add_row(*[str(r[c]) for c in cols], f"{r['secondsPerCluster'] / base['secondsPerCluster']:.2f}x")
-    Console(width=160).print(table)
+        print(f"critical path at {r['clusters']} clusters ({r['bringUpMinutes']} min): " + " -> ".join(r["criticalPath"]))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"runs": rows}, indent=1) + "\n")

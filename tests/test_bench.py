@@ -1,26 +1,135 @@
-"""The bench's fleet generator and critical-path measure (the timings themselves are not tested)."""
+"""The bench's fleet generator and the bring-up estimate from the plan's dependency graph
+(the plan timings themselves are measured by ``make bench``, not tested).
+
+Why the longest path is the estimate: ``pulumi up --parallel`` "Defaults to unbounded"
+(pulumi CLI reference, ``pulumi up``), so every resource starts once what it waits on exists.
+What a resource waits on is what the Python SDK makes it wait on (pulumi 3.272.0,
+``pulumi/runtime/resource.py`` ``prepare_resource``: explicit ``depends_on`` and Output references,
+both expanded from components to their custom children by ``rpc._add_dependency``; the parent's
+URN before the child registers).
+"""
 
 from __future__ import annotations
 
-from offline.bench import critical_path, fleet_of
+import copy
+from typing import Any
+
+import pytest
+
+from offline.bench import fleet_of
+from offline.bringup import (
+    BRING_UP_TYPES, CLUSTER_TYPES, DURATIONS, Graph, estimate, independence_violations, longest_path, typical,
+)
 from stacks.validate import build_spec
 
 
-def rec(urn: str, *, custom: bool = True, parent: str | None = None, deps: list[str] | None = None,
-        provider: str | None = None) -> dict:
-    return {"urn": urn, "custom": custom, "parent": parent, "dependencies": deps or [], "provider": provider}
+def rec(urn: str, typ: str = "aws:ec2/vpc:Vpc", *, custom: bool = True, parent: str | None = None,
+        deps: list[str] | None = None, provider: str | None = None, name: str | None = None) -> dict[str, Any]:
+    return {"urn": urn, "type": typ, "name": name or urn, "custom": custom, "parent": parent,
+            "dependencies": deps or [], "provider": provider}
 
 
-def test_critical_path_follows_dependencies_providers_and_components() -> None:
+def test_longest_path_follows_dependencies_providers_and_parents() -> None:
+    eks, ng, rel = "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "kubernetes:helm.sh/v3:Release"
     records = [
-        rec("p"),                                  # a provider
-        rec("a", provider="p"),                    # waits on p
-        rec("comp", custom=False),
-        rec("b", parent="comp", deps=["a"]),       # waits on a
-        rec("c", deps=["comp"]),                   # depending on a component = on its children (b)
-        rec("lonely"),
+        rec("cluster", eks),                                             # 12
+        rec("pool", ng, deps=["cluster"]),                               # waits on cluster: 12 + 3
+        rec("k8s", "pulumi:providers:kubernetes", deps=["cluster"]),     # 0, configured from the cluster
+        rec("addons", "archipelago:addons:Thing", custom=False, deps=["pool"]),  # a component's depends_on
+        rec("release", rel, parent="addons", provider="k8s"),            # its parent's dependency holds it: 15 + 2
+        rec("after", rel, deps=["addons"]),                              # depending on a component = on its children
+        rec("lonely", eks),
     ]
-    assert critical_path(records) == 4  # p -> a -> b -> c
+    est = longest_path(Graph(records))
+    assert est.minutes == pytest.approx(12 + 3 + 2 + 2)
+    assert [u for u, _ in est.path] == ["cluster", "pool", "release", "after"]
+    # Cut the parent edge (no depends_on on the component): the release only waits for the provider.
+    records[3]["dependencies"] = []
+    assert longest_path(Graph(records)).finish["release"] == pytest.approx(12 + 2)
+
+
+def test_every_resource_type_of_both_stacks_has_a_duration_with_a_source(plan) -> None:
+    """Slow types are listed by name (no silent default for a cluster or a node pool)."""
+    types = {r["type"] for r in plan.resources if r["custom"]}
+    for typ in types:
+        t = typical(typ)
+        assert t.minutes >= 0 and t.source, typ
+    for typ in CLUSTER_TYPES | {"kubernetes:helm.sh/v3:Release", "aws:ec2/natGateway:NatGateway"}:
+        assert typ in DURATIONS and DURATIONS[typ].minutes >= 1, typ
+    assert all(t.source for t in DURATIONS.values())
+
+
+def test_prod_bring_up_is_its_slowest_cluster_with_its_add_ons(prod_plan) -> None:
+    """The fleet is up when its slowest cluster (control plane, nodes, add-ons) is: within 10%."""
+    b = estimate(prod_plan.resources)
+    assert set(b.cluster_minutes) == {c.name for c in prod_plan.spec.clusters}
+    assert b.fleet_minutes <= 1.10 * b.slowest_cluster_minutes
+    # The critical path runs through a managed cluster and ends in an add-on of the same cluster.
+    by_urn = prod_plan.by_urn()
+    path_types = [by_urn[u]["type"] for u, _ in b.fleet_path]
+    assert CLUSTER_TYPES & set(path_types)
+    assert path_types[-1] == "kubernetes:helm.sh/v3:Release"
+
+
+def _first(records: list[dict[str, Any]], typ: str, name_part: str) -> dict[str, Any]:
+    return next(r for r in records if r["type"] == typ and name_part in r["name"])
+
+
+def test_no_cluster_bring_up_waits_on_another_cluster_a_link_or_the_fabric(plan) -> None:
+    """Holds for whatever fabric resources the plan has: gateways, tunnels and transit may only
+    be waited on by what needs them, never by a cluster, its nodes, provider, namespaces or
+    Helm releases; cross-cluster links hang off the clusters they join."""
+    g = Graph(plan.resources)
+    assert independence_violations(g) == []
+    b = estimate(plan.resources)
+    assert b.violations == []
+    # Each cluster's bring-up finishes when it would on its own.
+    for c in g.clusters():
+        alone = b.cluster_minutes[c]
+        in_fleet = max(longest_path(g).finish[u] for u in g.bring_up_set(c))
+        assert in_fleet <= alone + 0.01, c
+
+
+def test_the_check_fails_when_a_cluster_waits_on_another_or_on_a_gateway(prod_plan) -> None:
+    records = copy.deepcopy(prod_plan.resources)
+    clusters = [c.name for c in prod_plan.spec.clusters]
+    a, b = clusters[0], clusters[1]
+    istiod = _first(records, "kubernetes:helm.sh/v3:Release", f"{a}-istiod")
+    other = next(r for r in records if r["type"] in CLUSTER_TYPES and r["name"].startswith(b))
+    istiod["dependencies"] = istiod["dependencies"] + [other["urn"]]
+    found = independence_violations(Graph(records))
+    assert any(v.startswith(f"{a}:") and f"cluster {b}" in v and istiod["name"] in v for v in found)
+
+    # A slow fleet-level gateway in front of a cluster's Kubernetes provider.
+    records = copy.deepcopy(prod_plan.resources)
+    gw = rec("urn:gw", "azure-native:network:VirtualNetworkGateway", name="fabric-vpngw")
+    provider = _first(records, "pulumi:providers:kubernetes", a)
+    provider["dependencies"] = provider["dependencies"] + ["urn:gw"]
+    records.append(gw)
+    found = independence_violations(Graph(records))
+    assert any("the fabric" in v and "fabric-vpngw" in v for v in found)
+    # ... and the estimate shows the 45-minute gateway in that cluster's bring-up.
+    assert estimate(records).fleet_minutes >= 45
+
+    # The same gateway hanging off the clusters it joins (a connection waiting on it and on a
+    # cluster's network) is fine, and counts as the fabric's time, not the fleet's.
+    records = copy.deepcopy(prod_plan.resources)
+    vnet = _first(records, "azure-native:network:VirtualNetwork", "")
+    records += [gw, rec("urn:conn", "azure-native:network:VirtualNetworkGatewayConnection", deps=["urn:gw", vnet["urn"]])]
+    est = estimate(records)
+    assert est.violations == []
+    assert est.fabric_minutes >= 45 and est.fleet_minutes <= 1.10 * est.slowest_cluster_minutes
+
+
+def test_links_between_clusters_are_not_bring_up(prod_plan) -> None:
+    """Remote secrets and hub registrations wait on two clusters; nothing a cluster needs waits on them."""
+    g = Graph(prod_plan.resources)
+    links = [u for u in g.custom() if g.owner[u] is None and g.on_cluster(u)]
+    assert links  # the fleet has cross-cluster wiring
+    bring_up = {u for c in g.clusters() for u in g.bring_up_set(c)}
+    assert not set(links) & bring_up
+    for u in bring_up:
+        assert g.by_urn[u]["type"] in BRING_UP_TYPES
 
 
 def test_replicated_fleets_are_valid_and_sized() -> None:
