@@ -22,9 +22,9 @@ from components.security.mesh_traffic import mesh_traffic
 from stacks.fabric import fabric_plan
 from stacks.loader import load_spec_from_runtime
 from stacks.sections.mesh import INJECTION_LABEL
-from stacks.tuning import tune_gc
+from stacks.tuning import tune_runtime
 
-tune_gc()  # before anything registers: see stacks/tuning.py
+tune_runtime()  # before anything registers: see stacks/tuning.py
 
 fleet = load_spec_from_runtime(pulumi.get_stack())
 providers = CloudProviders(environment=fleet.environment, gcp_project=fleet.gcp_project)
