@@ -219,3 +219,21 @@ def test_the_sdk_still_builds_alias_urns_where_the_deferral_hooks_in() -> None:
     import pulumi.resource as sdk_resource
 
     assert "collapse_alias_to_urn(alias, name, t, opts.parent)" in inspect.getsource(sdk_resource.Resource.__init__)
+
+
+@pytest.mark.parametrize("user", ["eks", "aks", "gke", "token"])
+def test_kubeconfigs_render_the_same_with_the_c_emitter(user: str) -> None:
+    """The kubeconfig renderer uses libyaml's emitter for speed; the text is byte for byte the
+    pure-Python SafeDumper's (CA data and long tokens included)."""
+    import yaml
+
+    from components.clusters import kubeconfig as kc
+    from offline import pki
+
+    assert kc.DUMPER is yaml.CSafeDumper  # the locked PyYAML wheel ships libyaml
+    users = {"eks": {"exec": kc.eks_exec("prod-use1-eks", "us-east-1")}, "aks": {"exec": kc.aks_exec()},
+             "gke": {"exec": kc.gke_exec()}, "token": {"token": "eyJhbGciOiJSUzI1NiJ9." + "x" * 900 + ".sig"}}
+    text = kc._kubeconfig("prod-use1", "https://ABCDEF.gr7.us-east-1.eks.amazonaws.com", pki.cluster_ca_b64("c"), users[user])
+    doc = yaml.safe_load(text)
+    assert text == yaml.safe_dump(doc, sort_keys=False)
+    assert doc["users"][0]["user"] == users[user]

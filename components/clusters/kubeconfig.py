@@ -13,6 +13,9 @@ import yaml
 
 EXEC_API = "client.authentication.k8s.io/v1beta1"
 AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"  # the AKS AAD server application id
+# libyaml's emitter when PyYAML has it: the same text as the pure-Python SafeDumper, ~10x faster
+# (a fleet renders one kubeconfig per cluster pair for remote secrets).
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def eks_exec(cluster: str, region: str) -> dict[str, Any]:
@@ -57,7 +60,7 @@ def _kubeconfig(name: str, server: str, ca_data: str, user: dict[str, Any]) -> s
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
         "current-context": name,
     }
-    return yaml.safe_dump(doc, sort_keys=False)
+    return yaml.dump(doc, Dumper=DUMPER, sort_keys=False)
 
 
 def build(name: str, server: pulumi.Input[str], ca_data: pulumi.Input[str], exec_config: dict[str, Any]) -> pulumi.Output[str]:
