@@ -24,8 +24,9 @@ fleet works and whether anything slow sits in front of something that does not n
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 CLUSTER_COMPONENT = "archipelago:clusters:"
 

@@ -40,7 +40,8 @@ def defer_alias_urns() -> None:
     from pulumi.runtime import settings
     from pulumi.runtime.proto import resource_pb2
 
-    original = sdk_resource.collapse_alias_to_urn
+    hook = "collapse_alias_to_urn"  # imported into pulumi.resource, not exported by it
+    original = getattr(sdk_resource, hook)
     if getattr(original, "deferred", False):
         return
 
@@ -51,7 +52,7 @@ def defer_alias_urns() -> None:
 
     collapse_alias_to_urn.deferred = True  # type: ignore[attr-defined]
     collapse_alias_to_urn.__wrapped__ = original  # type: ignore[attr-defined]
-    sdk_resource.collapse_alias_to_urn = collapse_alias_to_urn
+    setattr(sdk_resource, hook, collapse_alias_to_urn)
 
 
 def tune_runtime() -> None:

@@ -18,7 +18,14 @@ import pytest
 
 from offline.bench import fleet_of
 from offline.bringup import (
-    BRING_UP_TYPES, CLUSTER_TYPES, DURATIONS, Graph, estimate, independence_violations, longest_path, typical,
+    BRING_UP_TYPES,
+    CLUSTER_TYPES,
+    DURATIONS,
+    Graph,
+    estimate,
+    independence_violations,
+    longest_path,
+    typical,
 )
 from stacks.validate import build_spec
 
@@ -145,13 +152,13 @@ def _aliases_sent(*, deferred: bool, alias_specs: bool) -> tuple[list[Any], list
     the engine received and what ``Resource._aliases`` holds."""
     import pulumi
     import pulumi.resource as sdk_resource
-    import pulumi_azure_native.network as network
     from google.protobuf import json_format
     from pulumi.runtime import settings as pulumi_settings
     from pulumi.runtime.mocks import MockMonitor
     from pulumi.runtime.proto import resource_pb2
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
+    from pulumi_azure_native import network
 
     from offline.mocks import FleetMocks
     from stacks.tuning import defer_alias_urns
@@ -159,23 +166,24 @@ def _aliases_sent(*, deferred: bool, alias_specs: bool) -> tuple[list[Any], list
     sent: list[Any] = []
 
     class Monitor(MockMonitor):
-        def GetDeploymentInfo(self, request):  # noqa: N802 - gRPC method name
+        def GetDeploymentInfo(self, request):
             info = super().GetDeploymentInfo(request)
             if not alias_specs:
                 kept = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
                 return resource_pb2.DeploymentInfo(supportedFeatures=kept)
             return info
 
-        def RegisterResource(self, request):  # noqa: N802
+        def RegisterResource(self, request):
             if request.type == "azure-native:network:SecurityRule":
                 sent.extend(json_format.MessageToDict(a) for a in request.aliases)
                 sent.extend(request.aliasURNs)
             return super().RegisterResource(request)
 
-    before = sdk_resource.collapse_alias_to_urn  # plans in this process may have deferred already
+    hook = "collapse_alias_to_urn"
+    before = getattr(sdk_resource, hook)  # plans in this process may have deferred already
     held: list[Any] = []
     try:
-        sdk_resource.collapse_alias_to_urn = getattr(before, "__wrapped__", before)
+        setattr(sdk_resource, hook, getattr(before, "__wrapped__", before))
         if deferred:
             defer_alias_urns()
         mocks = FleetMocks()
@@ -191,7 +199,7 @@ def _aliases_sent(*, deferred: bool, alias_specs: bool) -> tuple[list[Any], list
 
         _sync_await(run_pulumi_func(program))
     finally:
-        sdk_resource.collapse_alias_to_urn = before
+        setattr(sdk_resource, hook, before)
     return sent, held
 
 
