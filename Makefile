@@ -57,7 +57,7 @@ clean:
 	rm -rf $(VENV) $(UVDIR) .pytest_cache
 
 bench: $(VENV)/.synced
-	$(PY) -m offline.bench --json out/bench.json
+	$(PY) -m offline.bench --json out/bench.json --markdown out/bench.md
 
 # Regenerate gitops/clusters/<name>/ from the stack files (tests fail while it is stale).
 gitops: $(VENV)/.synced

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks.loader import ROOT
+from stacks.tuning import tune_gc
 
 from . import pki
 from .bringup import estimate
@@ -140,9 +141,13 @@ def child(size: int) -> dict[str, Any]:
     records = plan.resources
     by_urn = plan.by_urn()
     del plan
-    gc.collect()
     pki.cluster_ca_b64.cache_clear()
-    floor, floor_cpu = _floor(records, "prod")
+    # The floor runs under the program's own process settings (collected, frozen, no cyclic GC).
+    tune_gc()
+    try:
+        floor, floor_cpu = _floor(records, "prod")
+    finally:
+        gc.enable()
     bring_up = estimate(records)
     heap_mib = _traced_peak_mib(raw)
     return {
@@ -209,10 +214,24 @@ def table_of(rows: list[dict[str, Any]]) -> Any:
     return table
 
 
+def markdown_of(rows: list[dict[str, Any]]) -> str:
+    """The same table as Markdown (docs/scale.md), with the critical path of the largest fleet."""
+    base = rows[0]
+    head = [title for _, title in COLUMNS] + ["CPU s / cluster vs first", "heap / cluster vs first"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    for r in rows:
+        cells = [str(r[k]) for k, _ in COLUMNS] + [
+            f"{r['cpuSecondsPerCluster'] / base['cpuSecondsPerCluster']:.2f}x",
+            f"{r['heapMiBPerCluster'] / base['heapMiBPerCluster']:.2f}x"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.bench")
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
     parser.add_argument("--json", default=None)
+    parser.add_argument("--markdown", default=None, help="also write the table as Markdown to this file")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -232,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     Console(width=200).print(table_of(rows))
     for r in rows:
         print(f"critical path at {r['clusters']} clusters ({r['bringUpMinutes']} min): " + " -> ".join(r["criticalPath"]))
+    if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.markdown).write_text(markdown_of(rows))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"runs": rows}, indent=1) + "\n")
