@@ -24,6 +24,7 @@ fleet works and whether anything slow sits in front of something that does not n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,11 +122,27 @@ def typical(typ: str) -> Typical:
         return hit
     if typ.startswith("pulumi:providers:"):
         return Typical(0.0, "a provider is configured in the engine; nothing is created")
+    if typ == SLEEP:
+        return Typical(0.0, "waits its own createDuration (pulumiverse_time Sleep), read from the record")
     if typ.startswith(("tls:", "random:")):
         return Typical(0.0, _LOCAL)
     if typ.startswith("kubernetes:"):
         return Typical(0.05, _K8S)
     return Typical(MIN_API, _API_CALL)
+
+
+SLEEP = "time:index/sleep:Sleep"
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_UNIT_MINUTES = {"h": 60.0, "m": 1.0, "s": 1 / 60, "ms": 1 / 60_000}
+
+
+def minutes_of(record: dict[str, Any]) -> float:
+    """How long one resource of the plan takes to create: its type's typical time, except a
+    ``time`` Sleep, which waits exactly its ``createDuration`` (a Go duration such as ``120s``)."""
+    if record["type"] == SLEEP:
+        text = str(record.get("inputs", {}).get("createDuration") or "")
+        return sum(float(n) * _UNIT_MINUTES[u] for n, u in _DURATION_PART.findall(text))
+    return typical(record["type"]).minutes
 
 
 @dataclass
@@ -269,7 +286,7 @@ def longest_path(graph: Graph, allowed: set[str] | None = None, targets: Iterabl
                 for w in graph.waits[urn]:
                     if (allowed is None or w in allowed) and w in finish and finish[w] > start:
                         start, pred = finish[w], w
-                finish[urn] = start + typical(graph.by_urn[urn]["type"]).minutes
+                finish[urn] = start + minutes_of(graph.by_urn[urn])
                 best_pred[urn] = pred
                 continue
             if urn in finish or urn in on_stack:
@@ -287,7 +304,7 @@ def longest_path(graph: Graph, allowed: set[str] | None = None, targets: Iterabl
     path: list[tuple[str, float]] = []
     cur: str | None = end
     while cur is not None:
-        path.append((cur, typical(graph.by_urn[cur]["type"]).minutes))
+        path.append((cur, minutes_of(graph.by_urn[cur])))
         cur = best_pred[cur]
     path.reverse()
     return Estimate(round(finish[end], 2), path, finish)

@@ -245,3 +245,11 @@ def test_kubeconfigs_render_the_same_with_the_c_emitter(user: str) -> None:
     doc = yaml.safe_load(text)
     assert text == yaml.safe_dump(doc, sort_keys=False)
     assert doc["users"][0]["user"] == users[user]
+
+
+@pytest.mark.parametrize(("duration", "minutes"), [("120s", 2.0), ("2m", 2.0), ("1m30s", 1.5), ("1h", 60.0), ("", 0.0)])
+def test_a_sleep_takes_its_create_duration(duration: str, minutes: float) -> None:
+    """pulumiverse_time ``Sleep`` waits ``createDuration`` (a Go duration) on create."""
+    from offline.bringup import minutes_of
+
+    assert minutes_of(rec("s", "time:index/sleep:Sleep") | {"inputs": {"createDuration": duration}}) == pytest.approx(minutes)
