@@ -32,7 +32,7 @@ from stacks.loader import ROOT
 from stacks.tuning import tune_gc
 
 from . import pki
-from .bringup import estimate
+from .bringup import bootstrap_phases, estimate
 from .plan import load_raw
 
 DEFAULT_SIZES = (4, 12, 24, 48)
@@ -148,7 +148,7 @@ def child(size: int) -> dict[str, Any]:
         floor, floor_cpu = _floor(records, "prod")
     finally:
         gc.enable()
-    bring_up = estimate(records)
+    bring_up = estimate(records, bootstrap_phases(records))
     heap_mib = _traced_peak_mib(raw)
     return {
         "clusters": size,
@@ -194,6 +194,7 @@ COLUMNS = (
     ("sdkFloorCpuSeconds", "SDK floor CPU s"), ("ratioToFloor", "plan / floor (CPU)"), ("wallRatioToFloor", "plan / floor (wall)"),
     ("bringUpMinutes", "bring-up min"), ("slowestClusterMinutes", "slowest cluster min"),
     ("bringUpVsSlowestCluster", "bring-up / slowest"), ("fabricMinutes", "fabric min"),
+    ("phasedMinutes", "bootstrapped min"),
 )
 
 

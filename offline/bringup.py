@@ -104,7 +104,7 @@ FABRIC_TYPE_PARTS = (
     "gcp:compute/vpnTunnel:", "gcp:compute/routerPeer:", "gcp:compute/routerInterface:",
 )
 # Components of the fabric: everything under them is fabric, whatever its type.
-FABRIC_COMPONENT_PARTS = ("fabric", "vpn", "transit")
+FABRIC_COMPONENT_PARTS = ("fabric", "gateway", "vpn", "peering", "transit")
 
 # The resources that make a cluster work (see Graph.bring_up_set).
 CLUSTER_TYPES = frozenset({
@@ -319,6 +319,13 @@ class BringUp:
     cluster_minutes: dict[str, float]  # each cluster with its add-ons, on its own
     slowest_cluster: str
     violations: list[str]
+    # A first `up` run in sequential phases (offline.bootstrap: cloud, then in-cluster from the
+    # runner inside the fleet): each phase starts when the previous one has finished.
+    phase_minutes: list[float] = field(default_factory=list)
+
+    @property
+    def phased_minutes(self) -> float:
+        return round(sum(self.phase_minutes), 2) if self.phase_minutes else self.total_minutes
 
     @property
     def slowest_cluster_minutes(self) -> float:
@@ -333,10 +340,28 @@ class BringUp:
             "totalMinutes": self.total_minutes,
             "criticalPath": [f"{by_urn[u]['type'].split(':')[-1]} {by_urn[u]['name']} ({m:g})" for u, m in self.fleet_path],
             "violations": len(self.violations),
+            "phaseMinutes": self.phase_minutes,
+            "phasedMinutes": self.phased_minutes,
         }
 
 
-def estimate(records: list[dict[str, Any]]) -> BringUp:
+def phase_minutes(g: Graph, phases: list[set[str]]) -> list[float]:
+    """Longest path inside each phase; edges into earlier phases are already met."""
+    return [longest_path(g, allowed=phase).minutes for phase in phases]
+
+
+def bootstrap_phases(records: list[dict[str, Any]]) -> list[set[str]]:
+    """The phases of a first ``up`` as the fleet's bootstrap defines them (``offline.bootstrap``),
+    or none when the tree has no bootstrap order."""
+    try:
+        from . import bootstrap  # pyright: ignore[reportAttributeAccessIssue]
+    except ImportError:
+        return []
+    split = bootstrap.phases(records)
+    return [{r["urn"] for r in group} for group in split.values() if group]
+
+
+def estimate(records: list[dict[str, Any]], phases: list[set[str]] | None = None) -> BringUp:
     g = Graph(records)
     custom = list(g.custom())
     fabric = {u for u in custom if g.is_fabric(u)}
@@ -364,6 +389,7 @@ def estimate(records: list[dict[str, Any]]) -> BringUp:
         fleet_minutes=fleet.minutes, fleet_path=fleet.path, fabric_minutes=round(fabric_minutes, 2),
         total_minutes=full.minutes, cluster_minutes=cluster_minutes, slowest_cluster=slowest,
         violations=independence_violations(g, fabric),
+        phase_minutes=phase_minutes(g, phases) if phases and len(phases) > 1 else [],
     )
 
 

@@ -253,3 +253,20 @@ def test_a_sleep_takes_its_create_duration(duration: str, minutes: float) -> Non
     from offline.bringup import minutes_of
 
     assert minutes_of(rec("s", "time:index/sleep:Sleep") | {"inputs": {"createDuration": duration}}) == pytest.approx(minutes)
+
+
+def test_phases_run_one_after_the_other() -> None:
+    """A first ``up`` in phases (cloud, then in-cluster from a runner inside the fleet): the
+    second phase starts when the first has finished, whatever its own resources wait on."""
+    from offline.bringup import phase_minutes
+
+    records = [
+        rec("gw", "azure-native:network:VirtualNetworkGateway"),      # 45, phase 1
+        rec("cluster", "aws:eks/cluster:Cluster"),                     # 12, phase 1
+        rec("k8s", "pulumi:providers:kubernetes", deps=["cluster"]),   # phase 2
+        rec("istiod", "kubernetes:helm.sh/v3:Release", provider="k8s"),  # 2, phase 2
+    ]
+    g = Graph(records)
+    assert longest_path(g).minutes == pytest.approx(45)
+    assert phase_minutes(g, [{"gw", "cluster"}, {"k8s", "istiod"}]) == pytest.approx([45, 2])
+    assert estimate(records, [{"gw", "cluster"}, {"k8s", "istiod"}]).phased_minutes == pytest.approx(47)
