@@ -188,6 +188,55 @@ def _traced_peak_mib(raw: dict[str, Any]) -> float:
         tracemalloc.stop()
 
 
+SAVINGS = {"aliases": "alias deferral", "gc": "no cyclic GC during the plan", "yaml": "libyaml kubeconfigs"}
+
+
+def savings_case(size: int, off: set[str], repeats: int = 2) -> float:
+    """Plan CPU seconds of one fleet with the named overhead savings turned off (best of
+    ``repeats``, after a warm-up, in this fresh process)."""
+    import yaml
+
+    from components.clusters import kubeconfig
+    from stacks import tuning
+
+    from .plan import run_plan
+
+    def thresholds_gc() -> None:  # the settings before: collections on, young threshold raised
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
+
+    if "aliases" in off:
+        tuning.defer_alias_urns = lambda: None
+    if "gc" in off:
+        tuning.tune_gc = thresholds_gc
+    if "yaml" in off:
+        kubeconfig.DUMPER = yaml.SafeDumper
+    raw = fleet_of(size)
+    run_plan("prod", raw=fleet_of(4))
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        gc.freeze()
+        pki.cluster_ca_b64.cache_clear()
+        start = time.process_time()
+        run_plan("prod", raw=raw)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def savings(size: int) -> list[dict[str, Any]]:
+    """Each case in a fresh process: all savings, without each one, without any."""
+    cases = [("all savings", set())] + [(f"without {label}", {key}) for key, label in SAVINGS.items()] + [
+        ("none", set(SAVINGS))]
+    rows = []
+    for label, off in cases:
+        proc = subprocess.run([sys.executable, "-m", "offline.bench", "--savings-case", str(size), *sorted(off)],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+        rows.append({"case": label, "clusters": size, "cpuSeconds": round(float(proc.stdout.split()[-1]), 3)})
+    return rows
+
+
 COLUMNS = (
     ("clusters", "clusters"), ("resources", "resources"), ("seconds", "plan s"), ("peakRssMiB", "peak RSS MiB"),
     ("cpuSeconds", "plan CPU s"), ("cpuSecondsPerCluster", "CPU s / cluster"), ("heapMiBPerCluster", "heap MiB / cluster"),
@@ -234,7 +283,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None)
     parser.add_argument("--markdown", default=None, help="also write the table as Markdown to this file")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--savings", type=int, metavar="CLUSTERS",
+                        help="instead: plan CPU time with and without each overhead saving, one process")
+    parser.add_argument("--savings-case", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.savings_case:
+        print(savings_case(int(args.savings_case[0]), set(args.savings_case[1:])))
+        return 0
+    if args.savings:
+        for row in savings(args.savings):
+            print(json.dumps(row))
+        return 0
     if args.child:
         print(json.dumps(child(args.child)))
         return 0
