@@ -105,6 +105,7 @@ class IstioMesh(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=h.component),
             )
 
+        self._kubeconfigs: dict[str, pulumi.Output[str]] = {}
         self.remote_secrets: list[k8s.core.v1.Secret] = [
             self._remote_secret(a, [b for b in args.handles if b.name != a.name]) for a in args.handles if len(args.handles) > 1
         ]
@@ -112,9 +113,14 @@ class IstioMesh(pulumi.ComponentResource):
                                "networks": {n: c.network for n, c in self.clusters.items()}})
 
     def _kubeconfig(self, target: ClusterHandle) -> pulumi.Output[str]:
-        reader = self.clusters[target.name].reader
-        return pulumi.Output.secret(pulumi.Output.all(reader.server, reader.ca_data, reader.token).apply(
-            lambda v: render_token(target.name, v[0], v[1], v[2])))
+        """``target``'s reader kubeconfig, rendered once and shared by every other cluster's
+        remote secret (n renders for the fleet, not n*(n-1))."""
+        if target.name not in self._kubeconfigs:
+            reader = self.clusters[target.name].reader
+            self._kubeconfigs[target.name] = pulumi.Output.secret(
+                pulumi.Output.all(reader.server, reader.ca_data, reader.token).apply(
+                    lambda v: render_token(target.name, v[0], v[1], v[2])))
+        return self._kubeconfigs[target.name]
 
     def _remote_secret(self, on: ClusterHandle, targets: list[ClusterHandle]) -> k8s.core.v1.Secret:
         """On cluster ``on``: how its istiod reaches every other cluster's API server."""
