@@ -2,16 +2,17 @@
 
 For fleets of 4, 12, 24 and 48 clusters (the prod stack's clusters replicated, each copy with its
 own name and pinned address-plan slot) the offline plan runs in a fresh process and reports:
-- resources registered, plan wall time and peak RSS;
-- per-cluster plan time and memory (the plan's peak Python heap, traced with ``tracemalloc`` in a
-  second, untimed plan of the same fleet), each also relative to the smallest fleet;
+- resources registered, plan wall and CPU time (best of two) and peak RSS;
+- per-cluster plan CPU time and memory (the plan's peak Python heap, traced with ``tracemalloc``
+  in one more, untimed plan of the same fleet), each also relative to the smallest fleet;
 - the estimated bring-up time of a first ``pulumi up`` in minutes and its critical path
   (:mod:`offline.bringup`), next to the slowest single cluster with its own add-ons;
-- the ratio of plan time to the *SDK floor*: the time the Pulumi SDK needs to register the same
-  resources (same types, names and inputs) under the same mock engine, with none of the
-  program's logic, measured in the same process right after the plan.
+- the ratio of plan time to the *SDK floor* (best of two as well): the time the Pulumi SDK needs
+  to register the same resources (same types, names and inputs) under the same mock engine,
+  with none of the program's logic, measured in the same process right after the plan.
 
-    python -m offline.bench [--sizes 4,12,24,48] [--json out/bench.json]
+    python -m offline.bench [--sizes 4,12,24,48] [--json out/bench.json] [--markdown out/bench.md]
+    python -m offline.bench --savings 24   # what each overhead saving is worth
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .bringup import bootstrap_phases, estimate
 from .plan import load_raw
 
 DEFAULT_SIZES = (4, 12, 24, 48)
+REPEATS = 2
 
 
 def fleet_of(size: int, stack: str = "prod") -> dict[str, Any]:
@@ -131,20 +133,30 @@ def child(size: int) -> dict[str, Any]:
     # not walk them once. Plan and floor each start from a collected heap and a cold mock CA cache,
     # so neither pays for the other's garbage or mock work. CPU time (all threads of this process)
     # is the fair measure on a shared machine; wall time is reported too.
+    # Best of REPEATS for plan and floor alike: the machine is shared.
     gc.collect()
     gc.freeze()
-    pki.cluster_ca_b64.cache_clear()
-    start, start_cpu = time.perf_counter(), time.process_time()
-    plan = run_plan("prod", raw=raw)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    seconds = cpu = float("inf")
+    plan = None
+    for _ in range(REPEATS):
+        plan = None
+        gc.collect()
+        pki.cluster_ca_b64.cache_clear()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        plan = run_plan("prod", raw=raw)
+        seconds, cpu = min(seconds, time.perf_counter() - start), min(cpu, time.process_time() - start_cpu)
+    assert plan is not None
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     records = plan.resources
     by_urn = plan.by_urn()
     del plan
-    pki.cluster_ca_b64.cache_clear()
-    # The floor runs under the program's own process settings (collected, frozen, its thresholds).
-    tune_gc()
-    floor, floor_cpu = _floor(records, "prod")
+    floor = floor_cpu = float("inf")
+    for _ in range(REPEATS):
+        pki.cluster_ca_b64.cache_clear()
+        # The floor runs under the program's own process settings (collected, frozen, its thresholds).
+        tune_gc()
+        wall, used = _floor(records, "prod")
+        floor, floor_cpu = min(floor, wall), min(floor_cpu, used)
     bring_up = estimate(records, bootstrap_phases(records))
     heap_mib = _traced_peak_mib(raw)
     return {
