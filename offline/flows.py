@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.flows import POD_LABELS, Flow, dest_ranges, required_flows, source_ranges
+from stacks.flows import FEDERATE_PORT, POD_LABELS, Flow, dest_ranges, required_flows, source_ranges
 from stacks.spec import ClusterSpec, FleetSpec
 
 from .report import cluster_of
@@ -72,6 +72,10 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 EASTWEST_RELEASE = "istio-eastwestgateway"
+SERVICE = "kubernetes:core/v1:Service"
+SERVICE_EXPORT = "kubernetes:multicluster.x-k8s.io/v1alpha1:ServiceExport"
+SCRAPE_CONFIG = "kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig"
+FEDERATE_SERVICE, FEDERATE_NS = "prometheus-federate", "monitoring"
 
 
 @dataclass(frozen=True)
@@ -453,6 +457,35 @@ class Checker:
         ok = _covers(ranges, src)
         return Hop("load balancer", ok, f"{b.name} east-west Service loadBalancerSourceRanges " + ("admit" if ok else "do not admit") + f" {_show(src)}")
 
+    # -- federation: the hub's ScrapeConfig, the spoke's Service and its NetworkPolicy
+    def scrape_target(self, a: ClusterSpec, b: ClusterSpec, dst: tuple[Net, ...]) -> Hop:
+        want = {f"{n.network_address}:{FEDERATE_PORT}" for n in dst}
+        for r in self.rec.of(SCRAPE_CONFIG, a.name):
+            targets = {t for sc in _get(r["inputs"], "spec.staticConfigs") or [] for t in sc.get("targets") or []}
+            if _get(r["inputs"], "spec.jobName") == f"federate-{b.name}" and want & targets:
+                return Hop("scrape target", True, f"{a.name} ScrapeConfig federate-{b.name} targets {sorted(want & targets)[0]}")
+        return Hop("scrape target", False, f"no ScrapeConfig on {a.name} targets {b.name}'s load balancer {sorted(want)}")
+
+    def _federate_service(self, b: ClusterSpec) -> dict[str, Any] | None:
+        return next((r for r in self.rec.of(SERVICE, b.name) if _get(r["inputs"], "metadata.name") == FEDERATE_SERVICE
+                     and _get(r["inputs"], "metadata.namespace") == FEDERATE_NS), None)
+
+    def federate_lb(self, b: ClusterSpec, src: tuple[Net, ...]) -> Hop:
+        svc = self._federate_service(b)
+        if svc is None or _get(svc["inputs"], "spec.type") != "LoadBalancer":
+            return Hop("load balancer", False, f"no {FEDERATE_SERVICE} LoadBalancer Service on {b.name}")
+        ranges = _get(svc["inputs"], "spec.loadBalancerSourceRanges") or []
+        ok = _covers(ranges, src) and ANY not in [_net(x) for x in ranges]
+        return Hop("load balancer", ok, f"{b.name} {FEDERATE_SERVICE} loadBalancerSourceRanges " + ("admit" if ok else "do not admit") + f" {_show(src)}")
+
+    def federate_export(self, b: ClusterSpec) -> Hop:
+        ok = any(_get(r["inputs"], "metadata.name") == FEDERATE_SERVICE for r in self.rec.of(SERVICE_EXPORT, b.name))
+        return Hop("Submariner export", ok, f"{b.name} exports {FEDERATE_SERVICE} to the clusterset" + ("" if ok else ": no ServiceExport"))
+
+    def _federate_ingress(self, b: ClusterSpec, src: tuple[Net, ...]) -> Hop:
+        ns, labels = POD_LABELS["federate"]
+        return self.netpol(b.name, ns, "ingress", {"ranges": src}, FEDERATE_PORT, "tcp", pod_labels=labels)
+
     # -- NetworkPolicy
     def _ns_labels(self, c: str, ns: str) -> dict[str, str]:
         labels = {"kubernetes.io/metadata.name": ns}
@@ -461,13 +494,15 @@ class Checker:
                 labels.update(_get(r["inputs"], "metadata.labels") or {})
         return labels
 
-    def netpol(self, cluster: str, ns: str, direction: str, peer: dict[str, Any], port: int, proto: str) -> Hop:
+    def netpol(self, cluster: str, ns: str, direction: str, peer: dict[str, Any], port: int, proto: str,
+               pod_labels: dict[str, str] | None = None) -> Hop:
         """Do ``ns``'s policies let an (unlabelled) application pod send/receive to/from ``peer``?
         ``peer``: {"ns": name, "labels": {...}} in the same cluster, or {"ranges": (...)} outside it."""
         kind = "Egress" if direction == "egress" else "Ingress"
         what = f"NetworkPolicy {direction} ({ns}@{cluster})"
         pols = [r for r in self.rec.of(NETPOL, cluster) if _get(r["inputs"], "metadata.namespace") == ns]
-        selecting = [p for p in pols if not (_get(p["inputs"], "spec.podSelector.matchLabels") or {})
+        # Policies whose podSelector selects the pods (``pod_labels``; an application pod has none).
+        selecting = [p for p in pols if all((pod_labels or {}).get(k) == v for k, v in (_get(p["inputs"], "spec.podSelector.matchLabels") or {}).items())
                      and kind in (_get(p["inputs"], "spec.policyTypes") or [])]
         if not selecting:
             return Hop(what, True, "no policy isolates the pods")
@@ -524,8 +559,16 @@ class Checker:
         res.hops = self.path(a, b, dst, src)
         if flow.sender.startswith("ns:"):
             res.hops.insert(0, self.netpol(a.name, flow.sender[3:], "egress", {"ranges": dst}, flow.port, flow.protocol))
+        if flow.kind == "federation-submariner":
+            res.hops = [self.federate_export(b), self._federate_ingress(b, src)]
+            return res
         if flow.target == "api":
             res.hops.append(self.api_filter(a, b, src, src_sg))
+        elif flow.target == "federate":
+            res.hops.append(self.scrape_target(a, b, dst))
+            res.hops.append(self.federate_lb(b, src))
+            res.hops.append(self.cloud_firewall(b, a, src, flow.port, flow.protocol, "node firewall"))
+            res.hops.append(self._federate_ingress(b, src))
         elif flow.target == "eastwest":
             res.hops.append(self.lb_sources(b, src))
             res.hops.append(self.cloud_firewall(b, a, src, flow.port, flow.protocol, "node firewall"))

@@ -26,6 +26,7 @@ EASTWEST_PORT = 15443
 API_PORT = 443
 SUBMARINER_PORTS = ((4500, "udp"), (4490, "udp"))  # cable (IKE + ESP in UDP), NAT discovery
 DNS_PORT = 53
+FEDERATE_PORT = 9090  # a spoke Prometheus's web port (components/addons/metrics.py PORT)
 
 # Pod labels of the in-cluster endpoints flows reach (chart templates: istiod deployment
 # ``app: istiod``; gateway chart labels set in components/addons/istio.py; CoreDNS ``k8s-app``).
@@ -33,16 +34,19 @@ POD_LABELS = {
     "istiod": ("istio-system", {"app": "istiod", "istio": "pilot"}),
     "eastwest": ("istio-system", {"istio": "eastwestgateway", "app": "istio-eastwestgateway"}),
     "kube-dns": ("kube-system", {"k8s-app": "kube-dns"}),
+    # The operator's labels on the Prometheus pods it generates (the federate Service selects them).
+    "federate": ("monitoring", {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": "kps-prometheus"}),
 }
 
 
 @dataclass(frozen=True)
 class Flow:
     kind: str  # deployer-api | hub-api | istiod-api | broker-api | sidecar-istiod | sidecar-eastwest | eastwest-sidecar | submariner | dns
+    #         | federation-submariner | federation-fabric
     src: str  # cluster
     sender: str  # "runner" (pulumi up) | "nodes" | "pods" | "ns:<namespace>" (application pods) | "eastwest"
     dst: str  # cluster
-    target: str  # "api" | "eastwest" | "gateway-nodes" | "istiod" | "kube-dns" | "ns:<namespace>"
+    target: str  # "api" | "eastwest" | "gateway-nodes" | "federate" | "istiod" | "kube-dns" | "ns:<namespace>"
     port: int
     protocol: str  # tcp | udp
 
@@ -70,7 +74,32 @@ def dest_ranges(c: ClusterSpec, target: str) -> tuple[Net, ...]:
     node range."""
     if target == "api" and c.cloud == "gcp":
         return (c.network.control_plane,)
+    if target == "federate":
+        return (ipaddress.IPv4Network(federate_address(c)),)
     return source_ranges(c, "nodes")
+
+
+def federate_address(c: ClusterSpec) -> ipaddress.IPv4Address:
+    """The fixed private address of a spoke's federation load balancer: near the top of its node
+    subnet, clear of the addresses each cloud reserves at the end of a subnet (Azure the last one,
+    GCP the last two) and of nodes, which both clouds number from the bottom."""
+    return node_subnet(c.network.vpc).broadcast_address - 5
+
+
+def federation_paths(fleet: FleetSpec) -> dict[str, str]:
+    """How the hub's Prometheus reaches each spoke it federates: ``submariner`` (the spoke joins and
+    exports its Prometheus as a clusterset Service) or ``fabric`` (an internal load balancer reached
+    over the VPN fabric). A spoke missing here is not federated (no private path: no fabric and no join)."""
+    joined = set(submariner_clusters({c.name: c.cloud for c in fleet.clusters})[0])
+    out = {}
+    for c in fleet.clusters:
+        if c.is_management:
+            continue
+        if c.name in joined and fleet.management.name in joined:
+            out[c.name] = "submariner"
+        elif fleet.network.enabled:
+            out[c.name] = "fabric"
+    return out
 
 
 def required_flows(fleet: FleetSpec) -> list[Flow]:
@@ -79,7 +108,10 @@ def required_flows(fleet: FleetSpec) -> list[Flow]:
     # Submariner flows only between the clusters that join (stacks/sections/connectivity.py).
     joined = set(submariner_clusters({c.name: c.cloud for c in fleet.clusters})[0])
     out: list[Flow] = []
+    federated = federation_paths(fleet)
     for c in fleet.clusters:
+        if c.name in federated:
+            out.append(Flow(f"federation-{federated[c.name]}", mgmt.name, "ns:monitoring", c.name, "federate", FEDERATE_PORT, "tcp"))
         # `pulumi up` runs on a runner inside the management cluster's network (docs/network.md).
         out.append(Flow("deployer-api", mgmt.name, "runner", c.name, "api", API_PORT, "tcp"))
         if c.name != mgmt.name:

@@ -12,6 +12,10 @@ Scopes:
                      calls). Only GKE keeps its control plane outside the node firewall; EKS
                      control-plane ENIs share the cluster security group and AKS reaches nodes
                      through its konnectivity tunnel, so they need no rule;
+  ``submariner``     from the other clusters that join Submariner, on clusters that join (a cluster
+                     whose dataplane Submariner does not support neither sends nor receives a cable);
+  ``hub``            from the management cluster's ranges, on spokes whose Prometheus the hub
+                     federates over the fabric (``stacks.flows.federation_paths``);
   ``cluster``        between the cluster's own nodes. Every cloud admits that already (EKS cluster
                      SG self-reference, Azure ``AllowVnetInBound``, GKE's own intra-VPC rule);
                      listed so the Submariner engineer sees the whole picture, never opened here.
@@ -23,10 +27,12 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
+from .flows import federation_paths, source_ranges
+from .sections.connectivity import submariner_clusters
 from .spec import ClusterSpec, FleetSpec
 
 Protocol = Literal["tcp", "udp"]
-Scope = Literal["fleet", "control-plane", "cluster"]
+Scope = Literal["fleet", "submariner", "hub", "control-plane", "cluster"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,11 @@ FLEET_PORTS: tuple[FleetPort, ...] = (
     # ride UDP 4500 and UDP 500 carries nothing (submariner-io/submariner@v0.18.1
     # pkg/cable/libreswan/libreswan.go; pkg/port/ports.go for 4490/4500/4800). The same port
     # carries the wireguard and vxlan cable drivers.
-    FleetPort("subm-nat-t", "udp", 4500, "fleet", "Submariner cable: IKE and ESP in UDP on the NAT-T port"),
-    FleetPort("subm-natt-disc", "udp", 4490, "fleet", "Submariner NAT-T discovery between gateways"),
+    FleetPort("subm-nat-t", "udp", 4500, "submariner", "Submariner cable: IKE and ESP in UDP on the NAT-T port"),
+    FleetPort("subm-natt-disc", "udp", 4490, "submariner", "Submariner NAT-T discovery between gateways"),
+    # The hub's Prometheus federating a spoke that Submariner does not join: the spoke's web port
+    # behind an internal load balancer (mTLS with the fleet metrics CA; components/addons/metrics.py).
+    FleetPort("prom-federate", "tcp", 9090, "hub", "Hub Prometheus to the spoke federation endpoint (mTLS)"),
     # GKE private control plane -> istiod sidecar-injection webhook on the nodes.
     FleetPort("istio-webhook-cp", "tcp", 15017, "control-plane", "API server to the istiod injection webhook (GKE private clusters)"),
     # Inside one cluster: non-gateway nodes reach the active gateway over VXLAN.
@@ -71,6 +80,21 @@ def ports(scope: Scope) -> tuple[FleetPort, ...]:
 def port(name: str) -> int:
     """The port number of row ``name`` (for chart values)."""
     return next(p.port for p in FLEET_PORTS if p.name == name)
+
+
+def scope_sources(fleet: FleetSpec, cluster: ClusterSpec, scope: Scope) -> list[ipaddress.IPv4Network]:
+    """Who may send ``scope``'s traffic to ``cluster``; empty when ``cluster`` takes no part."""
+    if scope == "fleet":
+        return fleet_sources(fleet, cluster)
+    if scope == "submariner":
+        joined = set(submariner_clusters({c.name: c.cloud for c in fleet.clusters})[0])
+        if cluster.name not in joined:
+            return []
+        return [n for o in sorted(fleet.clusters, key=lambda c: c.name) if o.name in joined and o.name != cluster.name
+                for n in (o.network.vpc, o.network.pods)]
+    if scope == "hub":
+        return list(source_ranges(fleet.management, "pods")) if federation_paths(fleet).get(cluster.name) == "fabric" else []
+    raise ValueError(f"no cross-cluster sources for scope {scope!r}")
 
 
 def fleet_sources(fleet: FleetSpec, cluster: ClusterSpec) -> list[ipaddress.IPv4Network]:

@@ -34,7 +34,7 @@ def test_prod_every_flow_is_routed_and_admitted(prod_plan: Plan) -> None:
     assert names(results) == {}
     kinds = {r.flow.kind for r in results}
     assert kinds == {"deployer-api", "hub-api", "istiod-api", "broker-api", "sidecar-istiod", "sidecar-eastwest",
-                     "eastwest-sidecar", "submariner", "dns"}
+                     "eastwest-sidecar", "submariner", "dns", "federation-submariner", "federation-fabric"}
     assert not [r for r in results if r.skipped]
     n = len(prod_plan.spec.clusters)
     assert sum(r.flow.kind == "istiod-api" for r in results) == n * (n - 1)
@@ -81,6 +81,18 @@ def _no_egress(i: dict[str, Any]) -> None:
     i["spec"]["egress"] = []
 
 
+def _svc_no_sources(i: dict[str, Any]) -> None:
+    i["spec"]["loadBalancerSourceRanges"] = ["0.0.0.0/0"]
+
+
+def _no_ip_blocks(i: dict[str, Any]) -> None:
+    i["spec"]["ingress"] = [{**rule, "from": [p for p in rule["from"] if "ipBlock" not in p]} for rule in i["spec"]["ingress"]]
+
+
+FED_WEU = "federation-fabric: ns:monitoring@prod-mgmt -> federate@prod-weu tcp/9090"
+FED_ASE1 = "federation-fabric: ns:monitoring@prod-mgmt -> federate@prod-ase1 tcp/9090"
+
+
 # (what is removed, how, a flow that must now fail, the hop it must name, clusters every failing flow touches)
 CASES = [
     ("a tunnel", drop(named("gcp:compute/vPNTunnel:VPNTunnel", "fabric-azure-westeurope--gcp-asia-southeast1-t1")),
@@ -115,6 +127,20 @@ CASES = [
      "sidecar-istiod: ns:production@prod-use1 -> istiod@prod-use1 tcp/15012", "NetworkPolicy egress (production@prod-use1)", {"prod-use1"}),
     ("a NetworkPolicy rule", edit(named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "prod-ase1-staging-mesh-eastwest"), _no_egress),
      "sidecar-eastwest: ns:staging@prod-ase1 -> eastwest@prod-mgmt tcp/15443", "NetworkPolicy egress (staging@prod-ase1)", {"prod-ase1"}),
+    # Federation of the spokes Submariner does not join, over the fabric.
+    ("federation: the hub's ScrapeConfig", drop(named("kubernetes:monitoring.coreos.com/v1alpha1:ScrapeConfig", "prod-mgmt-federate-prod-weu")),
+     FED_WEU, "scrape target", {"prod-weu"}),
+    ("federation: LB source ranges opened to all", edit(named("kubernetes:core/v1:Service", "prod-weu-metrics-federate"), _svc_no_sources),
+     FED_WEU, "load balancer", {"prod-weu"}),
+    ("federation: the NSG rule", drop(named("azure-native:network:SecurityRule", "prod-weu-fleet-prom-federate")),
+     FED_WEU, "node firewall", {"prod-weu"}),
+    ("federation: the VPC firewall rule", drop(named("gcp:compute/firewall:Firewall", "prod-ase1-fleet-prom-federate")),
+     FED_ASE1, "node firewall", {"prod-ase1"}),
+    ("federation: the NetworkPolicy rule", edit(named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "prod-ase1-metrics-federate-ingress"),
+                                                _no_ip_blocks),
+     FED_ASE1, "NetworkPolicy ingress (monitoring@prod-ase1)", {"prod-ase1"}),
+    ("federation: the Submariner export", drop(named("kubernetes:multicluster.x-k8s.io/v1alpha1:ServiceExport", "prod-use1-metrics-export")),
+     "federation-submariner: ns:monitoring@prod-mgmt -> federate@prod-use1 tcp/9090", "Submariner export", {"prod-use1"}),
 ]
 
 
@@ -161,4 +187,4 @@ def test_cli_flows_command_exits_zero_on_prod(capsys: pytest.CaptureFixture[str]
     from offline.cli import main
 
     assert main(["flows", "prod"]) == 0
-    assert "81 of 81 flows routed and admitted, 0 missing" in capsys.readouterr().out
+    assert "84 of 84 flows routed and admitted, 0 missing" in capsys.readouterr().out

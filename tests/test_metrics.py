@@ -55,35 +55,64 @@ def test_prometheus_on_every_cluster_with_external_labels(plan: Plan) -> None:
 
 
 def test_hub_federates_every_spoke_the_fabric_reaches(plan: Plan) -> None:
-    """Every spoke Submariner joins is federated by the hub; every other spoke is listed with the
-    reason in the ``metrics`` output (today AKS and GKE: Submariner 0.18.1 does not support their
-    Cilium dataplanes, stacks/sections/connectivity.py SUBMARINER_SUPPORT)."""
-    from stacks.sections.connectivity import submariner_clusters
+    """Every spoke Submariner joins is federated through its clusterset export; with the VPN fabric
+    (prod) every other spoke (AKS and GKE: Submariner 0.18.1 does not support their Cilium
+    dataplanes, stacks/sections/connectivity.py SUBMARINER_SUPPORT) is federated through an internal
+    load balancer at a fixed node-subnet address; without a fabric (dev) those are listed in
+    ``notFederated`` with the reason. Internal-LB settings: AKS
+    ``service.beta.kubernetes.io/azure-load-balancer-internal`` and ``-ipv4``
+    (learn.microsoft.com/azure/aks/internal-lb), GKE ``networking.gke.io/load-balancer-type: Internal``
+    with ``spec.loadBalancerIP`` from the node subnet (cloud.google.com/kubernetes-engine/docs/concepts/
+    service-load-balancer-parameters); ScrapeConfig fields per prometheus-operator v0.93 CRD."""
+    from stacks.flows import federate_address, federation_paths, source_ranges
 
     hub = plan.spec.management.name
     by_urn = plan.by_urn()
-    joined, skipped = submariner_clusters({c.name: c.cloud for c in plan.spec.clusters})
-    reachable = [c for c in plan.spec.workloads if c.name in joined]
-    assert reachable, "the stack has at least one spoke the fabric reaches"
+    paths = federation_paths(plan.spec)
+    via_lb = {n for n, p in paths.items() if p == "fabric"}
+    assert any(p == "submariner" for p in paths.values()), "the stack has a spoke Submariner joins"
     out = plan.outputs["metrics"]["value"]
-    assert out["hub"] == hub and sorted(out["federates"]) == sorted(c.name for c in reachable)
-    assert set(out["notFederated"]) == {c.name for c in plan.spec.workloads if c.name not in joined}
-    assert all(skipped[n] in reason for n, reason in out["notFederated"].items())
+    assert out["hub"] == hub and sorted(out["federates"]) == sorted(paths)
+    assert set(out["notFederated"]) == {c.name for c in plan.spec.workloads if c.name not in paths}
+    if plan.spec.network.enabled:
+        assert out["notFederated"] == {} and len(paths) == len(plan.spec.workloads) and via_lb
     scrapes = {r["inputs"]["metadata"]["name"]: r for r in plan.of_type(SCRAPE)}
-    assert sorted(scrapes) == sorted(f"federate-{c.name}" for c in reachable)
-    for c in reachable:
+    assert sorted(scrapes) == sorted(f"federate-{n}" for n in paths)
+    hub_ranges = [str(n) for n in source_ranges(plan.spec.management, "pods")]
+    for c in plan.spec.workloads:
+        if c.name not in paths:
+            continue
         r = scrapes[f"federate-{c.name}"]
         assert cluster_name(r, by_urn) == hub
         assert r["inputs"]["metadata"]["labels"] == {"release": m.RELEASE}
         s = r["inputs"]["spec"]
         assert s["metricsPath"] == "/federate" and s["honorLabels"] is True
         assert s["params"]["match[]"] == plan.spec.metrics.federation_match
-        # Over the fabric (Submariner's clusterset name for this spoke's export), with mTLS.
-        assert s["staticConfigs"] == [{"targets": [f"{c.name}.prometheus-federate.monitoring.svc.clusterset.local:9090"]}]
+        host = str(federate_address(c)) if c.name in via_lb else f"{c.name}.prometheus-federate.monitoring.svc.clusterset.local"
+        assert s["staticConfigs"] == [{"targets": [f"{host}:9090"]}]
+        # mTLS either way; the server certificate is verified against the clusterset name it carries.
         assert s["scheme"] == "HTTPS" and s["tlsConfig"]["cert"] and s["tlsConfig"]["keySecret"]["name"] == m.TLS_SECRET
+        assert s["tlsConfig"]["serverName"] == m.federate_host(c.name)
+    svcs = {cluster_name(r, by_urn): r["inputs"] for r in plan.of_type("kubernetes:core/v1:Service")
+            if r["inputs"]["metadata"]["name"] == m.FEDERATE_SERVICE}
+    for name in via_lb:
+        c = plan.spec.cluster(name)
+        svc = svcs[name]
+        assert svc["spec"]["type"] == "LoadBalancer" and svc["spec"]["externalTrafficPolicy"] == "Local"
+        assert svc["spec"]["loadBalancerSourceRanges"] == hub_ranges  # never an open port
+        annotations = svc["metadata"]["annotations"]
+        internal = {"azure": ("service.beta.kubernetes.io/azure-load-balancer-internal", "true"),
+                    "gcp": ("networking.gke.io/load-balancer-type", "Internal")}[c.cloud]
+        assert annotations[internal[0]] == internal[1]
+        pinned = annotations.get("service.beta.kubernetes.io/azure-load-balancer-ipv4") or svc["spec"].get("loadBalancerIP")
+        assert pinned == str(federate_address(c))
+        pols = [r["inputs"] for r in plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if cluster_name(r, by_urn) == name and r["inputs"]["metadata"]["namespace"] == m.NAMESPACE]
+        assert [p["spec"]["ingress"][0]["ports"] for p in pols] == [[{"port": 9090, "protocol": "TCP"}]]
+        assert [x["ipBlock"]["cidr"] for x in pols[0]["spec"]["ingress"][0]["from"] if "ipBlock" in x] == hub_ranges
     exports = [r for r in plan.of_type("kubernetes:multicluster.x-k8s.io/v1alpha1:ServiceExport")
                if r["inputs"]["metadata"]["name"] == m.FEDERATE_SERVICE]
-    assert sorted(cluster_name(r, by_urn) for r in exports) == sorted(c.name for c in reachable)
+    assert sorted(cluster_name(r, by_urn) for r in exports) == sorted(n for n, p in paths.items() if p == "submariner")
     joins = {cluster_name(r, by_urn): r["urn"] for r in plan.of_type("kubernetes:helm.sh/v3:Release")
              if r["inputs"]["name"] == "submariner-operator"}
     assert all(joins[cluster_name(r, by_urn)] in r["dependencies"] for r in exports)  # the CRD comes with the join

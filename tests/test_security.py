@@ -260,11 +260,20 @@ def test_fleet_ports_open_exactly_the_table_from_the_other_clusters(plan) -> Non
                 merged.setdefault((p, n), []).extend(src)
             rules = [(p, n, sorted(src), "allow") for (p, n), src in merged.items()]
         allows = {(p, n) for p, n, src, access in rules if access == "allow" and src == others}
-        assert allows == {(p.protocol, p.port) for p in ports.ports("fleet")}
+        # Submariner's ports only on the clusters that join (AWS: from the same bounded sources).
+        joined = bool(ports.scope_sources(plan.spec, c, "submariner"))
+        subm = {(p.protocol, p.port) for p in ports.ports("submariner")}
+        assert allows == {(p.protocol, p.port) for p in ports.ports("fleet")} | (subm if joined and c.cloud == "aws" else set())
+        scoped = {(p, n) for p, n, src, access in rules if access == "allow" and src != others}
+        assert scoped & subm == (subm if joined and c.cloud != "aws" else set())
+        hub = sorted(str(n) for n in ports.scope_sources(plan.spec, c, "hub"))
+        assert {(p, n) for p, n, src, _ in rules if src == hub and hub} == {(p.protocol, p.port) for p in ports.ports("hub")} if hub \
+            else not any(n == 9090 for _, n, _, _ in rules)
         for p, n, src, access in rules:
             assert "0.0.0.0/0" not in src and "*" not in src and src
             own = {str(c.network.vpc), str(c.network.pods), str(c.network.control_plane)}
-            assert src == others or set(src) <= own, "only other clusters' ranges (or this cluster's control plane)"
+            fleet_ranges = set(others) | {str(x) for x in ports.fleet_sources(plan.spec, c)}
+            assert src == others or set(src) <= own or set(src) <= fleet_ranges, "only other clusters' ranges (or this cluster's control plane)"
             if c.cloud == "aws":  # the fleet's space minus this cluster's own ranges
                 nets = [ipaddress.IPv4Network(x) for x in src]
                 assert all(x.subnet_of(plan.spec.address_space) for x in nets)
@@ -286,7 +295,10 @@ def test_port_table_has_what_istio_and_submariner_need() -> None:
     pkg/port/ports.go names 4490 (NAT discovery), 4500 (tunnel) and 4800 (intra-cluster VXLAN)."""
     fleet = {(p.protocol, p.port) for p in ports.ports("fleet")}
     # 443: the fleet links (hub, remote secrets, broker joins) call the other API servers.
-    assert {("tcp", 443), ("tcp", 15443), ("udp", 4500), ("udp", 4490)} == fleet
+    assert {("tcp", 443), ("tcp", 15443)} == fleet
+    # Submariner's cable only between the clusters that join; federation only from the hub.
+    assert {(p.protocol, p.port) for p in ports.ports("submariner")} == {("udp", 4500), ("udp", 4490)}
+    assert {(p.protocol, p.port) for p in ports.ports("hub")} == {("tcp", 9090)}
     assert ports.port("subm-vxlan") == 4800 and ports.ports("cluster")
     assert len({p.name for p in ports.FLEET_PORTS}) == len(ports.FLEET_PORTS)
     assert all(re.fullmatch(r"[a-z][-a-z0-9]{0,30}", p.name) for p in ports.FLEET_PORTS)

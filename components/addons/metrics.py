@@ -13,6 +13,11 @@ Spokes:
 - A ``prometheus-federate`` Service is exported with Submariner (``ServiceExport``), so the hub reaches
   this cluster's Prometheus at ``<cluster>.prometheus-federate.monitoring.svc.clusterset.local``,
   over the fabric's tunnels only.
+- A spoke Submariner does not join (AKS/GKE Cilium) gets the same Service as an internal load
+  balancer at a fixed address of its node subnet (``stacks.flows.federate_address``), reached over
+  the VPN fabric: ``loadBalancerSourceRanges`` the hub's ranges only, ``externalTrafficPolicy: Local``
+  so the pod sees the hub's address, and a NetworkPolicy that admits the hub's ranges on the web port
+  only. The hub's TLS still verifies the clusterset name (``serverName``), which the certificate carries.
 
 Hub: one ``ScrapeConfig`` per spoke (``/federate``, ``honorLabels: true``, the ``match[]`` selectors,
 HTTPS with the hub's client certificate), and Grafana whose default data source is the hub's
@@ -44,6 +49,7 @@ NAMESPACE = "monitoring"
 NODE_NAMESPACE = "monitoring-node"
 RELEASE = "kps"  # short: every object name starts with it
 PROMETHEUS_NAME = f"{RELEASE}-prometheus"  # the Prometheus CR (fullnameOverride + "-prometheus")
+PROMETHEUS_SELECTOR = {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": PROMETHEUS_NAME}
 TLS_SECRET = "prometheus-federation-tls"
 FEDERATE_SERVICE = "prometheus-federate"
 PORT = 9090
@@ -125,8 +131,35 @@ def chart_values(h: ClusterHandle, environment: str, cfg: MetricsConfig, hub: bo
     return values
 
 
-def scrape_config_spec(cfg: MetricsConfig, spoke: str) -> dict[str, Any]:
-    """The hub's federation job for one spoke (Prometheus docs/federation.md)."""
+# How a cloud's controller pins an internal load balancer's private address: AKS by annotation
+# (learn.microsoft.com/azure/aks/internal-lb "Specify an IP address"); GKE's internal passthrough
+# NLB by ``spec.loadBalancerIP`` from the node subnet's primary range
+# (cloud.google.com/kubernetes-engine/docs/how-to/internal-load-balancing "static internal IP").
+STATIC_ADDRESS_ANNOTATION = {"azure": "service.beta.kubernetes.io/azure-load-balancer-ipv4"}
+
+
+@dataclass
+class FederateLoadBalancer:
+    """A spoke's federation endpoint behind an internal load balancer (spokes outside Submariner)."""
+
+    address: str  # fixed private address in the spoke's node subnet
+    source_ranges: list[str]  # the hub's ranges as the spoke sees them
+
+
+def federate_lb_service(h: ClusterHandle, lb: FederateLoadBalancer) -> tuple[dict[str, str], dict[str, Any]]:
+    """(annotations, spec extras) of the federation Service as an internal LB on ``h``'s cloud."""
+    annotations = dict(h.lb_annotations["internal"])
+    extra: dict[str, Any] = {"load_balancer_source_ranges": lb.source_ranges, "external_traffic_policy": "Local"}
+    if h.cloud in STATIC_ADDRESS_ANNOTATION:
+        annotations[STATIC_ADDRESS_ANNOTATION[h.cloud]] = lb.address
+    else:
+        extra["load_balancer_ip"] = lb.address
+    return annotations, extra
+
+
+def scrape_config_spec(cfg: MetricsConfig, spoke: str, target: str | None = None) -> dict[str, Any]:
+    """The hub's federation job for one spoke (Prometheus docs/federation.md); ``target`` is the
+    spoke's internal load balancer when Submariner does not export it (default: the clusterset name)."""
     interval = int(cfg.scrape_interval[:-1]) * (60 if cfg.scrape_interval.endswith("m") else 1)
     return {
         "jobName": f"federate-{spoke}",
@@ -139,7 +172,7 @@ def scrape_config_spec(cfg: MetricsConfig, spoke: str) -> dict[str, Any]:
         # Federation bodies are large: most of the interval, never more than it.
         "scrapeTimeout": f"{max(10, interval - 10)}s",
         "sampleLimit": cfg.sample_limit,
-        "staticConfigs": [{"targets": [f"{federate_host(spoke)}:{PORT}"]}],
+        "staticConfigs": [{"targets": [f"{target or federate_host(spoke)}:{PORT}"]}],
     }
 
 
@@ -161,6 +194,8 @@ class MonitoringArgs:
     random_provider: pulumi.ProviderResource | None = None  # hub only: for Grafana's admin password
     hub: bool = False
     spokes: list[str] = field(default_factory=list)  # hub only: the clusters it federates
+    targets: dict[str, str] = field(default_factory=dict)  # hub only: spoke -> LB address (fabric path)
+    load_balancer: FederateLoadBalancer | None = None  # spoke only: federated over the fabric
     export: bool = False  # spoke only: export this Prometheus to the hub (needs a Submariner join)
     export_ready: list[pulumi.Resource] = field(default_factory=list)  # Submariner's ServiceExport CRD
 
@@ -195,14 +230,36 @@ class Monitoring(pulumi.ComponentResource):
                 self.scrape_configs[spoke] = k8s.apiextensions.CustomResource(
                     naming.logical(h.name, "federate", spoke), api_version=CRD_API_VERSIONS["ScrapeConfig"], kind="ScrapeConfig",
                     metadata=k8s.meta.v1.ObjectMetaArgs(name=f"federate-{spoke}", namespace=NAMESPACE, labels={"release": RELEASE}),
-                    spec=scrape_config_spec(cfg, spoke), opts=h.k8s_opts(self, depends_on=[self.release]))
+                    spec=scrape_config_spec(cfg, spoke, args.targets.get(spoke)), opts=h.k8s_opts(self, depends_on=[self.release]))
+        elif args.load_balancer is not None:
+            annotations, extra = federate_lb_service(h, args.load_balancer)
+            self.federate_service = k8s.core.v1.Service(
+                naming.logical(h.name, "metrics", "federate"),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=FEDERATE_SERVICE, namespace=NAMESPACE, annotations=annotations),
+                spec=k8s.core.v1.ServiceSpecArgs(
+                    type="LoadBalancer", selector=PROMETHEUS_SELECTOR,
+                    ports=[k8s.core.v1.ServicePortArgs(name="https-web", port=PORT, target_port="web", protocol="TCP")], **extra),
+                opts=h.k8s_opts(self, depends_on=[self.namespace]))
+            # The web port admits the hub's ranges and this namespace (the self-scrape) only.
+            self.federate_policy = k8s.networking.v1.NetworkPolicy(
+                naming.logical(h.name, "metrics", "federate", "ingress"),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=FEDERATE_SERVICE, namespace=NAMESPACE),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=PROMETHEUS_SELECTOR),
+                    policy_types=["Ingress"],
+                    ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=PORT, protocol="TCP")],
+                        from_=[*(k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c))
+                                 for c in args.load_balancer.source_ranges),
+                               k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())])]),
+                opts=h.k8s_opts(self, depends_on=[self.namespace]))
         elif args.export:
             svc = k8s.core.v1.Service(
                 naming.logical(h.name, "metrics", "federate"),
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=FEDERATE_SERVICE, namespace=NAMESPACE),
                 spec=k8s.core.v1.ServiceSpecArgs(
                     type="ClusterIP",
-                    selector={"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": PROMETHEUS_NAME},
+                    selector=PROMETHEUS_SELECTOR,
                     ports=[k8s.core.v1.ServicePortArgs(name="https-web", port=PORT, target_port="web", protocol="TCP")]),
                 opts=h.k8s_opts(self, depends_on=[self.namespace]))
             self.export = k8s.apiextensions.CustomResource(

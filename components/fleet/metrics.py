@@ -17,10 +17,13 @@ import pulumi_tls as tls
 
 from components import naming
 from components.addons import external_dns, metrics
-from components.addons.metrics import FEDERATE_SERVICE, NAMESPACE, MetricsTls, Monitoring, MonitoringArgs, federate_host
+from components.addons.metrics import (
+    FEDERATE_SERVICE, NAMESPACE, FederateLoadBalancer, MetricsTls, Monitoring, MonitoringArgs, federate_host,
+)
 from components.addons.vpa import Target, VerticalPodAutoscaler, VerticalPodAutoscalerArgs
 from components.handle import ClusterHandle
 from components.protection import keep
+from stacks.flows import federate_address, federation_paths, source_ranges
 from stacks.spec import FleetSpec
 
 KEY_ALGORITHM = "ECDSA"
@@ -45,7 +48,7 @@ class FleetMetricsArgs:
     fleet: FleetSpec
     handles: list[ClusterHandle]
     # The clusters Submariner joins, each with what its ServiceExport needs first (the join's
-    # CRDs). Only these have a private path from the hub today; the others are not federated.
+    # CRDs). The others are federated over the VPN fabric, or not at all without one.
     export_ready: dict[str, list[pulumi.Resource]] = field(default_factory=dict)
     # Why each other cluster has no such path (Submariner's notJoined reasons).
     unreachable: dict[str, str] = field(default_factory=dict)
@@ -70,10 +73,15 @@ class FleetMetrics(pulumi.ComponentResource):
             subject=tls.SelfSignedCertSubjectArgs(organization="Archipelago", common_name=f"Archipelago {fleet.environment} metrics CA"),
             allowed_uses=["cert_signing", "crl_signing", "digital_signature"], validity_period_hours=CA_VALIDITY_HOURS, opts=kept)
         hub = next(h for h in args.handles if h.is_management)
-        # A spoke is federated when the hub can reach its export over the fabric (Submariner).
-        spokes = [h.name for h in args.handles if not h.is_management and h.name in args.export_ready]
-        self.not_federated = {h.name: f"no private path from the hub: {args.unreachable.get(h.name, 'not joined to Submariner')}"
-                              for h in args.handles if not h.is_management and h.name not in args.export_ready}
+        # A spoke is federated over Submariner (its export) when it joins, else over the VPN fabric
+        # through an internal load balancer when the fleet has one (stacks.flows.federation_paths).
+        paths = federation_paths(fleet)
+        spokes = [h.name for h in args.handles if h.name in paths]
+        hub_ranges = [str(n) for n in source_ranges(hub.spec, "pods")]
+        targets = {h.name: str(federate_address(h.spec)) for h in args.handles if paths.get(h.name) == "fabric"}
+        self.not_federated = {h.name: f"no private path from the hub: {args.unreachable.get(h.name, 'not joined to Submariner')} "
+                                      "and network.fabric is 'none'"
+                              for h in args.handles if not h.is_management and h.name not in paths}
         self.monitoring = {}
         self.vpa = {}
         for h in args.handles:
@@ -91,8 +99,9 @@ class FleetMetrics(pulumi.ComponentResource):
             mon = Monitoring(naming.logical(h.name, "monitoring"), MonitoringArgs(
                 handle=h, environment=fleet.environment, config=cfg,
                 tls=MetricsTls(ca_pem=self.ca.cert_pem, cert_pem=cert.cert_pem, key_pem=key.private_key_pem),
-                hub=is_hub, spokes=spokes if is_hub else [], random_provider=random_provider,
-                export=h.name in spokes, export_ready=args.export_ready.get(h.name, [])),
+                hub=is_hub, spokes=spokes if is_hub else [], targets=targets if is_hub else {}, random_provider=random_provider,
+                load_balancer=FederateLoadBalancer(targets[h.name], hub_ranges) if h.name in targets else None,
+                export=h.name in spokes and h.name not in targets, export_ready=args.export_ready.get(h.name, [])),
                 pulumi.ResourceOptions(parent=h.component))
             self.monitoring[h.name] = mon
             self.vpa[h.name] = VerticalPodAutoscaler(naming.logical(h.name, "vpa"), VerticalPodAutoscalerArgs(
