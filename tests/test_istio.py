@@ -186,7 +186,11 @@ def test_eastwest_gateway_values(plan) -> None:
         values = istio_releases(plan, c.name)["gateway"]["inputs"]["values"]
         jsonschema.validate(values, schema)  # the chart's own schema (additionalProperties: false)
         network = f"network-{c.name}"
-        assert values["networkGateway"] == network
+        # The network gateway's role without the chart's networkGateway switch, which would also
+        # put 15012/15017 (primary-remote only) on the Service: status and tls ports only.
+        assert "networkGateway" not in values
+        assert values["env"] == {"ISTIO_META_REQUESTED_NETWORK_VIEW": network}
+        assert [(p["name"], p["port"]) for p in values["service"]["ports"]] == [("status-port", 15021), ("tls", 15443)]
         assert values["labels"]["topology.istio.io/network"] == network
         assert values["labels"]["istio"] == "eastwestgateway"
         key, val = INTERNAL_LB[c.cloud]
@@ -195,10 +199,15 @@ def test_eastwest_gateway_values(plan) -> None:
 
 
 def test_gateway_template_exposes_15443_for_network_gateways() -> None:
-    # The chart (not our values) maps networkGateway to the 15443 tls port; keep that assumption checked.
+    """istio/gateway chart 1.30.3 templates: with ``networkGateway`` the Service always carries
+    15021/15443/15012/15017 (so it is not set); otherwise ``service.ports`` is rendered as given,
+    ``labels`` (but app/istio) land on the Service and the pod, and ``env`` on the container."""
     template = (CHART_ROOT / "gateway" / "templates" / "service.yaml").read_text()
-    assert '"name" "tls" "defaultTargetPort" 15443' in template
-    assert "ISTIO_META_REQUESTED_NETWORK_VIEW" in (CHART_ROOT / "gateway" / "templates" / "deployment.yaml").read_text()
+    assert '"name" "tls-istiod" "defaultTargetPort" 15012' in template
+    assert ".Values.service.ports | toYaml" in template
+    helpers = (CHART_ROOT / "gateway" / "templates" / "_helpers.tpl").read_text()
+    assert "range $key, $val := .Values.labels" in helpers
+    assert "range $key, $val := .Values.env" in (CHART_ROOT / "gateway" / "templates" / "deployment.yaml").read_text()
 
 
 def test_external_exposure_and_custom_networks(variant_plan) -> None:

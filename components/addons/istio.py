@@ -34,6 +34,7 @@ from components.addons.helm import release
 from components.fleet.tokens import ServiceAccountToken, service_account_token
 from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace
+from stacks import ports as port_table
 from stacks.versions import CRD_API_VERSIONS
 
 ISTIO_NAMESPACE = "istio-system"
@@ -128,16 +129,25 @@ def istiod_values(cluster: str, mesh_id: str, network: str) -> dict[str, Any]:
     }
 
 
+# The east-west Service's ports: the LB health check and cross-network mTLS (AUTO_PASSTHROUGH).
+GATEWAY_PORTS = (("status-port", 15021), ("tls", port_table.port("istio-mtls")))
+
+
 def gateway_values(network: str, annotations: dict[str, str], source_ranges: list[str] | None = None) -> dict[str, Any]:
     service: dict[str, Any] = {"type": "LoadBalancer", "annotations": annotations}
     if source_ranges:
         # Only the fleet may reach the gateway: each cloud's controller turns these into its LB
         # or node firewall rules instead of opening the ports to 0.0.0.0/0.
         service["loadBalancerSourceRanges"] = list(source_ranges)
+    # What the chart's ``networkGateway`` does, minus two ports: it always renders the four
+    # network-gateway ports (templates/service.yaml), but 15012 (istiod) and 15017 (webhook) serve
+    # primary-remote meshes only; a multi-primary, multi-network mesh crosses networks on 15443
+    # (istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network). So the Service
+    # gets the status and tls ports, the network label comes from ``labels`` (pod and Service) and
+    # the requested network view from ``env``.
+    service["ports"] = [{"name": name, "port": p, "targetPort": p, "protocol": "TCP"} for name, p in GATEWAY_PORTS]
     return {
-        # Makes the chart label pod and Service with the network, set
-        # ISTIO_META_REQUESTED_NETWORK_VIEW, and expose the network gateway ports (15443 among them).
-        "networkGateway": network,
+        "env": {"ISTIO_META_REQUESTED_NETWORK_VIEW": network},
         "labels": {**EASTWEST_LABELS, NETWORK_LABEL: network, "istio.io/dataplane-mode": "none"},
         "service": service,
         # The chart's Role lets the gateway read every Secret in its namespace (cacerts, the remote
