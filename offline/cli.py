@@ -141,12 +141,14 @@ def _load_plan(args: argparse.Namespace) -> Any:
 
 def cmd_flows(args: argparse.Namespace) -> int:
     """Plan the stack, then check every flow the fleet needs against the plan record."""
-    from .flows import check_flows, print_results
+    from .flows import check_flows, print_results, print_unused, unused_rules
 
     plan = _load_plan(args)
     if plan is None:
         return 2
-    return 1 if print_results(check_flows(plan.resources, plan.spec), console, verbose=args.verbose) else 0
+    missing = print_results(check_flows(plan.resources, plan.spec), console, verbose=args.verbose)
+    unused = print_unused(*unused_rules(plan.resources, plan.spec), console, checked=plan.spec.network.enabled, verbose=args.verbose)
+    return 1 if missing or unused else 0
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:

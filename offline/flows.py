@@ -20,6 +20,7 @@ assumed (Transit Gateway re-advertisement between VPN attachments is UNVERIFIED)
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -295,6 +296,7 @@ class Checker:
         self.rec = Record(resources)
         self.spec = spec
         self.fabric = Fabric(self.rec)
+        self.used: set[str] = set()  # ids of the allow rules some flow's hop relies on
 
     # -- routes inside a cluster's own network
     def _private_tables(self, c: ClusterSpec) -> list[dict[str, Any]]:
@@ -375,6 +377,7 @@ class Checker:
             eks = {e["urn"] for e in rec.of(EKS, b.name)}
             rules = [r for t in SG_RULES for r in rec.of(t)
                      if rec.cluster(r) == b.name or eks & set(r.get("dependencies") or [])]
+            admitting = []
             for r in rules:
                 i = r["inputs"]
                 if i.get("type", "ingress") != "ingress" or str(i.get("protocol") or i.get("ipProtocol")).lower() not in (proto, "-1"):
@@ -385,17 +388,24 @@ class Checker:
                 by_group = (src_sg is not None and (i.get("sourceSecurityGroupId") or i.get("referencedSecurityGroupId"))
                             and src_sg in (r.get("dependencies") or []))
                 if lo <= port <= hi and (by_group or (cidrs and _covers(cidrs, src))):
-                    return Hop(what, True, f"security group rule {r['name']}")
+                    admitting.append(r)
+            if admitting:  # AWS unions a group's rules: every rule that admits the flow is in use
+                self.used.update(r["urn"] for r in admitting)
+                return Hop(what, True, f"security group rule {admitting[0]['name']}")
             return Hop(what, False, f"no security group rule on {b.name} admits {_show(src)} {proto}/{port}")
         if b.cloud == "azure":
             return self._nsg(b, src, port, proto, what)
+        admitting = []
         for r in rec.of(FIREWALL, b.name):
             i = r["inputs"]
             if i.get("direction", "INGRESS") != "INGRESS" or not _covers(i.get("sourceRanges") or [], src):
                 continue
-            for allow in i.get("allows") or []:
-                if allow.get("protocol") in (proto, "all") and (not allow.get("ports") or _port_in(port, allow["ports"])):
-                    return Hop(what, True, f"VPC firewall rule {r['name']}")
+            if any(allow.get("protocol") in (proto, "all") and (not allow.get("ports") or _port_in(port, allow["ports"]))
+                   for allow in i.get("allows") or []):
+                admitting.append(r)
+        if admitting:
+            self.used.update(r["urn"] for r in admitting)
+            return Hop(what, True, f"VPC firewall rule {admitting[0]['name']}")
         return Hop(what, False, f"no VPC firewall rule on {b.name} admits {_show(src)} {proto}/{port}")
 
     def _nsg(self, b: ClusterSpec, src: tuple[Net, ...], port: int, proto: str, what: str, nsg: str | None = None) -> Hop:
@@ -413,6 +423,7 @@ class Checker:
             if "*" not in prefixes and not _covers(prefixes, src):
                 continue
             ok = i.get("access") == "Allow"
+            self.used.add(r["urn"])  # first match wins: this rule decides
             return Hop(what, ok, f"NSG rule {r['name']} (priority {i.get('priority')}) {'allows' if ok else 'denies'} {_show(src)} {proto}/{port}")
         # Azure's default AllowVnetInBound (65000) admits the VNet and every range learned over
         # the gateway; nothing recorded overrides it for this source.
@@ -507,13 +518,17 @@ class Checker:
         if not selecting:
             return Hop(what, True, "no policy isolates the pods")
         key, peers_key = ("egress", "to") if kind == "Egress" else ("ingress", "from")
+        admitting = []
         for p in selecting:
-            for rule in _get(p["inputs"], f"spec.{key}") or []:
+            for n, rule in enumerate(_get(p["inputs"], f"spec.{key}") or []):
                 ports = rule.get("ports") or []
                 port_ok = not ports or any(str(pp.get("protocol", "TCP")).lower() == proto and pp.get("port") in (None, port) for pp in ports)
                 peers = rule.get(peers_key) or []
                 if port_ok and (not peers or any(self._peer_match(cluster, ns, x, peer) for x in peers)):
-                    return Hop(what, True, f"{_get(p['inputs'], 'metadata.name')} admits it")
+                    admitting.append((p, n))
+        if admitting:  # policies are additive: every admitting rule is in use
+            self.used.update(f"{p['urn']}#{key}[{n}]" for p, n in admitting)
+            return Hop(what, True, f"{_get(admitting[0][0]['inputs'], 'metadata.name')} admits it")
         names = sorted(_get(p["inputs"], "metadata.name") for p in selecting)
         return Hop(what, False, f"no rule of {names} admits {proto}/{port or 'app port'} {'to' if kind == 'Egress' else 'from'} {_peer_text(peer)}")
 
@@ -578,7 +593,11 @@ class Checker:
 
     def _in_cluster(self, flow: Flow) -> list[Hop]:
         hops = [Hop("route", True, f"pod network of {flow.src}")]
-        if flow.sender.startswith("ns:"):
+        if flow.sender.startswith("ns:") and flow.target.startswith("ns:"):  # sidecar to sidecar
+            src_ns, dst_ns = flow.sender[3:], flow.target[3:]
+            hops.append(self.netpol(flow.src, src_ns, "egress", {"ns": dst_ns, "labels": {}}, flow.port, flow.protocol))
+            hops.append(self.netpol(flow.dst, dst_ns, "ingress", {"ns": src_ns, "labels": {}}, flow.port, flow.protocol))
+        elif flow.sender.startswith("ns:"):
             ns, labels = POD_LABELS[flow.target]
             hops.append(self.netpol(flow.src, flow.sender[3:], "egress", {"ns": ns, "labels": labels}, flow.port, flow.protocol))
             hops.append(self.netpol(flow.dst, ns, "ingress", {"ns": flow.sender[3:], "labels": {}}, flow.port, flow.protocol))
@@ -612,6 +631,60 @@ def check_flows(resources: list[dict[str, Any]], spec: FleetSpec) -> list[Result
     return [checker.check(f) for f in required_flows(spec)]
 
 
+@dataclass(frozen=True)
+class Rule:
+    id: str  # urn, or urn#ingress[i] / urn#egress[i] for a NetworkPolicy rule
+    cluster: str | None
+    name: str
+
+
+# Allow rules that no modelled flow uses, each kept on purpose: (rule-name pattern, reason).
+JUSTIFIED = (
+    (re.compile(r"-fleet-kube-apiserver-|-fleet-istio-mtls-|-fleet-subm-nat-t-|-fleet-subm-natt-disc-"),
+     "AWS fleet rules admit the whole address space but this cluster's ranges (aws_fleet_sources): a "
+     "bounded rule set that no fleet edit changes; the CIDRs over unallocated space carry no flow yet"),
+    (re.compile(r"-fleet-istio-webhook-cp$"),
+     "GKE's private control plane calls the istiod injection webhook (TCP 15017): an in-cluster flow "
+     "the check does not model"),
+)
+
+
+def all_rules(resources: list[dict[str, Any]]) -> list[Rule]:
+    """Every allow rule the plan declares: security-group ingress rules, NSG inbound allows, VPC
+    firewall ingress rules, and each ingress/egress rule of each NetworkPolicy."""
+    rec, out = Record(resources), []
+    for r in resources:
+        i, t = r["inputs"], r["type"]
+        if t in SG_RULES and i.get("type", "ingress") == "ingress":
+            out.append(Rule(r["urn"], rec.cluster(r), r["name"]))
+        elif t == NSG_RULE and i.get("direction") == "Inbound" and i.get("access") == "Allow":
+            out.append(Rule(r["urn"], rec.cluster(r), r["name"]))
+        elif t == FIREWALL and i.get("direction", "INGRESS") == "INGRESS" and i.get("allows"):
+            out.append(Rule(r["urn"], rec.cluster(r), r["name"]))
+        elif t == NETPOL:
+            for key in ("ingress", "egress"):
+                out += [Rule(f"{r['urn']}#{key}[{n}]", rec.cluster(r), f"{r['name']}#{key}[{n}]")
+                        for n in range(len(_get(i, f"spec.{key}") or []))]
+    return out
+
+
+def unused_rules(resources: list[dict[str, Any]], spec: FleetSpec) -> tuple[list[Rule], list[tuple[Rule, str]]]:
+    """(rules no flow uses and nothing justifies, [(rule, reason)] justified in ``JUSTIFIED``)."""
+    checker = Checker(resources, spec)
+    for f in required_flows(spec):
+        checker.check(f)
+    unused, justified = [], []
+    for rule in all_rules(resources):
+        if rule.id in checker.used:
+            continue
+        reason = next((why for pat, why in JUSTIFIED if pat.search(rule.name)), None)
+        if reason is None:
+            unused.append(rule)
+        else:
+            justified.append((rule, reason))
+    return unused, justified
+
+
 def print_results(results: list[Result], console: Any, *, verbose: bool = False) -> int:
     """Print the flows; return the number of flows with a missing hop."""
     from rich.table import Table
@@ -638,3 +711,18 @@ def print_results(results: list[Result], console: Any, *, verbose: bool = False)
     for r in failed:
         console.print(f"MISSING {r.flow.name}: " + "; ".join(f"{h.what}: {h.detail}" for h in r.missing), markup=False)
     return len(failed)
+
+
+def print_unused(unused: list[Rule], justified: list[tuple[Rule, str]], console: Any, *, checked: bool, verbose: bool = False) -> int:
+    """Print the allow rules no flow uses; return how many count (0 without a fabric: the
+    cross-cluster flows are skipped there, so their rules cannot be judged)."""
+    if not checked:
+        console.print("unused rules: not judged (network.fabric is 'none': cross-cluster flows are skipped)")
+        return 0
+    console.print(f"[bold]{len(unused)}[/] allow rules no flow uses, {len(justified)} kept with a reason (offline/flows.py JUSTIFIED)")
+    for r in unused:
+        console.print(f"UNUSED {r.cluster or '(fleet)'} {r.name}", markup=False)
+    if verbose:
+        for r, why in justified:
+            console.print(f"kept {r.name}: {why}", markup=False)
+    return len(unused)

@@ -42,7 +42,7 @@ POD_LABELS = {
 @dataclass(frozen=True)
 class Flow:
     kind: str  # deployer-api | hub-api | istiod-api | broker-api | sidecar-istiod | sidecar-eastwest | eastwest-sidecar | submariner | dns
-    #         | federation-submariner | federation-fabric
+    #         | sidecar-sidecar | federation-submariner | federation-fabric
     src: str  # cluster
     sender: str  # "runner" (pulumi up) | "nodes" | "pods" | "ns:<namespace>" (application pods) | "eastwest"
     dst: str  # cluster
@@ -121,6 +121,8 @@ def required_flows(fleet: FleetSpec) -> list[Flow]:
         for ns in namespaces:
             out.append(Flow("sidecar-istiod", c.name, f"ns:{ns}", c.name, "istiod", ISTIOD_PORT, "tcp"))
             out.append(Flow("eastwest-sidecar", c.name, "eastwest", c.name, f"ns:{ns}", 0, "tcp"))
+            # Sidecar to sidecar inside the cluster, between every pair of injected namespaces.
+            out += [Flow("sidecar-sidecar", c.name, f"ns:{ns}", c.name, f"ns:{to}", 0, "tcp") for to in namespaces]
             out += [Flow("dns", c.name, f"ns:{ns}", c.name, "kube-dns", DNS_PORT, p) for p in ("udp", "tcp")]
         for o in fleet.clusters:
             if o.name == c.name:

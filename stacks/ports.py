@@ -42,6 +42,8 @@ class FleetPort:
     port: int
     scope: Scope
     purpose: str
+    # Only on clusters of these clouds (None: every cloud).
+    clouds: frozenset[str] | None = None
 
 
 FLEET_PORTS: tuple[FleetPort, ...] = (
@@ -49,7 +51,12 @@ FLEET_PORTS: tuple[FleetPort, ...] = (
     # hub its spokes, each istiod the other clusters (remote secrets), every Submariner join the
     # broker. EKS and AKS private endpoints sit behind the cluster SG / node-subnet NSG; GKE's are
     # admitted by master authorized networks (components/clusters/gke.py, same sources).
-    FleetPort("kube-apiserver", "tcp", 443, "fleet", "API private endpoints: Argo CD hub to spokes, istiod to remote clusters, Submariner joins to the broker"),
+    # Only EKS puts its private endpoint behind the node firewall (the control-plane ENIs share the
+    # cluster security group); AKS's VNet-integrated API server sits in its own delegated subnet and
+    # GKE's private endpoint is filtered by master authorized networks, so a node rule for 443
+    # there admits nothing any flow needs (the flow check's unused-rule report).
+    FleetPort("kube-apiserver", "tcp", 443, "fleet", "API private endpoints: Argo CD hub to spokes, istiod to remote clusters, Submariner joins to the broker",
+              clouds=frozenset({"aws"})),
     # Istio multi-primary, multi-network east-west gateway: cross-network traffic uses 15443 only.
     # The chart's other network-gateway ports, 15012 (istiod XDS/CA) and 15017 (webhooks), serve
     # remote clusters of a primary-remote mesh, which this fleet is not: every cluster runs its own
@@ -73,8 +80,9 @@ FLEET_PORTS: tuple[FleetPort, ...] = (
 )
 
 
-def ports(scope: Scope) -> tuple[FleetPort, ...]:
-    return tuple(p for p in FLEET_PORTS if p.scope == scope)
+def ports(scope: Scope, cloud: str | None = None) -> tuple[FleetPort, ...]:
+    """The rows of ``scope`` (those that apply on ``cloud`` when given)."""
+    return tuple(p for p in FLEET_PORTS if p.scope == scope and (cloud is None or p.clouds is None or cloud in p.clouds))
 
 
 def port(name: str) -> int:
@@ -90,8 +98,9 @@ def scope_sources(fleet: FleetSpec, cluster: ClusterSpec, scope: Scope) -> list[
         joined = set(submariner_clusters({c.name: c.cloud for c in fleet.clusters})[0])
         if cluster.name not in joined:
             return []
+        # Gateway to gateway: the other joining clusters' node ranges (gateways are nodes).
         return [n for o in sorted(fleet.clusters, key=lambda c: c.name) if o.name in joined and o.name != cluster.name
-                for n in (o.network.vpc, o.network.pods)]
+                for n in source_ranges(o, "nodes")]
     if scope == "hub":
         return list(source_ranges(fleet.management, "pods")) if federation_paths(fleet).get(cluster.name) == "fabric" else []
     raise ValueError(f"no cross-cluster sources for scope {scope!r}")

@@ -34,7 +34,7 @@ def test_prod_every_flow_is_routed_and_admitted(prod_plan: Plan) -> None:
     assert names(results) == {}
     kinds = {r.flow.kind for r in results}
     assert kinds == {"deployer-api", "hub-api", "istiod-api", "broker-api", "sidecar-istiod", "sidecar-eastwest",
-                     "eastwest-sidecar", "submariner", "dns", "federation-submariner", "federation-fabric"}
+                     "eastwest-sidecar", "submariner", "dns", "federation-submariner", "federation-fabric", "sidecar-sidecar"}
     assert not [r for r in results if r.skipped]
     n = len(prod_plan.spec.clusters)
     assert sum(r.flow.kind == "istiod-api" for r in results) == n * (n - 1)
@@ -125,6 +125,8 @@ CASES = [
      "deployer-api: runner@prod-mgmt -> api@prod-weu tcp/443", "runner", {"prod-mgmt"}),
     ("a NetworkPolicy", drop(named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "prod-use1-production-mesh-istiod")),
      "sidecar-istiod: ns:production@prod-use1 -> istiod@prod-use1 tcp/15012", "NetworkPolicy egress (production@prod-use1)", {"prod-use1"}),
+    ("sidecar to sidecar", drop(named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "prod-weu-staging-mesh-sidecars")),
+     "sidecar-sidecar: ns:staging@prod-weu -> ns:production@prod-weu tcp/0", "NetworkPolicy egress (staging@prod-weu)", {"prod-weu"}),
     ("a NetworkPolicy rule", edit(named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "prod-ase1-staging-mesh-eastwest"), _no_egress),
      "sidecar-eastwest: ns:staging@prod-ase1 -> eastwest@prod-mgmt tcp/15443", "NetworkPolicy egress (staging@prod-ase1)", {"prod-ase1"}),
     # Federation of the spokes Submariner does not join, over the fabric.
@@ -187,4 +189,53 @@ def test_cli_flows_command_exits_zero_on_prod(capsys: pytest.CaptureFixture[str]
     from offline.cli import main
 
     assert main(["flows", "prod"]) == 0
-    assert "84 of 84 flows routed and admitted, 0 missing" in capsys.readouterr().out
+    assert "100 of 100 flows routed and admitted, 0 missing" in capsys.readouterr().out
+
+
+def test_prod_has_no_rule_that_no_flow_needs(prod_plan: Plan) -> None:
+    """Every allow rule of the prod plan (security-group ingress, NSG inbound allow, VPC firewall,
+    each NetworkPolicy rule) admits some required flow, or is kept with a stated reason."""
+    from offline.flows import JUSTIFIED, all_rules, unused_rules
+
+    unused, justified = unused_rules(prod_plan.resources, prod_plan.spec)
+    assert unused == []
+    assert {why for _, why in justified} <= {why for _, why in JUSTIFIED}
+    names_ = {r.name for r in all_rules(prod_plan.resources)}
+    # Submariner's ports only where Submariner joins (EKS); the API row only where the API sits behind the node firewall.
+    for c in prod_plan.spec.clusters:
+        subm = {n for n in names_ if n.startswith(f"{c.name}-fleet-subm-")}
+        assert bool(subm) is (c.cloud == "aws"), (c.name, subm)
+        assert any(n.startswith(f"{c.name}-fleet-kube-apiserver") for n in names_) is (c.cloud == "aws")
+
+
+def _extra_nsg_rule(res: Resources) -> Resources:
+    base = next(r for r in res if r["type"] == "azure-native:network:SecurityRule" and r["name"] == "prod-weu-fleet-istio-mtls")
+    extra = copy.deepcopy(base)
+    extra["urn"] += "-extra"
+    extra["name"] = "prod-weu-fleet-extra"
+    extra["inputs"].update(destinationPortRange="8080", priority=299)
+    return [*res, extra]
+
+
+def _extra_policy_rule(res: Resources) -> Resources:
+    out = []
+    for r in res:
+        if r["type"] == "kubernetes:networking.k8s.io/v1:NetworkPolicy" and r["name"] == "prod-ase1-metrics-federate-ingress":
+            r = copy.deepcopy(r)
+            r["inputs"]["spec"]["ingress"].append({"from": [{"ipBlock": {"cidr": "10.250.0.0/16"}}], "ports": [{"port": 9090, "protocol": "TCP"}]})
+        out.append(r)
+    return out
+
+
+@pytest.mark.parametrize("change,rule", [(_extra_nsg_rule, "prod-weu-fleet-extra"),
+                                         (_extra_policy_rule, "prod-ase1-metrics-federate-ingress#ingress[1]")])
+def test_a_rule_no_flow_needs_is_reported(prod_plan: Plan, change: Callable[[Resources], Resources], rule: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from rich.console import Console
+
+    from offline.flows import print_unused, unused_rules
+
+    unused, justified = unused_rules(change(prod_plan.resources), prod_plan.spec)
+    assert [r.name for r in unused] == [rule]
+    assert print_unused(unused, justified, Console(width=200), checked=True) == 1
+    assert "UNUSED prod-" in capsys.readouterr().out

@@ -263,7 +263,7 @@ def test_fleet_ports_open_exactly_the_table_from_the_other_clusters(plan) -> Non
         # Submariner's ports only on the clusters that join (AWS: from the same bounded sources).
         joined = bool(ports.scope_sources(plan.spec, c, "submariner"))
         subm = {(p.protocol, p.port) for p in ports.ports("submariner")}
-        assert allows == {(p.protocol, p.port) for p in ports.ports("fleet")} | (subm if joined and c.cloud == "aws" else set())
+        assert allows == {(p.protocol, p.port) for p in ports.ports("fleet", c.cloud)} | (subm if joined and c.cloud == "aws" else set())
         scoped = {(p, n) for p, n, src, access in rules if access == "allow" and src != others}
         assert scoped & subm == (subm if joined and c.cloud != "aws" else set())
         hub = sorted(str(n) for n in ports.scope_sources(plan.spec, c, "hub"))

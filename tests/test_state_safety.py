@@ -188,8 +188,8 @@ def test_fleet_firewall_sources_include_other_clusters_pod_ranges_where_routable
     from offline.report import cluster_of
 
     by_urn = plan.by_urn()
-    fleet_ports = {(p.protocol, p.port) for p in port_table.ports("fleet")}
     for c in plan.spec.clusters:
+        fleet_ports = {(p.protocol, p.port) for p in port_table.ports("fleet", c.cloud)}
         typ, sources_of = FIREWALL[c.cloud]
         rules = [r for r in plan.of_type(typ) if cluster_of(r, by_urn) == c.name and r["inputs"].get("access", "Allow") == "Allow"]
         covered: dict[int, list[ipaddress.IPv4Network]] = {}
@@ -226,7 +226,7 @@ def test_aws_fleet_rules_stay_within_the_security_group_quota_at_48_clusters() -
            "clusters": [{"name": n, "cloud": "aws", "region": "us-east-1", "kubernetesVersion": "1.35",
                          "role": "management" if j == 0 else "workload"} for j, n in enumerate(names)]}
     spec = build_spec(raw, "t")
-    fleet_ports = len(port_table.ports("fleet"))
+    fleet_ports = len(port_table.ports("fleet", "aws")) + len(port_table.ports("submariner", "aws"))  # all EKS: all join
     for c in spec.clusters:
         sources = aws_fleet_sources(spec, c)
         assert fleet_ports * len(sources) <= 59, (c.name, len(sources))

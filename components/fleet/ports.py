@@ -56,16 +56,16 @@ class FleetPorts(pulumi.ComponentResource):
         sources = tuple(str(n) for n in ipaddress.collapse_addresses(port_table.fleet_sources(fleet, h.spec)))
         # AWS: one rule per source CIDR, so the sources must not grow with the fleet (see aws_fleet_sources).
         rule_sources = tuple(str(n) for n in aws_fleet_sources(fleet, h.spec)) if h.cloud == "aws" else sources
-        openings = [_Opening(p, rule_sources) for p in port_table.ports("fleet")] if sources else []
+        openings = [_Opening(p, rule_sources) for p in port_table.ports("fleet", h.cloud)] if sources else []
         # Submariner's cable and the hub's federation: only where the cluster takes part, only from
         # the clusters that do (stacks/ports.py scopes).
         for scope in ("submariner", "hub"):
             scoped = tuple(str(n) for n in ipaddress.collapse_addresses(port_table.scope_sources(fleet, h.spec, scope)))
             if scoped and scope == "submariner" and h.cloud == "aws":
-                scoped = rule_sources  # bounded rule count (aws_fleet_sources); the cable authenticates peers
-            openings += [_Opening(p, scoped) for p in port_table.ports(scope)] if scoped else []
+                scoped = rule_sources  # the bounded per-CIDR set (aws_fleet_sources): the quota holds at any size
+            openings += [_Opening(p, scoped) for p in port_table.ports(scope, h.cloud)] if scoped else []
         if h.cloud in CONTROL_PLANE_FIREWALLED:
-            openings += [_Opening(p, (str(h.network.control_plane),)) for p in port_table.ports("control-plane")]
+            openings += [_Opening(p, (str(h.network.control_plane),)) for p in port_table.ports("control-plane", h.cloud)]
         self.rules = CLOUD_RULES[h.cloud](self, h, openings, sources)
         self.register_outputs({"ruleCount": len(self.rules)})
 
@@ -77,11 +77,11 @@ def aws_fleet_sources(fleet: FleetSpec, cluster: ClusterSpec) -> list[ipaddress.
     this covers them all, now and after any fleet edit, in at most ``16 - prefix`` CIDRs (8 for a
     /8) instead of two per cluster. Adding, removing or reordering clusters therefore changes no
     rule of another cluster's security group, and the rule count does not grow with the fleet:
-    4 fleet and Submariner ports x 8 CIDRs = 32 inbound rules at any fleet size (plus one per hub
-    range for federation on a federated spoke), under the default quota of 60
+    4 fleet and Submariner ports x 8 CIDRs = 32 inbound rules at any fleet size, under the default quota of 60
     inbound rules per security group (docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html
     "Inbound or outbound rules per security group"), where one rule per cluster range would need
-    4 x 2 x 47 = 376 at 48 clusters. The rest of the space is unallocated fleet space: the address
+    4 x 2 x 47 = 376 at 48 clusters. (The federation port is never opened on AWS: EKS spokes join
+    Submariner.) The rest of the space is unallocated fleet space: the address
     space is the fleet's own (docs/input-safety.md).
 
     A block-allocated cluster gives up its whole /16 block (its spare quarter included) unless
