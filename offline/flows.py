@@ -474,7 +474,7 @@ class Checker:
         for r in self.rec.of(SCRAPE_CONFIG, a.name):
             targets = {t for sc in _get(r["inputs"], "spec.staticConfigs") or [] for t in sc.get("targets") or []}
             if _get(r["inputs"], "spec.jobName") == f"federate-{b.name}" and want & targets:
-                return Hop("scrape target", True, f"{a.name} ScrapeConfig federate-{b.name} targets {sorted(want & targets)[0]}")
+                return Hop("scrape target", True, f"{a.name} ScrapeConfig federate-{b.name} targets {min(want & targets)}")
         return Hop("scrape target", False, f"no ScrapeConfig on {a.name} targets {b.name}'s load balancer {sorted(want)}")
 
     def _federate_service(self, b: ClusterSpec) -> dict[str, Any] | None:
@@ -641,11 +641,11 @@ class Rule:
 # Allow rules that no modelled flow uses, each kept on purpose: (rule-name pattern, reason).
 JUSTIFIED = (
     (re.compile(r"-fleet-kube-apiserver-|-fleet-istio-mtls-|-fleet-subm-nat-t-|-fleet-subm-natt-disc-"),
-     "AWS fleet rules admit the whole address space but this cluster's ranges (aws_fleet_sources): a "
-     "bounded rule set that no fleet edit changes; the CIDRs over unallocated space carry no flow yet"),
+     ("AWS fleet rules admit the whole address space but this cluster's ranges (aws_fleet_sources): a "
+      "bounded rule set that no fleet edit changes; the CIDRs over unallocated space carry no flow yet")),
     (re.compile(r"-fleet-istio-webhook-cp$"),
-     "GKE's private control plane calls the istiod injection webhook (TCP 15017): an in-cluster flow "
-     "the check does not model"),
+     ("GKE's private control plane calls the istiod injection webhook (TCP 15017): an in-cluster flow "
+      "the check does not model")),
 )
 
 
@@ -655,11 +655,10 @@ def all_rules(resources: list[dict[str, Any]]) -> list[Rule]:
     rec, out = Record(resources), []
     for r in resources:
         i, t = r["inputs"], r["type"]
-        if t in SG_RULES and i.get("type", "ingress") == "ingress":
-            out.append(Rule(r["urn"], rec.cluster(r), r["name"]))
-        elif t == NSG_RULE and i.get("direction") == "Inbound" and i.get("access") == "Allow":
-            out.append(Rule(r["urn"], rec.cluster(r), r["name"]))
-        elif t == FIREWALL and i.get("direction", "INGRESS") == "INGRESS" and i.get("allows"):
+        allow = ((t in SG_RULES and i.get("type", "ingress") == "ingress")
+                 or (t == NSG_RULE and i.get("direction") == "Inbound" and i.get("access") == "Allow")
+                 or (t == FIREWALL and i.get("direction", "INGRESS") == "INGRESS" and bool(i.get("allows"))))
+        if allow:
             out.append(Rule(r["urn"], rec.cluster(r), r["name"]))
         elif t == NETPOL:
             for key in ("ingress", "egress"):

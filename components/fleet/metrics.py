@@ -18,7 +18,13 @@ import pulumi_tls as tls
 from components import naming
 from components.addons import external_dns, metrics
 from components.addons.metrics import (
-    FEDERATE_SERVICE, NAMESPACE, FederateLoadBalancer, MetricsTls, Monitoring, MonitoringArgs, federate_host,
+    FEDERATE_SERVICE,
+    NAMESPACE,
+    FederateLoadBalancer,
+    MetricsTls,
+    Monitoring,
+    MonitoringArgs,
+    federate_host,
 )
 from components.addons.vpa import Target, VerticalPodAutoscaler, VerticalPodAutoscalerArgs
 from components.handle import ClusterHandle
