@@ -173,10 +173,8 @@ class AksCluster(ManagedCluster):
     """The Entra ID tenant of the cluster."""
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:clusters:AksCluster", name, None, bool(args.get("protect_stateful", False)), opts)
-        self._cloud_provider = self.get_provider("azure-native::")
+        super().__init__("archipelago:clusters:AksCluster", name, args, "azure-native", opts)
         _check(args)
-        self._cluster_name = args.get("cluster_name") or name
         self._region = args["region"]
         self._resource_group = args["resource_group_name"]
         self._client = authorization.get_client_config_output(opts=self.invoke_opts())

@@ -10,6 +10,7 @@ from the class itself, so nothing public is declared here).
 # as objects.
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import pulumi
@@ -67,17 +68,20 @@ def check_choice(field: str, value: str, allowed: tuple[str, ...] | list[str]) -
 class ManagedCluster(pulumi.ComponentResource):
     """Base of EksCluster, AksCluster and GkeCluster (never registered on its own)."""
 
-    def __init__(self, type_: str, name: str, provider: pulumi.ProviderResource | None, protect_stateful: bool,
-                 opts: pulumi.ResourceOptions | None):
+    def __init__(self, type_: str, name: str, args: Mapping[str, Any], package: str, opts: pulumi.ResourceOptions | None):
+        """Register the component; ``package`` is the cloud's Pulumi package (aws, azure-native, gcp)."""
         if type(self) is ManagedCluster:
             raise TypeError("ManagedCluster is a base class: use EksCluster, AksCluster or GkeCluster")
         super().__init__(type_, name, None, opts)
         self._name = name
-        self._cloud_provider = provider
-        # Cloud children: this component as parent, the region's explicit provider (or the ambient one).
-        self.child_opts = pulumi.ResourceOptions(parent=self, provider=provider)
+        self._cluster_name: str = args.get("cluster_name") or name
+        # The cloud provider passed in the resource options (providers=[...]), or None for the
+        # default one. Children inherit it through their parent; the fleet's workload identities,
+        # parented elsewhere, name it explicitly.
+        self._cloud_provider = self.get_provider(f"{package}::")
+        self.child_opts = pulumi.ResourceOptions(parent=self)
         # Keys, vaults and the like: protected when asked (the fleet asks in prod).
-        self.stateful_opts = pulumi.ResourceOptions.merge(self.child_opts, pulumi.ResourceOptions(protect=protect_stateful))
+        self.stateful_opts = pulumi.ResourceOptions(parent=self, protect=bool(args.get("protect_stateful", False)))
         # Filled by each cloud's constructor, read by the fleet's ClusterHandle (Python only).
         self.cloud_outputs: dict[str, Any] = {}
         self.lb_annotations: dict[str, dict[str, str]] = {}

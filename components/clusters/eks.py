@@ -229,10 +229,8 @@ class EksCluster(ManagedCluster):
     """ARN of the nodes' IAM role (for other node groups or Karpenter)."""
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:clusters:EksCluster", name, None, bool(args.get("protect_stateful", False)), opts)
-        self._cloud_provider = self.get_provider("aws::")
+        super().__init__("archipelago:clusters:EksCluster", name, args, "aws", opts)
         _check(args)
-        self._cluster_name = args.get("cluster_name") or name
         invoke = self.invoke_opts()
         identity = aws.get_caller_identity_output(opts=invoke)
         deployer = aws.iam.get_session_context_output(arn=identity.arn, opts=invoke).issuer_arn

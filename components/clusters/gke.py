@@ -206,10 +206,8 @@ class GkeCluster(ManagedCluster):
     """The Workload Identity pool, <project>.svc.id.goog, read from the cluster so users wait for it."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:clusters:GkeCluster", name, None, bool(args.get("protect_stateful", False)), opts)
-        self._cloud_provider = self.get_provider("gcp::")
+        super().__init__("archipelago:clusters:GkeCluster", name, args, "gcp", opts)
         _check(args)
-        self._cluster_name = args.get("cluster_name") or name
         self._project = args["project"]
         project_info = gcp.organizations.get_project_output(project_id=self._project, opts=self.invoke_opts())
         kms_grant, key = self._kms(name, args, project_info.number)
