@@ -144,6 +144,54 @@ def _check(args: AksClusterArgs) -> None:
         raise ValueError(f"keyVaultRetentionDays: {days} is not between 7 and 90")
 
 
+def network_profile(args: AksClusterArgs) -> containerservice.ContainerServiceNetworkProfileArgs:
+    """Azure CNI overlay with the Cilium dataplane (which enforces NetworkPolicy), egress through
+    the subnet's NAT gateway."""
+    return containerservice.ContainerServiceNetworkProfileArgs(
+        network_plugin=containerservice.NetworkPlugin.AZURE,
+        network_plugin_mode=containerservice.NetworkPluginMode.OVERLAY,
+        network_dataplane=containerservice.NetworkDataplane.CILIUM,
+        network_policy=containerservice.NetworkPolicy.CILIUM,
+        pod_cidr=args["pod_cidr"],
+        service_cidr=args["service_cidr"],
+        dns_service_ip=args["dns_service_ip"],
+        outbound_type=containerservice.OutboundType.USER_ASSIGNED_NAT_GATEWAY,
+        load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
+    )
+
+
+def security_profile(vault_id: pulumi.Input[str], key_id: pulumi.Input[str]) -> containerservice.ManagedClusterSecurityProfileArgs:
+    """Workload identity, KMS v2 with the private vault's key, image cleaner."""
+    return containerservice.ManagedClusterSecurityProfileArgs(
+        workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+        azure_key_vault_kms=containerservice.AzureKeyVaultKmsArgs(
+            enabled=True, key_id=key_id, key_vault_network_access=containerservice.KeyVaultNetworkAccessTypes.PRIVATE,
+            key_vault_resource_id=vault_id,
+        ),
+        image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(enabled=True, interval_hours=48),
+    )
+
+
+def system_pool(args: AksClusterArgs) -> containerservice.ManagedClusterAgentPoolProfileArgs:
+    """The system agent pool: Azure Linux on VM scale sets, no public IPs."""
+    pool = args["node_pool"]
+    return containerservice.ManagedClusterAgentPoolProfileArgs(
+        name="system",
+        mode=containerservice.AgentPoolMode.SYSTEM,
+        vm_size=pool["instance_type"],
+        count=pool["desired_size"],
+        availability_zones=list(args["zones"]),
+        vnet_subnet_id=args["node_subnet_id"],
+        os_type=containerservice.OSType.LINUX,
+        os_sku=containerservice.OSSKU.AZURE_LINUX,
+        os_disk_size_gb=pool.get("disk_size_gb", DEFAULT_DISK_GB),
+        enable_node_public_ip=False,
+        node_labels={POOL_LABEL: "system", **(args.get("node_labels") or {})},
+        type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+        upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
+    )
+
+
 class AksCluster(ManagedCluster):
     """An AKS cluster hardened by default: Entra ID with Azure RBAC and no local accounts, Cilium
     on Azure CNI overlay, workload identity and OIDC issuer, etcd encrypted with a rotating key in
@@ -264,7 +312,7 @@ class AksCluster(ManagedCluster):
 
     def _managed_cluster(self, name: str, args: AksClusterArgs, cp: tuple[managedidentity.UserAssignedIdentity, pulumi.Resource],
                          vault: keyvault.Vault, key_id: pulumi.Output[str], roles: list[pulumi.Resource]) -> containerservice.ManagedCluster:
-        cname, pool = self._cluster_name, args["node_pool"]
+        cname = self._cluster_name
         allowed = list(args.get("public_api_cidrs") or [])
         return containerservice.ManagedCluster(
             f"{name}-aks",
@@ -295,26 +343,9 @@ class AksCluster(ManagedCluster):
                 enable_vnet_integration=True,
                 subnet_id=args["apiserver_subnet_id"],
             ),
-            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
-                network_plugin=containerservice.NetworkPlugin.AZURE,
-                network_plugin_mode=containerservice.NetworkPluginMode.OVERLAY,
-                network_dataplane=containerservice.NetworkDataplane.CILIUM,
-                network_policy=containerservice.NetworkPolicy.CILIUM,
-                pod_cidr=args["pod_cidr"],
-                service_cidr=args["service_cidr"],
-                dns_service_ip=args["dns_service_ip"],
-                outbound_type=containerservice.OutboundType.USER_ASSIGNED_NAT_GATEWAY,
-                load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
-            ),
+            network_profile=network_profile(args),
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
-            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
-                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
-                azure_key_vault_kms=containerservice.AzureKeyVaultKmsArgs(
-                    enabled=True, key_id=key_id, key_vault_network_access=containerservice.KeyVaultNetworkAccessTypes.PRIVATE,
-                    key_vault_resource_id=vault.id,
-                ),
-                image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(enabled=True, interval_hours=48),
-            ),
+            security_profile=security_profile(vault.id, key_id),
             auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
                 upgrade_channel=args.get("upgrade_channel", "patch"), node_os_upgrade_channel=args.get("node_os_upgrade_channel", "NodeImage")
             ),
@@ -324,21 +355,7 @@ class AksCluster(ManagedCluster):
                 disk_csi_driver=containerservice.ManagedClusterStorageProfileDiskCSIDriverArgs(enabled=True),
                 snapshot_controller=containerservice.ManagedClusterStorageProfileSnapshotControllerArgs(enabled=True),
             ),
-            agent_pool_profiles=[containerservice.ManagedClusterAgentPoolProfileArgs(
-                name="system",
-                mode=containerservice.AgentPoolMode.SYSTEM,
-                vm_size=pool["instance_type"],
-                count=pool["desired_size"],
-                availability_zones=list(args["zones"]),
-                vnet_subnet_id=args["node_subnet_id"],
-                os_type=containerservice.OSType.LINUX,
-                os_sku=containerservice.OSSKU.AZURE_LINUX,
-                os_disk_size_gb=pool.get("disk_size_gb", DEFAULT_DISK_GB),
-                enable_node_public_ip=False,
-                node_labels={POOL_LABEL: "system", **(args.get("node_labels") or {})},
-                type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
-                upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
-            )],
+            agent_pool_profiles=[system_pool(args)],
             opts=pulumi.ResourceOptions.merge(
                 self.child_opts, pulumi.ResourceOptions(depends_on=roles, protect=args.get("deletion_protection", True))
             ),

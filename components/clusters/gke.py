@@ -179,6 +179,26 @@ def _check(args: GkeClusterArgs) -> None:
         raise ValueError("project: a GCP project id is needed")
 
 
+def authorized_networks(args: GkeClusterArgs) -> gcp.container.ClusterMasterAuthorizedNetworksConfigArgs:
+    """The VPC, the public CIDRs and the peers: nothing else reaches the API server."""
+    block = gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs
+    blocks = [block(cidr_block=args["vpc_cidr"], display_name="cluster-vpc")]
+    blocks += [block(cidr_block=cidr, display_name=f"allowed-{i}") for i, cidr in enumerate(args.get("public_api_cidrs") or [])]
+    # Other clusters' ranges: fleet links call this API server.
+    blocks += [block(cidr_block=cidr, display_name=f"fleet-{i}") for i, cidr in enumerate(args.get("peer_cidrs") or [])]
+    return gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(cidr_blocks=blocks, gcp_public_cidrs_access_enabled=False)
+
+
+def private_cluster(args: GkeClusterArgs) -> gcp.container.ClusterPrivateClusterConfigArgs:
+    """Private nodes always; a private endpoint unless public CIDRs are authorized."""
+    return gcp.container.ClusterPrivateClusterConfigArgs(
+        enable_private_nodes=True,
+        enable_private_endpoint=not args.get("public_api_cidrs"),
+        master_ipv4_cidr_block=args["control_plane_cidr"],
+        master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(enabled=True),
+    )
+
+
 class GkeCluster(ManagedCluster):
     """A private, regional GKE cluster hardened by default: private nodes, authorized networks
     only, Workload Identity, Dataplane V2 (NetworkPolicy enforced), secrets encrypted with a
@@ -254,14 +274,6 @@ class GkeCluster(ManagedCluster):
             for role in NODE_ROLES
         ]
 
-    def _authorized_networks(self, args: GkeClusterArgs) -> gcp.container.ClusterMasterAuthorizedNetworksConfigArgs:
-        block = gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs
-        blocks = [block(cidr_block=args["vpc_cidr"], display_name="cluster-vpc")]
-        blocks += [block(cidr_block=cidr, display_name=f"allowed-{i}") for i, cidr in enumerate(args.get("public_api_cidrs") or [])]
-        # Other clusters' ranges: fleet links call this API server.
-        blocks += [block(cidr_block=cidr, display_name=f"fleet-{i}") for i, cidr in enumerate(args.get("peer_cidrs") or [])]
-        return gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(cidr_blocks=blocks, gcp_public_cidrs_access_enabled=False)
-
     def _gke(self, name: str, args: GkeClusterArgs, key: gcp.kms.CryptoKey, depends_on: list[pulumi.Resource]) -> gcp.container.Cluster:
         zones = list(args.get("zones") or [])
         group = args.get("security_group")
@@ -291,13 +303,8 @@ class GkeCluster(ManagedCluster):
                 cluster_secondary_range_name=args.get("pods_range_name", PODS_RANGE),
                 services_secondary_range_name=args.get("services_range_name", SERVICES_RANGE),
             ),
-            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
-                enable_private_nodes=True,
-                enable_private_endpoint=not args.get("public_api_cidrs"),
-                master_ipv4_cidr_block=args["control_plane_cidr"],
-                master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(enabled=True),
-            ),
-            master_authorized_networks_config=self._authorized_networks(args),
+            private_cluster_config=private_cluster(args),
+            master_authorized_networks_config=authorized_networks(args),
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=f"{self._project}.svc.id.goog"),
             # Dataplane V2 enforces NetworkPolicy itself; network_policy must stay unset with it.
             datapath_provider="ADVANCED_DATAPATH",
