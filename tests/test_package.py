@@ -276,6 +276,7 @@ def test_cluster_example_plans_alone(example: str) -> None:
     ("eks", {"node_pool": {"instance_type": "m7i.large", "min_size": 3, "desired_size": 2, "max_size": 4}},
      "nodePool.desiredSize: 2 is not between minSize 3 and maxSize 4"),
     ("eks", {"log_types": ["api", "everything"]}, "logTypes: 'everything'"),
+    ("eks", {"log_retention_days": 100}, "logRetentionDays: 100 is not a retention CloudWatch Logs accepts"),
     ("eks", {"access_groups": [{"name": "ops", "role_arn": "arn:aws:iam::1:role/ops", "cluster_role": "admin"}]},
      r"accessGroups\[ops\].clusterRole: 'admin'"),
     ("aks", {"maintenance": {"day": "Someday", "start_utc": "01:00", "duration_hours": 12}}, "maintenance.day: 'Someday'"),

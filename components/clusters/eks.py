@@ -101,6 +101,9 @@ def node_role(
 
 
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+# The retention values CloudWatch Logs accepts: retentionInDays of PutRetentionPolicy,
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 CLUSTER_ROLES = ("cluster-admin", "view")
 
 
@@ -150,7 +153,9 @@ class EksClusterArgs(TypedDict):
     """Control-plane log types sent to CloudWatch, from api, audit, authenticator,
     controllerManager, scheduler. Default: all five."""
     log_retention_days: NotRequired[int]
-    """Retention of the control-plane log group (a CloudWatch retention value such as 14, 90). Default: 14."""
+    """Retention of the control-plane log group in days, one CloudWatch Logs accepts (1, 3, 5, 7,
+    14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653).
+    Default: 14."""
     kms_rotation_days: NotRequired[int]
     """Rotation period of the secrets-encryption KMS key, 90-2560 days. Default: 365."""
     imds_hop_limit: NotRequired[int]
@@ -173,6 +178,9 @@ def _check(args: EksClusterArgs) -> None:
     check_node_pool(args["node_pool"])
     for t in args.get("log_types", EKS_LOG_TYPES):
         check_choice("logTypes", t, EKS_LOG_TYPES)
+    retention = args.get("log_retention_days", 14)
+    if retention not in LOG_RETENTION_DAYS:
+        raise ValueError(f"logRetentionDays: {retention} is not a retention CloudWatch Logs accepts ({', '.join(map(str, LOG_RETENTION_DAYS))})")
     rotation = args.get("kms_rotation_days", 365)
     if not 90 <= rotation <= 2560:
         raise ValueError(f"kmsRotationDays: {rotation} is not between 90 and 2560")
