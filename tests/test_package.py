@@ -322,3 +322,36 @@ def test_cluster_urns_are_unchanged_or_aliased(stack: str, request: pytest.Fixtu
     assert [u for u in recorded if u not in answered] == []
     moved = {r["name"] for r in plan.resources if r.get("aliases")}
     assert moved == {f"{c.name}-net" for c in plan.spec.clusters}
+
+
+CONSTRUCT_PROGRAM = '''
+import pulumi
+import pulumi_aws as aws
+from pulumi.provider.experimental.component import ComponentProvider
+from components.package import PACKAGE_NAME, PACKAGE_VERSION, PUBLIC_COMPONENTS
+
+provider = aws.Provider("aws-eu-west-1", region="eu-west-1")
+served = ComponentProvider(PUBLIC_COMPONENTS, PACKAGE_NAME, None, PACKAGE_VERSION)
+result = served.construct("shop", "archipelago:index:EksCluster", {
+    "region": "eu-west-1", "kubernetesVersion": "1.35", "zones": ["eu-west-1a", "eu-west-1b"],
+    "privateSubnetIds": ["subnet-a", "subnet-b"], "serviceCidr": "172.20.0.0/16",
+    "nodePool": {"instanceType": "m7i.large", "minSize": 1, "desiredSize": 2, "maxSize": 3, "diskSizeGb": 80},
+    "accessGroups": [{"name": "ops", "roleArn": "arn:aws:iam::111122223333:role/ops", "clusterRole": "view"}],
+}, pulumi.ResourceOptions(providers=[provider]))
+pulumi.ComponentResource("test:state:Keys", "state-" + "-".join(sorted(result.state)))
+'''
+
+
+def test_served_provider_constructs_a_cluster_from_schema_inputs(tmp_path: Path) -> None:
+    """What another language's program sends: camelCase inputs (nested ones too) through the
+    served provider's construct, the cluster built from them, its outputs returned as state."""
+    program = tmp_path / "__main__.py"
+    program.write_text(CONSTRUCT_PROGRAM)
+    records = run_program(program, "construct", "dev")
+    by_name = {r["name"]: r for r in records}
+    assert by_name["shop-system"]["inputs"]["scalingConfig"] == {"minSize": 1, "desiredSize": 2, "maxSize": 3}
+    assert by_name["shop-nodes"]["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 80
+    assert by_name["shop-access-ops"]["inputs"]["policyArn"].endswith("/AmazonEKSViewPolicy")
+    assert all(r["provider"].endswith("::aws-eu-west-1") for r in records if r["type"].startswith("aws:eks/"))
+    keys = next(r["name"] for r in records if r["type"] == "test:state:Keys").removeprefix("state-").split("-")
+    assert set(keys) == COMMON_CLUSTER_OUTPUTS | CLUSTERS["EksCluster"][2]
