@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import naming, protection
+from components import naming
 from components.clusters import kubeconfig
 from components.clusters.base import (
     DEFAULT_DISK_GB,
@@ -165,7 +165,8 @@ class EksClusterArgs(TypedDict):
     deletion_protection: NotRequired[bool]
     """EKS deletion protection on the cluster. Default: true."""
     protect_stateful: NotRequired[bool]
-    """Pulumi-protect the secrets KMS key (a destroy must unprotect it first). Default: false."""
+    """Pulumi-protect what cannot be lost: the cluster, its secrets KMS key and the control-plane
+    (audit) log group; a destroy or replacement must unprotect them first. Default: false."""
     access_groups: NotRequired[list[EksAccessGroupArgs]]
     """IAM roles given access entries (Kubernetes groups) and optional EKS access policies. The
     identity running the deployment always gets cluster-admin. Default: none."""
@@ -266,7 +267,8 @@ class EksCluster(ManagedCluster):
         cname, child = self._cluster_name, self.child_opts
         # Control-plane logs land in a group we own, so retention is set rather than "never expire".
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-control-plane", name=f"/aws/eks/{cname}/cluster", retention_in_days=args.get("log_retention_days", 14), opts=child,
+            f"{name}-control-plane", name=f"/aws/eks/{cname}/cluster", retention_in_days=args.get("log_retention_days", 14),
+            opts=self.stateful_opts,  # the control plane's audit log
         )
         cluster_role = aws.iam.Role(
             f"{name}-cluster-role",
@@ -311,7 +313,7 @@ class EksCluster(ManagedCluster):
             bootstrap_self_managed_addons=False,
             deletion_protection=args.get("deletion_protection", True),
             tags={"karpenter.sh/discovery": cname},
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[cluster_policy, log_group])),
+            opts=pulumi.ResourceOptions.merge(self.stateful_opts, pulumi.ResourceOptions(depends_on=[cluster_policy, log_group])),
         )
 
     def _addon(self, name: str, addon: str, version: str, *, depends_on: list[pulumi.Resource] | None = None,
@@ -408,7 +410,7 @@ class EksCluster(ManagedCluster):
         """Access entries mapping IAM roles to Kubernetes groups (RBAC binds the groups);
         cluster-admin/view groups also get the matching EKS access policy."""
         for g in groups:
-            slug = naming.fit(g["name"].split("@")[0].replace(".", "-"), 40)
+            slug = naming.access_entry_slug(g["name"])
             entry = aws.eks.AccessEntry(
                 f"{name}-access-{slug}", cluster_name=self.cluster.name, principal_arn=g["role_arn"],
                 kubernetes_groups=[g["name"]], type="STANDARD", opts=self.child_opts,

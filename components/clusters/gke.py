@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components import naming, protection
+from components import naming
 from components.clusters import kubeconfig
 from components.clusters.base import (
     DEFAULT_DISK_GB,
@@ -140,7 +140,7 @@ class GkeClusterArgs(TypedDict):
     endpoint is private."""
     peer_cidrs: NotRequired[list[str]]
     """Other networks that call this API server over private routes, e.g. other clusters'
-    ranges (display names fleet-N). Default: none."""
+    ranges (display names fleet-<cidr>). Default: none."""
     node_labels: NotRequired[dict[str, str]]
     """Extra Kubernetes labels on the system nodes (archipelago.io/pool=system is always set). Default: none."""
     release_channel: NotRequired[str]
@@ -164,7 +164,7 @@ class GkeClusterArgs(TypedDict):
     deletion_protection: NotRequired[bool]
     """The provider's deletion protection on the cluster. Default: true."""
     protect_stateful: NotRequired[bool]
-    """Pulumi-protect the KMS key ring and key. Default: false."""
+    """Pulumi-protect what cannot be lost: the cluster and its KMS key ring and key. Default: false."""
 
 
 def _check(args: GkeClusterArgs) -> None:
@@ -185,7 +185,8 @@ def authorized_networks(args: GkeClusterArgs) -> gcp.container.ClusterMasterAuth
     blocks = [block(cidr_block=args["vpc_cidr"], display_name="cluster-vpc")]
     blocks += [block(cidr_block=cidr, display_name=f"allowed-{i}") for i, cidr in enumerate(args.get("public_api_cidrs") or [])]
     # Other clusters' ranges: fleet links call this API server.
-    blocks += [block(cidr_block=cidr, display_name=f"fleet-{i}") for i, cidr in enumerate(args.get("peer_cidrs") or [])]
+    # Named by the range, not its position: reordering the list changes no entry.
+    blocks += [block(cidr_block=cidr, display_name=f"fleet-{cidr}") for cidr in args.get("peer_cidrs") or []]
     return gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(cidr_blocks=blocks, gcp_public_cidrs_access_enabled=False)
 
 
@@ -330,7 +331,7 @@ class GkeCluster(ManagedCluster):
             cluster_autoscaling=auto_provisioning(nap, zones, self.node_sa.email) if nap else None,
             deletion_protection=args.get("deletion_protection", True),
             resource_labels={"archipelago-cluster": self._cluster_name},
-            opts=pulumi.ResourceOptions.merge(self.child_opts, pulumi.ResourceOptions(depends_on=depends_on)),
+            opts=pulumi.ResourceOptions.merge(self.stateful_opts, pulumi.ResourceOptions(depends_on=depends_on)),
         )
 
     def _system_pool(self, name: str, args: GkeClusterArgs) -> gcp.container.NodePool:
