@@ -355,3 +355,14 @@ def test_served_provider_constructs_a_cluster_from_schema_inputs(tmp_path: Path)
     assert all(r["provider"].endswith("::aws-eu-west-1") for r in records if r["type"].startswith("aws:eks/"))
     keys = next(r["name"] for r in records if r["type"] == "test:state:Keys").removeprefix("state-").split("-")
     assert set(keys) == COMMON_CLUSTER_OUTPUTS | CLUSTERS["EksCluster"][2]
+
+
+def test_clusters_register_every_declared_output() -> None:
+    """register_declared_outputs names each output as the schema does."""
+    from components.clusters.base import _camel  # pyright: ignore[reportPrivateUsage]
+
+    schema = _schema()
+    for c in PUBLIC_COMPONENTS:
+        if c.__name__ in CLUSTERS:
+            declared = {_camel(k) for k in inspect.get_annotations(c)}
+            assert declared == set(schema["resources"][f"{PACKAGE_NAME}:index:{c.__name__}"]["properties"])

@@ -415,11 +415,7 @@ class AksCluster(ManagedCluster):
             "internal": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
             "external": {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"},
         }
-        self.register_outputs({
-            "clusterName": self.cluster_name, "endpoint": self.endpoint, "certificateAuthority": self.certificate_authority,
-            "kubeconfig": self.kubeconfig, "kubernetesProvider": self.kubernetes_provider, "oidcIssuer": self.oidc_issuer,
-            "clusterId": self.cluster_id, "nodeResourceGroup": self.node_resource_group, "tenantId": self.tenant_id,
-        })
+        self.register_declared_outputs()
 
     def bind_identity(
         self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource

@@ -10,6 +10,7 @@ from the class itself, so nothing public is declared here).
 # as objects.
 
 import datetime as dt
+import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
@@ -45,6 +46,11 @@ class NodePoolArgs(TypedDict):
 
 
 DEFAULT_DISK_GB = 50
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(w.title() for w in rest)
 
 
 def check_node_pool(pool: NodePoolArgs) -> None:
@@ -97,6 +103,11 @@ class ManagedCluster(pulumi.ComponentResource):
             f"{self._name}-name-suffix", length=4, special=False, upper=False,
             opts=pulumi.ResourceOptions(parent=self, provider=provider),
         ).result
+
+    def register_declared_outputs(self) -> None:
+        """Register every output the class declares (its annotated attributes), by schema name."""
+        declared = [k for k in inspect.get_annotations(type(self)) if not k.startswith("_")]
+        self.register_outputs({_camel(k): getattr(self, k) for k in declared})
 
     def _connect(
         self,

@@ -465,12 +465,7 @@ class EksCluster(ManagedCluster):
                          "service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
             "external": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
         }
-        self.register_outputs({
-            "clusterName": self.cluster_name, "endpoint": self.endpoint, "certificateAuthority": self.certificate_authority,
-            "kubeconfig": self.kubeconfig, "kubernetesProvider": self.kubernetes_provider, "oidcIssuer": self.oidc_issuer,
-            "clusterArn": self.cluster_arn, "clusterSecurityGroupId": self.cluster_security_group_id,
-            "nodeRoleArn": self.node_role_arn,
-        })
+        self.register_declared_outputs()
 
     def bind_identity(
         self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource

@@ -373,11 +373,7 @@ class GkeCluster(ManagedCluster):
             "internal": {"networking.gke.io/load-balancer-type": "Internal"},
             "external": {"cloud.google.com/l4-rbs": "enabled"},
         }
-        self.register_outputs({
-            "clusterName": self.cluster_name, "endpoint": self.endpoint, "certificateAuthority": self.certificate_authority,
-            "kubeconfig": self.kubeconfig, "kubernetesProvider": self.kubernetes_provider, "oidcIssuer": self.oidc_issuer,
-            "clusterId": self.cluster_id, "nodeServiceAccount": self.node_service_account, "workloadPool": self.workload_pool,
-        })
+        self.register_declared_outputs()
 
     def bind_identity(
         self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource
