@@ -425,11 +425,11 @@ class AksCluster(ManagedCluster):
         cname = self._cluster_name
         child = pulumi.ResourceOptions(parent=parent, provider=self._cloud_provider)
         uami = managedidentity.UserAssignedIdentity(
-            f"{cname}-{purpose}-identity", resource_group_name=self._resource_group, location=self._region,
+            f"{self._name}-{purpose}-identity", resource_group_name=self._resource_group, location=self._region,
             resource_name_=f"{cname}-{purpose}", opts=child,
         )
         fic = managedidentity.FederatedIdentityCredential(
-            f"{cname}-{purpose}-federation",
+            f"{self._name}-{purpose}-federation",
             resource_group_name=self._resource_group,
             resource_name_=uami.name,
             federated_identity_credential_resource_name=f"{cname}-{purpose}",
@@ -441,7 +441,7 @@ class AksCluster(ManagedCluster):
         resources: list[pulumi.Resource] = [uami, fic]
         for i, (role_guid, scope) in enumerate(permissions.azure_roles() if permissions.azure_roles else []):
             resources.append(authorization.RoleAssignment(
-                f"{cname}-{purpose}-role-{i}",
+                f"{self._name}-{purpose}-role-{i}",
                 role_assignment_name=assignment_name(cname, purpose, role_guid, str(i)),
                 principal_id=uami.principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,

@@ -474,16 +474,16 @@ class EksCluster(ManagedCluster):
         cname = self._cluster_name
         child = pulumi.ResourceOptions(parent=parent, provider=self._cloud_provider)
         role = aws.iam.Role(
-            f"{cname}-{purpose}-role",
+            f"{self._name}-{purpose}-role",
             name=naming.iam_role(cname, purpose),
             assume_role_policy=assume_role_policy("pods.eks.amazonaws.com", tag_session=True),
             opts=child,
         )
         resources: list[pulumi.Resource] = [role]
         if permissions.aws_policy is not None:
-            resources.append(aws.iam.RolePolicy(f"{cname}-{purpose}-policy", role=role.id, policy=permissions.aws_policy(), opts=child))
+            resources.append(aws.iam.RolePolicy(f"{self._name}-{purpose}-policy", role=role.id, policy=permissions.aws_policy(), opts=child))
         resources.append(aws.eks.PodIdentityAssociation(
-            f"{cname}-{purpose}-pod-identity",
+            f"{self._name}-{purpose}-pod-identity",
             cluster_name=self.cluster.name,
             namespace=namespace,
             service_account=service_account,

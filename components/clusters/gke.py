@@ -382,13 +382,13 @@ class GkeCluster(ManagedCluster):
         cname = self._cluster_name
         child = pulumi.ResourceOptions(parent=parent, provider=self._cloud_provider)
         gsa = gcp.serviceaccount.Account(
-            f"{cname}-{purpose}-gsa", account_id=naming.gcp_service_account(cname, purpose),
+            f"{self._name}-{purpose}-gsa", account_id=naming.gcp_service_account(cname, purpose),
             display_name=f"{purpose} on {cname}", opts=child,
         )
         member = gsa.email.apply(lambda e: f"serviceAccount:{e}")
         resources: list[pulumi.Resource] = [gsa]
         resources.append(gcp.serviceaccount.IAMMember(
-            f"{cname}-{purpose}-wi",
+            f"{self._name}-{purpose}-wi",
             service_account_id=gsa.name,
             role="roles/iam.workloadIdentityUser",
             # Built from the cluster's output so the binding waits for the pool to exist.
@@ -397,11 +397,11 @@ class GkeCluster(ManagedCluster):
         ))
         for role in permissions.gcp_roles() if permissions.gcp_roles else []:
             resources.append(gcp.projects.IAMMember(
-                f"{cname}-{purpose}-{role.split('/')[-1]}", project=self._project, role=role, member=member, opts=child
+                f"{self._name}-{purpose}-{role.split('/')[-1]}", project=self._project, role=role, member=member, opts=child
             ))
         for i, (bucket, role) in enumerate(permissions.gcp_bucket_roles() if permissions.gcp_bucket_roles else []):
             resources.append(gcp.storage.BucketIAMMember(
-                f"{cname}-{purpose}-bucket-{i}", bucket=bucket, role=role, member=member, opts=child
+                f"{self._name}-{purpose}-bucket-{i}", bucket=bucket, role=role, member=member, opts=child
             ))
         return WorkloadIdentity(
             service_account_annotations={"iam.gke.io/gcp-service-account": gsa.email},
