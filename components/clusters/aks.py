@@ -115,6 +115,9 @@ class AksClusterArgs(TypedDict):
     """Auto-upgrade channel: none, patch, stable, rapid or node-image. Default: patch."""
     node_os_upgrade_channel: NotRequired[str]
     """Node OS upgrade channel: None, Unmanaged, NodeImage or SecurityPatch. Default: NodeImage."""
+    vertical_pod_autoscaling: NotRequired[bool]
+    """Turn on the managed Vertical Pod Autoscaler add-on (recommender, updater, admission
+    webhook), so VerticalPodAutoscaler objects work without installing one. Default: true."""
     maintenance: NotRequired[MaintenanceWindowArgs]
     """Weekly window for both the auto-upgrade and the node OS schedules. Default: none (AKS
     upgrades at any time)."""
@@ -225,6 +228,7 @@ class AksCluster(ManagedCluster):
         _check(args)
         self._region = args["region"]
         self._resource_group = args["resource_group_name"]
+        self._managed_vpa = bool(args.get("vertical_pod_autoscaling", True))
         self._client = authorization.get_client_config_output(opts=self.invoke_opts())
         self._subscription = self._client.subscription_id
         cp_identity = self._control_plane_identity(name, args)
@@ -351,6 +355,10 @@ class AksCluster(ManagedCluster):
             ),
             # Node auto-provisioning (managed Karpenter); its NodePools are set in the add-ons.
             node_provisioning_profile=containerservice.ManagedClusterNodeProvisioningProfileArgs(mode=containerservice.NodeProvisioningMode.AUTO),
+            # The managed Vertical Pod Autoscaler add-on (AKS leaves it off by default).
+            workload_auto_scaler_profile=containerservice.ManagedClusterWorkloadAutoScalerProfileArgs(
+                vertical_pod_autoscaler=containerservice.ManagedClusterWorkloadAutoScalerProfileVerticalPodAutoscalerArgs(enabled=True)
+            ) if args.get("vertical_pod_autoscaling", True) else None,
             storage_profile=containerservice.ManagedClusterStorageProfileArgs(
                 disk_csi_driver=containerservice.ManagedClusterStorageProfileDiskCSIDriverArgs(enabled=True),
                 snapshot_controller=containerservice.ManagedClusterStorageProfileSnapshotControllerArgs(enabled=True),
@@ -410,7 +418,8 @@ class AksCluster(ManagedCluster):
         self.node_resource_group = self.cluster.node_resource_group.apply(lambda g: g or "")
         self.tenant_id = self._client.tenant_id
         self.account = self._subscription  # subscription id (Python only, for the fleet's handle)
-        self.cloud_outputs = {"nodeResourceGroup": self.cluster.node_resource_group, "tenantId": self.tenant_id}
+        self.cloud_outputs = {"nodeResourceGroup": self.cluster.node_resource_group, "tenantId": self.tenant_id,
+                              "managedVpa": self._managed_vpa}
         self.lb_annotations = {
             "internal": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
             "external": {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"},
@@ -478,6 +487,8 @@ def aks_cluster_args(cluster: ClusterSpec, fleet: FleetSpec, network: AzureNetwo
         sku_tier=base.aks_sku_tier,
         upgrade_channel=base.aks_upgrade_channel,
         node_os_upgrade_channel=base.aks_node_os_upgrade_channel,
+        # The fleet's VPAs run on the managed one (components/addons/vpa.py).
+        vertical_pod_autoscaling=True,
         maintenance=maintenance_args(fleet.maintenance),
         kms_rotation_days=base.kms_rotation_days,
         key_vault_purge_protection=base.key_vault_purge_protection,

@@ -155,6 +155,9 @@ class GkeClusterArgs(TypedDict):
     Default: VULNERABILITY_DISABLED."""
     security_group: NotRequired[str]
     """Google Groups for RBAC: the gke-security-groups@<domain> group. Default: none."""
+    vertical_pod_autoscaling: NotRequired[bool]
+    """Turn on GKE's built-in Vertical Pod Autoscaler, so VerticalPodAutoscaler objects work
+    without installing one. Default: true."""
     maintenance: NotRequired[MaintenanceWindowArgs]
     """Weekly window for auto-upgrades. Default: none (GKE upgrades at any time)."""
     auto_provisioning: NotRequired[GkeAutoProvisioningArgs]
@@ -307,6 +310,9 @@ class GkeCluster(ManagedCluster):
             private_cluster_config=private_cluster(args),
             master_authorized_networks_config=authorized_networks(args),
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=f"{self._project}.svc.id.goog"),
+            # GKE's built-in Vertical Pod Autoscaler.
+            vertical_pod_autoscaling=gcp.container.ClusterVerticalPodAutoscalingArgs(enabled=True)
+            if args.get("vertical_pod_autoscaling", True) else None,
             # Dataplane V2 enforces NetworkPolicy itself; network_policy must stay unset with it.
             datapath_provider="ADVANCED_DATAPATH",
             database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=key.id),
@@ -368,7 +374,7 @@ class GkeCluster(ManagedCluster):
         self.workload_pool = self.cluster.workload_identity_config.apply(lambda w: w.workload_pool if w and w.workload_pool else "")
         self.account = pulumi.Output.from_input(self._project)  # project id (Python only, for the fleet's handle)
         self.cloud_outputs = {"clusterId": self.cluster_id, "nodeServiceAccount": self.node_service_account,
-                              "workloadPool": self.workload_pool}
+                              "workloadPool": self.workload_pool, "managedVpa": bool(args.get("vertical_pod_autoscaling", True))}
         self.lb_annotations = {
             "internal": {"networking.gke.io/load-balancer-type": "Internal"},
             "external": {"cloud.google.com/l4-rbs": "enabled"},
@@ -432,6 +438,8 @@ def gke_cluster_args(cluster: ClusterSpec, fleet: FleetSpec, network: GcpNetwork
         binary_authorization=base.gke_binary_authorization,
         security_posture=base.gke_security_posture,
         vulnerability_mode=base.gke_vulnerability_mode,
+        # The fleet's VPAs run on the managed one (components/addons/vpa.py).
+        vertical_pod_autoscaling=True,
         maintenance=maintenance_args(fleet.maintenance),
         # GKE caps memory in GB; the config's GiB are used as-is. Karpenter's
         # WhenEmptyOrUnderutilized corresponds to GKE's aggressive scale-down profile.
