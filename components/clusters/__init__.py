@@ -51,7 +51,8 @@ def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProvid
         aws_net = AwsNetwork(f"{cluster.name}-net", AwsNetworkArgs(cluster=cluster, provider=provider, nat_per_zone=fleet.baseline.nat_per_zone),
                              moved_from_cluster("archipelago:clusters:EksCluster", cluster.name))
         eks = EksCluster(cluster.name, eks_cluster_args(cluster, fleet, aws_net), opts)
-        return cluster_handle(cluster, eks, provider, {"vpcId": aws_net.vpc_id, "privateSubnetIds": aws_net.private_subnet_ids})
+        return cluster_handle(cluster, eks, provider, {"vpcId": aws_net.vpc_id, "privateSubnetIds": aws_net.private_subnet_ids,
+                                                       "privateRouteTableIds": aws_net.private_route_table_ids})
     if cluster.cloud == "azure":
         from components.clusters.aks import AksCluster, aks_cluster_args
         from components.network.azure import AzureNetwork, AzureNetworkArgs
@@ -61,6 +62,7 @@ def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProvid
         aks = AksCluster(cluster.name, aks_cluster_args(cluster, fleet, az_net), opts)
         return cluster_handle(cluster, aks, provider, {
             "resourceGroupName": az_net.resource_group_name, "resourceGroupId": az_net.resource_group_id, "vnetId": az_net.vnet_id,
+            "vnetName": az_net.vnet_name,
             "nodeSubnetId": az_net.node_subnet_id, "nodeSecurityGroupName": az_net.node_nsg_name,
         })
     from components.clusters.gke import GkeCluster, gke_cluster_args

@@ -104,7 +104,8 @@ class AksClusterArgs(TypedDict):
     cluster_name: NotRequired[str]
     """The AKS cluster's name, also its DNS prefix. Default: the component's name."""
     public_api_cidrs: NotRequired[list[str]]
-    """CIDRs authorized on a public API server. Default: none, the cluster is private."""
+    """CIDRs authorized on a public API server. Default: none, the cluster is private (its public
+    FQDN resolves to the private endpoint, and the kubeconfig names that FQDN)."""
     node_labels: NotRequired[dict[str, str]]
     """Extra Kubernetes labels on the system nodes (archipelago.io/pool=system is always set). Default: none."""
     admin_group_object_ids: NotRequired[list[pulumi.Input[str]]]
@@ -229,6 +230,7 @@ class AksCluster(ManagedCluster):
         self._region = args["region"]
         self._resource_group = args["resource_group_name"]
         self._managed_vpa = bool(args.get("vertical_pod_autoscaling", True))
+        self._private = not args.get("public_api_cidrs")
         self._client = authorization.get_client_config_output(opts=self.invoke_opts())
         self._subscription = self._client.subscription_id
         cp_identity = self._control_plane_identity(name, args)
@@ -403,7 +405,11 @@ class AksCluster(ManagedCluster):
 
     def _outputs(self, provider_depends_on: list[pulumi.Resource]) -> None:
         creds = containerservice.list_managed_cluster_user_credentials_output(
-            resource_group_name=self._resource_group, resource_name=self.cluster.name, format="exec", opts=self.invoke_opts(),
+            resource_group_name=self._resource_group, resource_name=self.cluster.name, format="exec",
+            # Private clusters: the kubeconfig names the public FQDN (resolvable from every
+            # network), not the privatelink one that resolves only inside the cluster's VNet.
+            server_fqdn="public" if self._private else None,
+            opts=self.invoke_opts(),
         )
         server_ca = pulumi.Output.secret(creds.kubeconfigs[0].value).apply(_server_and_ca)
         # The API address and CA are not secret; only the credentials document as a whole is.
