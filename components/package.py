@@ -6,21 +6,26 @@ resource references, every field documented by the string literal after it, outp
 ``pulumi.Output`` class attributes with docstrings, no ``from __future__ import annotations`` in the
 module (the analyzer reads ``__init__``'s annotations as objects). ``NOT_YET_PACKAGED`` are the
 components that still take the fleet's own models (``ClusterHandle``, ``FleetSpec``...) and wait
-for the same conversion; a test keeps the two lists equal to every component in ``components/``.
+for the same conversion; ``BASE_CLASSES`` are abstract bases of public components, never
+registered alone. A test keeps the three lists equal to every component in ``components/``.
 """
 
 import pulumi
 
+from components.clusters.aks import AksCluster
+from components.clusters.eks import EksCluster
+from components.clusters.gke import GkeCluster
 from components.security.baseline import SecurityBaseline
 
 PACKAGE_NAME = "archipelago"
 PACKAGE_VERSION = "0.1.0"
 
-PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [SecurityBaseline]
+PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [SecurityBaseline, EksCluster, AksCluster, GkeCluster]
+
+BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
 
 NOT_YET_PACKAGED: tuple[str, ...] = (
     "AwsNetwork", "AzureNetwork", "GcpNetwork",
-    "ManagedCluster", "EksCluster", "AksCluster", "GkeCluster",
     "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning", "SubmarinerJoin",
     "ExternalDns", "Monitoring", "VerticalPodAutoscaler",
     "IstioMesh", "Submariner", "SubmarinerBroker", "FleetPorts", "DnsFailover", "FleetMetrics",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .mocks import MASK
-from .report import cluster_of
+from .report import cluster_of, engine_urn, previous_urns
 
 FLEET = "(fleet)"
 VALUE_WIDTH = 80
@@ -304,9 +304,16 @@ def _clusters(records: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def diff_records(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
-    """Compare two plan records (the ``--json`` documents)."""
-    old = {r["urn"]: r for r in base["resources"]}
-    new = {r["urn"]: r for r in head["resources"]}
+    """Compare two plan records (the ``--json`` documents). Resources are matched by the URN the
+    engine gives them; a head resource whose aliases (or its parent's) name a base URN is the same
+    resource, moved, as the engine treats it."""
+    base_by_urn = {r["urn"]: r for r in base["resources"]}
+    head_by_urn = {r["urn"]: r for r in head["resources"]}
+    old = {engine_urn(r, base_by_urn): r for r in base["resources"]}
+    new: dict[str, dict[str, Any]] = {}
+    for r in head["resources"]:
+        known = [u for u in sorted(previous_urns(r, head_by_urn)) if u in old]
+        new[known[0] if known else engine_urn(r, head_by_urn)] = r
     groups: dict[str, ClusterDiff] = {}
 
     def group(name: str | None) -> ClusterDiff:
@@ -315,7 +322,7 @@ def diff_records(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
 
     for urn, r in new.items():
         if urn not in old:
-            group(cluster_of(r, new)).added.append(r)
+            group(cluster_of(r, head_by_urn)).added.append(r)
             continue
         before = old[urn]
         props = property_changes(before.get("inputs") or {}, r.get("inputs") or {})
@@ -326,18 +333,18 @@ def diff_records(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
         if before.get("protect") != r.get("protect"):
             props.append(("(protect)", before.get("protect"), r.get("protect")))
         if props:
-            group(cluster_of(r, new)).changed.append(Change(r, props, replace_by))
+            group(cluster_of(r, head_by_urn)).changed.append(Change(r, props, replace_by))
     for urn, r in old.items():
         if urn not in new:
-            group(cluster_of(r, old)).removed.append(r)
+            group(cluster_of(r, base_by_urn)).removed.append(r)
 
-    base_clusters, head_clusters = set(_clusters(old.values())), set(_clusters(new.values()))
+    base_clusters, head_clusters = set(_clusters(base_by_urn.values())), set(_clusters(head_by_urn.values()))
     for g in groups.values():
         if g.name in head_clusters - base_clusters:
             g.status = "new cluster"
         elif g.name in base_clusters - head_clusters:
             g.status = "cluster removed"
-    order = _clusters(new.values()) + sorted(base_clusters - head_clusters) + [FLEET]
+    order = _clusters(head_by_urn.values()) + sorted(base_clusters - head_clusters) + [FLEET]
     ordered = [groups[n] for n in dict.fromkeys(order) if n in groups and not groups[n].empty()]
     return PlanDiff(stack=str(head.get("stack") or base.get("stack") or "?"), clusters=ordered)
 

@@ -429,6 +429,18 @@ class DuplicateUrnError(Exception):
         super().__init__("duplicate resource URN(s), which the engine refuses: " + ", ".join(self.urns))
 
 
+def _moves(aliases: Any) -> list[dict[str, Any]]:
+    """The aliases that say a resource moved (another parent or name, or a full old URN). The
+    type-only aliases providers add to every resource of a renamed type are left out."""
+    out = []
+    for a in aliases:
+        d = json_format.MessageToDict(a)
+        spec = d.get("spec", {})
+        if "urn" in d or spec.get("parentUrn") or spec.get("noParent") or spec.get("name"):
+            out.append(d)
+    return out
+
+
 class RecordingMonitor(MockMonitor):
     """A mock monitor that keeps the plan record."""
 
@@ -465,5 +477,6 @@ class RecordingMonitor(MockMonitor):
                 "protect": bool(request.protect) if request.HasField("protect") else False,
                 "inputs": mask_secrets(inputs),
                 "secretOutputs": list(request.additionalSecretOutputs),
+                **({"aliases": moves} if (moves := _moves(request.aliases)) else {}),
             })
         return response

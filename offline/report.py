@@ -11,6 +11,9 @@ from typing import Any
 import yaml
 
 CLUSTER_COMPONENTS = ("archipelago:clusters:",)
+# A cluster's network is composed beside its cluster component, named "<cluster>-net".
+NETWORK_COMPONENTS = ("archipelago:network:",)
+NETWORK_SUFFIX = "-net"
 REDACTED = "[redacted]"
 
 
@@ -28,6 +31,8 @@ def cluster_of(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str | No
     for node in _parent_chain(r, by_urn):
         if node["type"].startswith(CLUSTER_COMPONENTS):
             return node["name"]
+        if node["type"].startswith(NETWORK_COMPONENTS) and node["name"].endswith(NETWORK_SUFFIX):
+            return node["name"].removesuffix(NETWORK_SUFFIX)
     provider = by_urn.get(r.get("provider") or "")
     if provider is not None and provider is not r:
         return cluster_of(provider, by_urn)
@@ -119,3 +124,47 @@ def write_dot(plan: Any, out: Path) -> None:
         lines.append(f"  {parent} -> {ids[r['urn']]};")
     lines.append("}")
     out.write_text("\n".join(lines) + "\n")
+
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _urn_prefix(urn: str) -> str:
+    return "::".join(urn.split("::")[:2])
+
+
+def _qualified_type(urn: str) -> str:
+    return urn.split("::")[2]
+
+
+def engine_urn(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str:
+    """The URN the Pulumi engine gives a resource: its ancestors' types joined by ``$`` (the stack
+    left out) before its own. The mock monitor qualifies a type with its parent's type only, so
+    a moved component's children keep their mock URNs while their real ones change."""
+    types = [n["type"] for n in _parent_chain(r, by_urn) if n["type"] != STACK_TYPE]
+    return f"{_urn_prefix(r['urn'])}::{'$'.join(reversed(types))}::{r['name']}"
+
+
+def previous_urns(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> set[str]:
+    """Engine URNs a resource answers to: its own, those its move aliases name (another parent or
+    name), and, as the engine does for children of an aliased parent, its own type and name under
+    each of its parent's previous URNs."""
+    own = engine_urn(r, by_urn)
+    out = {own}
+    prefix = _urn_prefix(r["urn"])
+    for alias in r.get("aliases") or []:
+        if "urn" in alias:
+            out.add(alias["urn"])
+            continue
+        spec = alias.get("spec", {})
+        typ, name = spec.get("type") or r["type"], spec.get("name") or r["name"]
+        parent = spec.get("parentUrn")
+        if spec.get("noParent") or (parent and _qualified_type(parent) == STACK_TYPE):
+            out.add(f"{prefix}::{typ}::{name}")
+        elif parent:
+            out.add(f"{prefix}::{_qualified_type(parent)}${typ}::{name}")
+    parent_record = by_urn.get(r.get("parent") or "")
+    if parent_record is not None and parent_record["type"] != STACK_TYPE:
+        for old in previous_urns(parent_record, by_urn) - {engine_urn(parent_record, by_urn)}:
+            out.add(f"{prefix}::{_qualified_type(old)}${r['type']}::{r['name']}")
+    return out

@@ -115,8 +115,10 @@ def version_problem(cloud: str, version: str, on: _date) -> str | None:
     return None
 
 
-# Pod Security Standards version written into every namespace's pod-security labels.
-POD_SECURITY_VERSION = "v1.33"
+# Pod Security Standards version written into every namespace's pod-security labels: the
+# definition of each level as of this Kubernetes minor, the version the fleet's clusters run
+# (tests/test_versions.py cites the semantics). Move it with the clusters' kubernetesVersion.
+POD_SECURITY_VERSION = "v1.35"
 
 # Helm charts: name -> (repository, chart, version). Versions match ../shared/charts.
 CHARTS: dict[str, dict[str, str]] = {

@@ -304,6 +304,8 @@ PSS_CASES = {
     "proc-mount": (_csc(procMount="Default"), _csc(procMount="Unmasked")),
     "seccomp-baseline": (_csc(seccompProfile={"type": "Localhost", "localhostProfile": "p.json"}),
                          _csc(seccompProfile={"type": "Unconfined"})),
+    "host-probes": (lambda p: p["spec"]["containers"][0].update(livenessProbe={"httpGet": {"host": "127.0.0.1", "port": 8080}}),
+                    lambda p: p["spec"]["containers"][0].update(lifecycle={"preStop": {"tcpSocket": {"host": "10.0.0.1", "port": 80}}})),
     "sysctls": (_psc(sysctls=[{"name": "net.ipv4.tcp_rmem", "value": "4096 87380 6291456"}]),
                 _psc(sysctls=[{"name": "kernel.msgmax", "value": "65536"}])),
     "volume-types": (_both(_vol(csi={"driver": "x"}), lambda p: p["spec"]["volumes"].append({"name": "w", "projected": {"sources": []}})),

@@ -211,3 +211,31 @@ def test_security_group_rule_cidr_change_is_a_replacement() -> None:
     assert d.counts()["replace"] == 1
     d = diff.diff_records(_sg_rule(["10.1.0.0/16"], "vpc"), _sg_rule(["10.2.0.0/16"], "vpc"))
     assert d.counts() == {"add": 0, "change": 1, "replace": 0, "delete": 0}
+
+
+def test_moved_resources_are_matched_through_their_aliases(dev_plan: Any) -> None:
+    """The networks sit beside their clusters with an alias to the old parent. A base record with
+    each network still under its cluster diffs clean against the current plan (the engine
+    applies the alias, and the parent's alias to every child); without the aliases every network
+    resource would be deleted and created again."""
+    head = _doc(dev_plan)
+    base = _doc(dev_plan)
+    clusters = {r["name"]: r["urn"] for r in base["resources"] if r["type"].startswith("archipelago:clusters:")}
+    moved = [r for r in base["resources"] if r.get("aliases")]
+    assert {r["name"] for r in moved} == {f"{c}-net" for c in clusters}
+    renamed: dict[str, str] = {}
+    for net in moved:
+        old_parent = clusters[net["name"].removesuffix("-net")]
+        new_urn = net["urn"].replace("pulumi:pulumi:Stack$", old_parent.split("::")[2].rsplit("$", 1)[-1] + "$")
+        renamed[net["urn"]] = new_urn
+        net.update(urn=new_urn, parent=old_parent)
+        del net["aliases"]
+    for r in base["resources"]:
+        r["parent"] = renamed.get(r.get("parent") or "", r.get("parent"))
+    assert "No changes." in diff.render(diff.diff_records(base, head))
+
+    for r in head["resources"]:
+        r.pop("aliases", None)
+    unaliased = diff.diff_records(base, head)
+    removed = {r["name"] for c in unaliased.clusters for r in c.removed}
+    assert {f"{c}-net" for c in clusters} | {"dev-eks-net-vpc"} <= removed

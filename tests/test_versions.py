@@ -72,3 +72,19 @@ def test_eks_addons_pinned_for_every_aws_version_offered() -> None:
             assert set(versions.EKS_ADDON_VERSIONS[version]) >= {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent",
                                                                  "aws-ebs-csi-driver"}
             assert versions.EKS_ADDON_VERSIONS[version]["kube-proxy"].startswith(f"v{version}.")
+
+
+def test_pod_security_version_is_the_fleets_kubernetes_version() -> None:
+    """The pod-security.kubernetes.io/<mode>-version labels pin which version's definition of a
+    Pod Security level the admission plugin applies: a Kubernetes minor version ("v1.35") or
+    "latest" (https://kubernetes.io/docs/concepts/security/pod-security-admission/, "Pod Security
+    Admission labels for namespaces"; example pinning v1.35 in
+    https://kubernetes.io/docs/tasks/configure-pod-container/enforce-standards-namespace-labels/).
+    A version newer than the API server's own is clamped to the newest it knows (checkRegistry's
+    EvaluatePod in kubernetes/pod-security-admission policy/registry.go), so pinning the version
+    the clusters run applies exactly that release's restricted level, and an upgrade does not
+    tighten admission until this constant moves with it. Both stacks run one version: the labels
+    name it."""
+    pinned = {c.kubernetes_version for stack in ("dev", "prod") for c in build_spec(stack_raw(stack), stack, today=TODAY).clusters}
+    assert versions.POD_SECURITY_VERSION == f"v{min(pinned, key=lambda v: tuple(map(int, v.split('.'))))}"
+    assert pinned == {"1.35"}

@@ -1,26 +1,74 @@
-"""Managed clusters per cloud. :func:`build_cluster` is the one place that picks EKS, AKS or GKE."""
+"""Managed clusters per cloud. :func:`build_cluster` is the one place that picks EKS, AKS or GKE:
+the fleet's composition of a cluster's network, the cluster component (from the fleet's spec
+turned into the component's args) and the ClusterHandle the add-ons take."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
-from components.clusters.base import ClusterArgs
+from components.clusters.base import ManagedCluster
 from components.handle import ClusterHandle
 from components.providers import CloudProviders
 from stacks.spec import ClusterSpec, FleetSpec
 
 
+def moved_from_cluster(cluster_type: str, cluster_name: str) -> pulumi.ResourceOptions:
+    """Options for a component that used to be a child of the cluster component (the network):
+    an alias to its old parent keeps its URN, and its children's, in deployed stacks."""
+    return pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=pulumi.create_urn(cluster_name, cluster_type))])
+
+
+def cluster_handle(spec: ClusterSpec, cluster: ManagedCluster, cloud_provider: pulumi.ProviderResource,
+                   network_outputs: dict[str, Any]) -> ClusterHandle:
+    """The cloud-neutral handle of a cluster component, for the add-ons."""
+    return ClusterHandle(
+        spec=spec,
+        provider=cluster.k8s_provider,
+        cloud_provider=cloud_provider,
+        component=cluster,
+        kubeconfig=cluster.kubeconfig,  # type: ignore[attr-defined]
+        endpoint=pulumi.Output.from_input(cluster.endpoint),  # type: ignore[attr-defined]
+        ca_data=pulumi.Output.from_input(cluster.certificate_authority),  # type: ignore[attr-defined]
+        oidc_issuer=cluster.oidc_issuer,  # type: ignore[attr-defined]
+        account=cluster.account,  # type: ignore[attr-defined]
+        cloud_outputs={**network_outputs, **cluster.cloud_outputs},
+        lb_annotations=cluster.lb_annotations,
+        _identity=cluster.bind_identity,  # type: ignore[attr-defined]
+    )
+
+
 def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProviders) -> ClusterHandle:
+    """The cluster's network, then the cluster on it (the network keeps its URN by alias: it used
+    to be the cluster component's child), then the handle."""
     provider = providers.for_cluster(cluster.cloud, cluster.region)
-    opts = pulumi.ResourceOptions()
+    opts = pulumi.ResourceOptions(providers=[provider])
     if cluster.cloud == "aws":
-        from components.clusters.eks import EksCluster
+        from components.clusters.eks import EksCluster, eks_cluster_args
+        from components.network.aws import AwsNetwork, AwsNetworkArgs
 
-        return EksCluster(cluster.name, ClusterArgs(cluster, fleet, provider), opts).handle
+        aws_net = AwsNetwork(f"{cluster.name}-net", AwsNetworkArgs(cluster=cluster, provider=provider, nat_per_zone=fleet.baseline.nat_per_zone),
+                             moved_from_cluster("archipelago:clusters:EksCluster", cluster.name))
+        eks = EksCluster(cluster.name, eks_cluster_args(cluster, fleet, aws_net), opts)
+        return cluster_handle(cluster, eks, provider, {"vpcId": aws_net.vpc_id, "privateSubnetIds": aws_net.private_subnet_ids,
+                                                       "privateRouteTableIds": aws_net.private_route_table_ids})
     if cluster.cloud == "azure":
-        from components.clusters.aks import AksCluster
+        from components.clusters.aks import AksCluster, aks_cluster_args
+        from components.network.azure import AzureNetwork, AzureNetworkArgs
 
-        return AksCluster(cluster.name, ClusterArgs(cluster, fleet, provider), opts).handle
-    from components.clusters.gke import GkeCluster
+        az_net = AzureNetwork(f"{cluster.name}-net", AzureNetworkArgs(cluster=cluster, provider=provider),
+                              moved_from_cluster("archipelago:clusters:AksCluster", cluster.name))
+        aks = AksCluster(cluster.name, aks_cluster_args(cluster, fleet, az_net), opts)
+        return cluster_handle(cluster, aks, provider, {
+            "resourceGroupName": az_net.resource_group_name, "resourceGroupId": az_net.resource_group_id, "vnetId": az_net.vnet_id,
+            "vnetName": az_net.vnet_name,
+            "nodeSubnetId": az_net.node_subnet_id, "nodeSecurityGroupName": az_net.node_nsg_name,
+        })
+    from components.clusters.gke import GkeCluster, gke_cluster_args
+    from components.network.gcp import GcpNetwork, GcpNetworkArgs
 
-    return GkeCluster(cluster.name, ClusterArgs(cluster, fleet, provider), opts).handle
+    gcp_net = GcpNetwork(f"{cluster.name}-net", GcpNetworkArgs(cluster=cluster, provider=provider),
+                         moved_from_cluster("archipelago:clusters:GkeCluster", cluster.name))
+    gke = GkeCluster(cluster.name, gke_cluster_args(cluster, fleet, gcp_net), opts)
+    return cluster_handle(cluster, gke, provider, {"networkId": gcp_net.network_id, "subnetworkId": gcp_net.subnetwork_id})

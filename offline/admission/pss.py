@@ -1,4 +1,4 @@
-"""Pod Security Standards (v1.33) as one table of rules.
+"""Pod Security Standards (v1.35, the version stacks/versions.py pins in the labels) as one table of rules.
 
 Each rule reads a pod (metadata + spec) and returns what it finds wrong; ``baseline`` rules apply
 at ``baseline`` and ``restricted``, ``restricted`` rules only at ``restricted``; ``privileged``
@@ -127,6 +127,27 @@ def proc_mount(meta: dict[str, Any], spec: dict[str, Any]) -> list[str]:
             if (m := _sc(c).get("procMount")) not in (None, "Default")]
 
 
+# Probe and lifecycle-hook hosts other than the pod itself reach other endpoints from the kubelet:
+# baseline forbids them from v1.34 (kubernetes/pod-security-admission
+# policy/check_hostProbesAndhostLifecycle.go, MinimumVersion 1.34; empty or a loopback address only).
+LOOPBACK_HOSTS = ("", "127.0.0.1", "::1")
+HOST_HANDLERS = ("livenessProbe", "readinessProbe", "startupProbe", "lifecycle.postStart", "lifecycle.preStop")
+
+
+def host_probes(meta: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+    out = []
+    for c in _containers(spec):
+        for path in HOST_HANDLERS:
+            handler: Any = c
+            for key in path.split("."):
+                handler = (handler or {}).get(key)
+            for kind in ("httpGet", "tcpSocket"):
+                host = ((handler or {}).get(kind) or {}).get("host") or ""
+                if host not in LOOPBACK_HOSTS:
+                    out.append(f"container {c.get('name')} {path}.{kind}.host {host}")
+    return out
+
+
 def seccomp_baseline(meta: dict[str, Any], spec: dict[str, Any]) -> list[str]:
     return [f"{who} seccompProfile Unconfined" for who, sc in _contexts(spec)
             if (sc.get("seccompProfile") or {}).get("type") == "Unconfined"]
@@ -213,6 +234,7 @@ RULES: tuple[Rule, ...] = (
     Rule("selinux", "baseline", "SELinux", selinux),
     Rule("proc-mount", "baseline", "/proc Mount Type", proc_mount),
     Rule("seccomp-baseline", "baseline", "Seccomp", seccomp_baseline),
+    Rule("host-probes", "baseline", "Probes / Lifecycle Hooks", host_probes),
     Rule("sysctls", "baseline", "Sysctls", sysctls),
     Rule("volume-types", "restricted", "Volume Types", volume_types),
     Rule("privilege-escalation", "restricted", "Privilege Escalation", privilege_escalation),

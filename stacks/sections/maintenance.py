@@ -41,9 +41,18 @@ class MaintenanceConfig(Model):
 
     def gke_recurring_window(self, anchor: dt.date = dt.date(2026, 1, 3)) -> tuple[str, str, str]:
         """(start_time, end_time, recurrence) for GKE: an RFC 3339 occurrence on ``day`` and an RRULE."""
-        days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-        first = anchor + dt.timedelta(days=(days.index(self.day) - anchor.weekday()) % 7)
-        start = dt.datetime.combine(first, dt.time.fromisoformat(self.start_utc), tzinfo=dt.UTC)
-        end = start + dt.timedelta(hours=self.duration_hours)
-        fmt = "%Y-%m-%dT%H:%M:%SZ"
-        return start.strftime(fmt), end.strftime(fmt), f"FREQ=WEEKLY;BYDAY={self.day[:2].upper()}"
+        return gke_recurring_window(self.day, self.start_utc, self.duration_hours, anchor)
+
+
+WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def gke_recurring_window(day: str, start_utc: str, duration_hours: int,
+                         anchor: dt.date = dt.date(2026, 1, 3)) -> tuple[str, str, str]:
+    """(start_time, end_time, recurrence) of a weekly window for GKE: the first occurrence of
+    ``day`` on or after ``anchor`` as RFC 3339 times, and an RRULE."""
+    first = anchor + dt.timedelta(days=(WEEK_DAYS.index(day) - anchor.weekday()) % 7)
+    start = dt.datetime.combine(first, dt.time.fromisoformat(start_utc), tzinfo=dt.UTC)
+    end = start + dt.timedelta(hours=duration_hours)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return start.strftime(fmt), end.strftime(fmt), f"FREQ=WEEKLY;BYDAY={day[:2].upper()}"
