@@ -251,10 +251,12 @@ def test_cacerts_on_every_cluster_chain_to_one_root(prod_plan, prod_secrets) -> 
         chain = _certs(data["cert-chain.pem"])
         assert chain == [ca, root]
         bc = ca.extensions.get_extension_for_class(x509.BasicConstraints).value
-        # The TLS provider sets MaxPathLen without MaxPathLenZero, so max_path_length=0 writes no
-        # pathLenConstraint at all (offline/pki.py _path_length): the intermediate is unconstrained.
+        # The TLS provider sets MaxPathLen without MaxPathLenZero, so it cannot write pathlen 0 on the
+        # intermediate (offline/pki.py _path_length; terraform-provider-tls common_cert.go). The
+        # chain is bounded at the root instead: pathlen 1 allows the intermediates and no CA below.
         assert bc.ca and bc.path_length is None
-        assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        root_bc = root.extensions.get_extension_for_class(x509.BasicConstraints).value
+        assert root_bc.ca and root_bc.path_length == 1
         assert ca.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
         key, ca_key = serialization.load_pem_private_key(data["ca-key.pem"].encode(), password=None), ca.public_key()
         assert isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(ca_key, ec.EllipticCurvePublicKey)

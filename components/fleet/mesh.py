@@ -61,6 +61,10 @@ class IstioMesh(pulumi.ComponentResource):
             private_key_pem=root_key.private_key_pem,
             subject=tls.SelfSignedCertSubjectArgs(organization=ORGANIZATION, common_name=f"{mesh.mesh_id} Root CA"),
             is_ca_certificate=True,
+            # One CA level below the root: the clusters' intermediates may sign workload certificates
+            # but no further CA. Set here because the TLS provider cannot write pathlen 0 on the
+            # intermediate (offline/pki.py _path_length), while 1 on the root it does write.
+            max_path_length=1,
             allowed_uses=CA_USES,
             validity_period_hours=ROOT_VALIDITY_HOURS,
             opts=keep,
@@ -87,7 +91,6 @@ class IstioMesh(pulumi.ComponentResource):
                 ca_cert_pem=self.root_cert.cert_pem,
                 ca_private_key_pem=root_key.private_key_pem,
                 is_ca_certificate=True,
-                max_path_length=0,  # signs workload certificates only, never another CA
                 allowed_uses=CA_USES,
                 validity_period_hours=INTERMEDIATE_VALIDITY_HOURS,
                 opts=keep,
