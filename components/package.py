@@ -16,8 +16,10 @@ from components.clusters.aks import AksCluster
 from components.clusters.eks import EksCluster
 from components.clusters.gke import GkeCluster
 from components.security.baseline import SecurityBaseline
+from components.tokens import PACKAGE_NAME
 
-PACKAGE_NAME = "archipelago"
+__all__ = ["BASE_CLASSES", "NOT_YET_PACKAGED", "PACKAGE_NAME", "PACKAGE_VERSION", "PUBLIC_COMPONENTS"]
+
 PACKAGE_VERSION = "0.1.0"
 
 PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [SecurityBaseline, EksCluster, AksCluster, GkeCluster]

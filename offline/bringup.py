@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-CLUSTER_COMPONENT = "archipelago:clusters:"
+from .report import CLUSTER_COMPONENTS, is_component
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ class Graph:
                     direct.append(p)
                 else:
                     direct.extend(parent["dependencies"])
-                if owner is None and parent["type"].startswith(CLUSTER_COMPONENT):
+                if owner is None and is_component(parent, CLUSTER_COMPONENTS):
                     owner = parent["name"]
                 p = parent.get("parent")
                 hops += 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .mocks import MASK
-from .report import cluster_of, engine_urn, previous_urns
+from .report import CLUSTER_COMPONENTS, cluster_of, engine_urn, is_component, previous_urns
 
 FLEET = "(fleet)"
 VALUE_WIDTH = 80
@@ -300,7 +300,7 @@ class PlanDiff:
 
 
 def _clusters(records: Iterable[Mapping[str, Any]]) -> list[str]:
-    return [r["name"] for r in records if r["type"].startswith("archipelago:clusters:")]
+    return [r["name"] for r in records if is_component(r, CLUSTER_COMPONENTS)]
 
 
 def diff_records(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:

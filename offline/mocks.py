@@ -19,6 +19,8 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
+from components.tokens import PACKAGE_NAME as PROJECT_PACKAGE
+
 from . import pki
 
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -430,13 +432,15 @@ class DuplicateUrnError(Exception):
 
 
 def _moves(aliases: Any) -> list[dict[str, Any]]:
-    """The aliases that say a resource moved (another parent or name, or a full old URN). The
-    type-only aliases providers add to every resource of a renamed type are left out."""
+    """The aliases that say a resource moved (another parent, name or type, or a full old URN).
+    The type-only aliases provider SDKs add to every resource of a renamed type (dozens of former
+    API versions on azure-native) are left out; this program's own component renames are kept."""
     out = []
     for a in aliases:
         d = json_format.MessageToDict(a)
         spec = d.get("spec", {})
-        if "urn" in d or spec.get("parentUrn") or spec.get("noParent") or spec.get("name"):
+        own_type = str(spec.get("type", "")).startswith(f"{PROJECT_PACKAGE}:")
+        if "urn" in d or spec.get("parentUrn") or spec.get("noParent") or spec.get("name") or own_type:
             out.append(d)
     return out
 

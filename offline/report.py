@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-CLUSTER_COMPONENTS = ("archipelago:clusters:",)
+from components.tokens import PACKAGE_NAME
+
+# Components are told apart by class (the last segment of the type token), so records of either
+# token scheme (``archipelago:index:EksCluster`` now, ``archipelago:clusters:EksCluster`` before) read alike.
+CLUSTER_COMPONENTS = frozenset({"EksCluster", "AksCluster", "GkeCluster"})
 # A cluster's network is composed beside its cluster component, named "<cluster>-net".
-NETWORK_COMPONENTS = ("archipelago:network:",)
+NETWORK_COMPONENTS = frozenset({"AwsNetwork", "AzureNetwork", "GcpNetwork"})
 NETWORK_SUFFIX = "-net"
+
+
+def is_component(r: Mapping[str, Any], classes: frozenset[str]) -> bool:
+    """Whether a record is one of this program's components of the given classes."""
+    typ = r["type"]
+    return typ.startswith(f"{PACKAGE_NAME}:") and typ.rsplit(":", 1)[-1] in classes
 REDACTED = "[redacted]"
 
 
@@ -29,9 +40,9 @@ def _parent_chain(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]):
 def cluster_of(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str | None:
     """The cluster a resource belongs to: its cluster-component ancestor, else its provider's."""
     for node in _parent_chain(r, by_urn):
-        if node["type"].startswith(CLUSTER_COMPONENTS):
+        if is_component(node, CLUSTER_COMPONENTS):
             return node["name"]
-        if node["type"].startswith(NETWORK_COMPONENTS) and node["name"].endswith(NETWORK_SUFFIX):
+        if is_component(node, NETWORK_COMPONENTS) and node["name"].endswith(NETWORK_SUFFIX):
             return node["name"].removesuffix(NETWORK_SUFFIX)
     provider = by_urn.get(r.get("provider") or "")
     if provider is not None and provider is not r:
@@ -50,7 +61,7 @@ def cluster_name(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str:
 def component_of(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str:
     """The nearest Archipelago component around a resource (e.g. ``EksCluster``, ``AwsNetwork``)."""
     for node in _parent_chain(r, by_urn):
-        if node["type"].startswith("archipelago:"):
+        if node["type"].startswith(f"{PACKAGE_NAME}:"):
             return node["type"].rsplit(":", 1)[-1]
     return "(stack)"
 
@@ -163,6 +174,12 @@ def previous_urns(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> set[s
             out.add(f"{prefix}::{typ}::{name}")
         elif parent:
             out.add(f"{prefix}::{_qualified_type(parent)}${typ}::{name}")
+        else:  # no parent named: the resource's current parent, under each URN the parent answers to
+            parent_record = by_urn.get(r.get("parent") or "")
+            if parent_record is None or parent_record["type"] == STACK_TYPE:
+                out.add(f"{prefix}::{typ}::{name}")
+            else:
+                out |= {f"{prefix}::{_qualified_type(p)}${typ}::{name}" for p in previous_urns(parent_record, by_urn)}
     parent_record = by_urn.get(r.get("parent") or "")
     if parent_record is not None and parent_record["type"] != STACK_TYPE:
         for old in previous_urns(parent_record, by_urn) - {engine_urn(parent_record, by_urn)}:

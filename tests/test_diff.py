@@ -17,6 +17,7 @@ import pytest
 
 from offline import diff
 from offline.plan import run_plan
+from offline.report import CLUSTER_COMPONENTS, is_component
 from tests.conftest import stack_raw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,14 +215,15 @@ def test_security_group_rule_cidr_change_is_a_replacement() -> None:
 
 
 def test_moved_resources_are_matched_through_their_aliases(dev_plan: Any) -> None:
-    """The networks sit beside their clusters with an alias to the old parent. A base record with
-    each network still under its cluster diffs clean against the current plan (the engine
+    """The networks sit beside their clusters with an alias to the old parent, and components carry
+    an alias to their former type token. A base record with each network still under its cluster
+    and each component under its old type diffs clean against the current plan (the engine
     applies the alias, and the parent's alias to every child); without the aliases every network
     resource would be deleted and created again."""
     head = _doc(dev_plan)
     base = _doc(dev_plan)
-    clusters = {r["name"]: r["urn"] for r in base["resources"] if r["type"].startswith("archipelago:clusters:")}
-    moved = [r for r in base["resources"] if r.get("aliases")]
+    clusters = {r["name"]: r["urn"] for r in base["resources"] if is_component(r, CLUSTER_COMPONENTS)}
+    moved = [r for r in base["resources"] if any(a.get("spec", {}).get("parentUrn") for a in r.get("aliases") or [])]
     assert {r["name"] for r in moved} == {f"{c}-net" for c in clusters}
     renamed: dict[str, str] = {}
     for net in moved:
@@ -232,6 +234,11 @@ def test_moved_resources_are_matched_through_their_aliases(dev_plan: Any) -> Non
         del net["aliases"]
     for r in base["resources"]:
         r["parent"] = renamed.get(r.get("parent") or "", r.get("parent"))
+        # Components deployed under their former type token (the head names it in a type alias).
+        for alias in r.pop("aliases", None) or []:
+            r["type"] = alias["spec"]["type"]
+    assert {r["type"] for r in base["resources"] if r["name"] in clusters} == {
+        "archipelago:clusters:EksCluster", "archipelago:clusters:AksCluster", "archipelago:clusters:GkeCluster"}
     assert "No changes." in diff.render(diff.diff_records(base, head))
 
     for r in head["resources"]:

@@ -27,7 +27,7 @@ import components
 from components.package import BASE_CLASSES, NOT_YET_PACKAGED, PACKAGE_NAME, PACKAGE_VERSION, PUBLIC_COMPONENTS
 from offline.mocks import MASK
 from offline.plan import run_program
-from offline.report import previous_urns
+from offline.report import CLUSTER_COMPONENTS, is_component, previous_urns
 
 from .conftest import ROOT
 
@@ -146,7 +146,7 @@ def test_every_public_component_has_an_example() -> None:
 
 
 def _children(records: list[dict[str, Any]], component: str) -> list[dict[str, Any]]:
-    parent = next(r["urn"] for r in records if r["type"] == "archipelago:security:SecurityBaseline" and r["name"] == component)
+    parent = next(r["urn"] for r in records if r["type"] == "archipelago:index:SecurityBaseline" and r["name"] == component)
     return [r for r in records if r.get("parent") == parent]
 
 
@@ -190,10 +190,10 @@ def test_fleet_children_keep_their_cluster_named_urns(dev_plan: Any) -> None:
     every deployed stack already has."""
     by_urn = dev_plan.by_urn()
     for c in dev_plan.spec.clusters:
-        comp = next(r for r in dev_plan.resources if r["type"] == "archipelago:security:SecurityBaseline" and r["name"] == f"{c.name}-security")
+        comp = next(r for r in dev_plan.resources if r["type"] == "archipelago:index:SecurityBaseline" and r["name"] == f"{c.name}-security")
         kids = {r["name"] for r in dev_plan.resources if r.get("parent") == comp["urn"]}
         assert {f"{c.name}-ns-production", f"{c.name}-production-default-deny", f"{c.name}-staging-allow-dns"} <= kids
-        assert by_urn[comp["parent"]]["type"].startswith("archipelago:clusters:")
+        assert is_component(by_urn[comp["parent"]], CLUSTER_COMPONENTS)
 
 
 CLUSTERS = {
@@ -229,12 +229,12 @@ def test_cluster_schema(component: str) -> None:
 
 CLUSTER_EXAMPLES = {
     # example: (component type, cloud provider type, a few children named from the component's name)
-    "eks-cluster": ("archipelago:clusters:EksCluster", "pulumi:providers:aws",
+    "eks-cluster": ("archipelago:index:EksCluster", "pulumi:providers:aws",
                     {"shop-eks", "shop-system", "shop-secrets", "shop-vpc-cni", "shop-coredns", "shop-access-deployer", "shop-k8s"}),
-    "aks-cluster": ("archipelago:clusters:AksCluster", "pulumi:providers:azure-native",
+    "aks-cluster": ("archipelago:index:AksCluster", "pulumi:providers:azure-native",
                     {"shop-aks", "shop-kms", "shop-control-plane", "shop-cp-network", "shop-deployer-admin",
                      "shop-aksManagedAutoUpgradeSchedule", "shop-k8s"}),
-    "gke-cluster": ("archipelago:clusters:GkeCluster", "pulumi:providers:gcp",
+    "gke-cluster": ("archipelago:index:GkeCluster", "pulumi:providers:gcp",
                     {"shop-gke", "shop-system", "shop-kms", "shop-secrets", "shop-nodes", "shop-k8s"}),
 }
 
@@ -311,7 +311,8 @@ def test_cluster_urns_are_unchanged_or_aliased(stack: str, request: pytest.Fixtu
     add-ons parented to a cluster are left to their own tests) is still
     planned: as the resource's own engine URN, or one its aliases (or its parent's, which the
     engine applies to children) name. The networks moved beside their cluster and carry an alias
-    to their old parent; nothing else moved."""
+    to their old parent; components moved to the one token scheme carry an alias to their old
+    type; nothing else moved."""
     plan = request.getfixturevalue(f"{stack}_plan")
     by_urn = plan.by_urn()
     answered: set[str] = set()
@@ -321,8 +322,13 @@ def test_cluster_urns_are_unchanged_or_aliased(stack: str, request: pytest.Fixtu
                 if line and not line.startswith("#")]
     assert len(recorded) > 100
     assert [u for u in recorded if u not in answered] == []
-    moved = {r["name"] for r in plan.resources if r.get("aliases")}
-    assert moved == {f"{c.name}-net" for c in plan.spec.clusters}
+    specs = [(r, a.get("spec", {})) for r in plan.resources for a in r.get("aliases") or []]
+    moves = {r["name"] for r, spec in specs if spec.get("parentUrn")}
+    assert moves == {f"{c.name}-net" for c in plan.spec.clusters}
+    # Type renames only: each to the one scheme, same class, from the type it was deployed under.
+    renames = [(r["type"], spec["type"]) for r, spec in specs if {k for k, v in spec.items() if v} == {"type"}]
+    assert renames and all(new == f"archipelago:index:{old.rsplit(':', 1)[-1]}" != old for new, old in renames)
+    assert len(renames) + len(moves) == len(specs)
 
 
 CONSTRUCT_PROGRAM = '''

@@ -104,7 +104,7 @@ def test_plan_command_writes_json_manifests_and_dot(tmp_path) -> None:
     keys = {"urn", "type", "name", "parent", "provider", "dependencies", "inputs"}
     assert all(keys <= set(r) for r in record["resources"])
     types = {r["type"] for r in record["resources"]}
-    assert {"archipelago:clusters:EksCluster", "pulumi:providers:kubernetes", "aws:eks/cluster:Cluster"} <= types
+    assert {"archipelago:index:EksCluster", "pulumi:providers:kubernetes", "aws:eks/cluster:Cluster"} <= types
     assert "certificate-authority-data" not in out_json.read_text()  # kubeconfigs only appear masked
     dot = out_dot.read_text()
     assert dot.startswith("digraph") and "EksCluster" in dot and "->" in dot

@@ -128,7 +128,7 @@ K8S_TYPES = ("kubernetes:core/v1:Namespace", ctl.NETPOL, ctl.ROLE, ctl.RB, ctl.C
 def _baseline_objects(plan):
     by_urn = plan.by_urn()
     for r in plan.resources:
-        if r["type"] in K8S_TYPES and any(by_urn[p]["type"] == "archipelago:security:SecurityBaseline"
+        if r["type"] in K8S_TYPES and any(by_urn[p]["type"] == "archipelago:index:SecurityBaseline"
                                           for p in [r["parent"]] if p):
             yield plan.spec.cluster(cluster_of(r, by_urn)), r
 

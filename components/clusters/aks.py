@@ -27,6 +27,7 @@ from components.clusters.base import (
 )
 from components.handle import CloudPermissions, WorkloadIdentity
 from components.network.azure import AzureNetwork
+from components.tokens import component_type, renamed_from
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
 from stacks.spec import ClusterSpec, FleetSpec
 
@@ -225,7 +226,7 @@ class AksCluster(ManagedCluster):
     """The Entra ID tenant of the cluster."""
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:clusters:AksCluster", name, args, "azure-native", opts)
+        super().__init__(component_type(AksCluster), name, args, "azure-native", renamed_from("archipelago:clusters:AksCluster", opts))
         _check(args)
         self._region = args["region"]
         self._resource_group = args["resource_group_name"]

@@ -21,6 +21,7 @@ from components.clusters.base import (
 )
 from components.handle import CloudPermissions, WorkloadIdentity
 from components.network.aws import AwsNetwork
+from components.tokens import component_type, renamed_from
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
 from stacks.spec import ClusterSpec, FleetSpec
 from stacks.versions import EKS_ADDON_VERSIONS
@@ -238,7 +239,7 @@ class EksCluster(ManagedCluster):
     """ARN of the nodes' IAM role (for other node groups or Karpenter)."""
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:clusters:EksCluster", name, args, "aws", opts)
+        super().__init__(component_type(EksCluster), name, args, "aws", renamed_from("archipelago:clusters:EksCluster", opts))
         _check(args)
         invoke = self.invoke_opts()
         identity = aws.get_caller_identity_output(opts=invoke)

@@ -22,6 +22,7 @@ from components.clusters.base import (
 )
 from components.handle import CloudPermissions, WorkloadIdentity
 from components.network.gcp import PODS_RANGE, SERVICES_RANGE, GcpNetwork
+from components.tokens import component_type, renamed_from
 from stacks.ports import fleet_sources
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
 from stacks.sections.maintenance import gke_recurring_window
@@ -230,7 +231,7 @@ class GkeCluster(ManagedCluster):
     """The Workload Identity pool, <project>.svc.id.goog, read from the cluster so users wait for it."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:clusters:GkeCluster", name, args, "gcp", opts)
+        super().__init__(component_type(GkeCluster), name, args, "gcp", renamed_from("archipelago:clusters:GkeCluster", opts))
         _check(args)
         self._project = args["project"]
         project_info = gcp.organizations.get_project_output(project_id=self._project, opts=self.invoke_opts())

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from components import naming
 from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace_on
+from components.tokens import component_type, renamed_from
 from stacks.baseline import APPLICATION_NAMESPACES
 from stacks.config import DNS_LABEL, GroupBinding
 
@@ -126,7 +127,7 @@ class SecurityBaseline(pulumi.ComponentResource):
     """Names of the ClusterRoleBindings and RoleBindings created for the groups."""
 
     def __init__(self, name: str, args: SecurityBaselineArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:security:SecurityBaseline", name, None, opts)
+        super().__init__(component_type(SecurityBaseline), name, None, renamed_from("archipelago:security:SecurityBaseline", opts))
         provider = args["kubernetes_provider"]
         prefix = args.get("name_prefix") or name
         namespaces = list(args.get("namespaces") or APPLICATION_NAMESPACES)
