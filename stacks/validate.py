@@ -63,14 +63,8 @@ def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None)
 
     clusters_value = raw.get("clusters")
     raw_clusters = clusters_value if isinstance(clusters_value, list) else []
-    parsed: dict[int, ClusterConfig] = {}
-    for i, item in enumerate(raw_clusters):
-        if not isinstance(item, dict):
-            continue  # already reported by FleetConfig
-        try:
-            parsed[i] = ClusterConfig.model_validate(item)
-        except ValidationError as exc:
-            issues += issues_from(exc, ("clusters", i))
+    parsed, cluster_issues = _parse_clusters(raw_clusters)
+    issues += cluster_issues
 
     complete = len(parsed) == len(raw_clusters)  # fleet-wide counts are only meaningful then
     issues += _check_clusters(parsed, checked if "gcpProject" not in bad else None, today or plan_date(), complete)
@@ -84,26 +78,44 @@ def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None)
     if issues or fleet is None:
         raise ConfigError(issues, names=_cluster_names(raw_clusters))
 
-    clusters = []
-    for i, c in sorted(parsed.items()):
-        clusters.append(
-            ClusterSpec(
-                name=c.name,
-                cloud=c.cloud,
-                region=c.region,
-                role=c.role,
-                kubernetes_version=c.kubernetes_version,
-                zones=tuple(c.zones or default_zones(c.cloud, c.region)),
-                nodes=c.nodes,
-                instance_type=c.nodes.instance_type or DEFAULT_INSTANCE_TYPES[c.cloud],
-                network=plans[i],
-            )
+    return _resolve(fleet, parsed, plans, stack)
+
+
+def _parse_clusters(raw_clusters: list[Any]) -> tuple[dict[int, ClusterConfig], list[ConfigIssue]]:
+    """Each cluster entry parsed on its own, so one bad cluster does not hide another's errors."""
+    parsed: dict[int, ClusterConfig] = {}
+    issues: list[ConfigIssue] = []
+    for i, item in enumerate(raw_clusters):
+        if not isinstance(item, dict):
+            continue  # already reported by FleetConfig
+        try:
+            parsed[i] = ClusterConfig.model_validate(item)
+        except ValidationError as exc:
+            issues += issues_from(exc, ("clusters", i))
+    return parsed, issues
+
+
+def _resolve(fleet: FleetConfig, parsed: dict[int, ClusterConfig], plans: dict[int, ipam.NetworkPlan], stack: str) -> FleetSpec:
+    """The resolved fleet of a config with no issues: defaults filled, each cluster on its ranges."""
+    clusters = tuple(
+        ClusterSpec(
+            name=c.name,
+            cloud=c.cloud,
+            region=c.region,
+            role=c.role,
+            kubernetes_version=c.kubernetes_version,
+            zones=tuple(c.zones or default_zones(c.cloud, c.region)),
+            nodes=c.nodes,
+            instance_type=c.nodes.instance_type or DEFAULT_INSTANCE_TYPES[c.cloud],
+            network=plans[i],
         )
-    spec = FleetSpec(
+        for i, c in sorted(parsed.items())
+    )
+    return FleetSpec(
         stack=stack,
         environment=fleet.environment,
         address_space=fleet.address_space,
-        clusters=tuple(clusters),
+        clusters=clusters,
         gcp_project=fleet.gcp_project,
         baseline=baseline_for(fleet.environment),
         security=fleet.security,
@@ -118,7 +130,6 @@ def build_spec(raw: dict[str, Any], stack: str, *, today: dt.date | None = None)
         vpa=fleet.vpa,
         network=fleet.network,
     )
-    return spec
 
 
 # Config sections plug in here: each validator checks its own key and returns the issues it found.
@@ -289,12 +300,24 @@ def _check_zones(p: str, c: ClusterConfig) -> list[ConfigIssue]:
 
 
 def _address_plan(space: Net, parsed: dict[int, ClusterConfig]) -> tuple[list[ConfigIssue], dict[int, ipam.NetworkPlan]]:
+    """Each cluster's three ranges: a /16 block of ``space`` per cluster that needs one, the ranges
+    given in config checked, and all of them disjoint across the fleet."""
     issues: list[ConfigIssue] = []
     if not ipam.is_private(space):
         issues.append(ConfigIssue("addressSpace", space, "is not a private range (RFC 1918 or 100.64.0.0/10)"))
-    count = ipam.block_count(space)
+    slots, slot_issues = _assign_slots(space, parsed)
+    issues += slot_issues
+    if slots is None:
+        return issues, {}
+    plans, owners, range_issues = _resolve_ranges(space, parsed, slots)
+    return issues + range_issues + _overlaps(owners, parsed), plans
 
-    # 1. Which block each cluster uses (only clusters that need one: some range not given).
+
+def _assign_slots(space: Net, parsed: dict[int, ClusterConfig]) -> tuple[dict[int, int] | None, list[ConfigIssue]]:
+    """Which block each cluster uses (only clusters that need one: some range not given); pinned
+    slots first, then hashed ones. ``None`` when the space has too few blocks for the fleet."""
+    issues: list[ConfigIssue] = []
+    count = ipam.block_count(space)
     slots: dict[int, int] = {}
     taken: dict[int, int] = {}
     pinned = {i: c.network.slot for i, c in parsed.items() if c.network.slot is not None}
@@ -318,7 +341,7 @@ def _address_plan(space: Net, parsed: dict[int, ClusterConfig]) -> tuple[list[Co
                                   f"has {count} /16 blocks but {len(slots)} clusters need one; use a larger addressSpace "
                                   f"(a /{ipam.BLOCK_PREFIX - max(1, (len(slots) - 1).bit_length())} or larger) "
                                   "or give some clusters all three ranges explicitly"))
-        return issues, {}
+        return None, issues
     for i in sorted(slots, key=lambda k: (k not in pinned, k)):
         s = slots[i]
         if s in taken:
@@ -333,10 +356,18 @@ def _address_plan(space: Net, parsed: dict[int, ClusterConfig]) -> tuple[list[Co
             del slots[i]
         else:
             taken[s] = i
+    return slots, issues
 
-    # 2. Resolve each cluster's three ranges; check those given in config.
+
+Owner = tuple[str, Net, int]  # (config path, range, cluster index)
+
+
+def _resolve_ranges(space: Net, parsed: dict[int, ClusterConfig], slots: dict[int, int]
+                    ) -> tuple[dict[int, ipam.NetworkPlan], list[Owner], list[ConfigIssue]]:
+    """Each cluster's three ranges, from config or from its block; those given in config checked."""
+    issues: list[ConfigIssue] = []
     plans: dict[int, ipam.NetworkPlan] = {}
-    owners: list[tuple[str, Net, int]] = []  # (path, range, cluster index) for overlap checks
+    owners: list[Owner] = []
     for i, c in sorted(parsed.items()):
         net = c.network
         from_block = ipam.block_ranges(ipam.block(space, slots[i])) if i in slots else {}
@@ -362,11 +393,14 @@ def _address_plan(space: Net, parsed: dict[int, ClusterConfig]) -> tuple[list[Co
             issues += _check_size(path, key, given, c.cloud)
         if not ok:
             continue
-        for key, rng in ranges.items():
-            owners.append((f"clusters[{i}].network.{key}", rng, i))
+        owners += [(f"clusters[{i}].network.{key}", rng, i) for key, rng in ranges.items()]
         plans[i] = ipam.NetworkPlan(slot=slots.get(i), vpc=ranges["vpcCidr"], pods=ranges["podCidr"], services=ranges["serviceCidr"])
+    return plans, owners, issues
 
-    # 3. Disjoint within each cluster and across the fleet.
+
+def _overlaps(owners: list[Owner], parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
+    """Ranges disjoint within each cluster and across the fleet."""
+    issues: list[ConfigIssue] = []
     for a in range(len(owners)):
         for b in range(a + 1, len(owners)):
             pa, na, ia = owners[a]
@@ -374,7 +408,7 @@ def _address_plan(space: Net, parsed: dict[int, ClusterConfig]) -> tuple[list[Co
             if na.overlaps(nb):
                 where = "" if ia == ib else f" (cluster '{parsed[ia].name}')"
                 issues.append(ConfigIssue(pb, nb, f"overlaps {pa} {na}{where}"))
-    return issues, plans
+    return issues
 
 
 def _check_size(path: str, key: str, net: Net, cloud: str) -> list[ConfigIssue]:
