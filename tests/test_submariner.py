@@ -13,23 +13,20 @@ import yaml
 from pulumi.runtime.sync_await import _sync_await
 
 from components.addons.submariner import (
+    BROKER_NAMESPACE,
     OPERATOR_NAMESPACE,
     SubmarinerJoinArgs,
     cluster_id,
     join_values,
     kube_dns_stub_domains,
 )
-from components.fleet.submariner import (
-    BROKER_CLIENT_SA,
-    BROKER_NAMESPACE,
-    api_host_port,
-)
+from components.fleet.submariner import BROKER_CLIENT_SA, api_host_port
 from offline.mocks import MASK
 from offline.plan import Plan, run_plan
 from offline.report import cluster_name, cluster_of
 from offline.schemas import validate_builtin, validate_custom_resource
 from stacks.config import ConfigError
-from stacks.sections.connectivity import SUBMARINER_SUPPORT, SubmarinerConfig, lighthouse_dns_ip
+from stacks.sections.connectivity import SUBMARINER_SUPPORT, lighthouse_dns_ip
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, CRD_API_VERSIONS, SUBMARINER_IMAGE_TAG
 
@@ -421,13 +418,6 @@ def test_secret_references_are_blocked_by_the_charts_crd_copy() -> None:
     assert not chart.get("x-kubernetes-preserve-unknown-fields")
 
 
-def _fake_handle(cloud: str, services: str = "10.1.0.0/20") -> Any:
-    from types import SimpleNamespace
-
-    net = SimpleNamespace(pods=ipaddress.IPv4Network("10.2.0.0/16"), services=ipaddress.IPv4Network(services))
-    return SimpleNamespace(name=f"c-{cloud}", cloud=cloud, network=net)
-
-
 @pytest.mark.parametrize("cloud, custom", [("aws", None), ("azure", {"configMapName": "coredns-custom", "namespace": "kube-system"}),
                                            ("gcp", None)])
 def test_clusterset_dns_wiring_per_cloud(cloud: str, custom: Any) -> None:
@@ -437,12 +427,10 @@ def test_clusterset_dns_wiring_per_cloud(cloud: str, custom: Any) -> None:
     imports ``*.server`` from ``coredns-custom`` and reverts edits to ``coredns``); without it the
     operator edits the ``coredns`` Corefile (EKS, whose add-on keeps the edit under PRESERVE);
     GKE's kube-dns has no Corefile, so the program adds a stub domain to a fixed-IP Service."""
-    from components.addons.submariner import BrokerConnection
-
     # join_values only places these leaves; plain strings stand in for the Outputs.
-    plain = cast(Any, "x")
-    args = SubmarinerJoinArgs(_fake_handle(cloud), BrokerConnection(server=plain, token=plain, ca=plain, namespace="ns"),
-                              plain, SubmarinerConfig())
+    args = SubmarinerJoinArgs(kubernetes_provider=cast(Any, None), cluster_id=f"c-{cloud}", cluster_cidr="10.2.0.0/16",
+                              service_cidr="10.1.0.0/20", broker_server="b:443", broker_token="t", broker_ca="c",
+                              ipsec_psk="p", cluster_dns=SUBMARINER_SUPPORT[cloud].dns)
     values = join_values(args)
     assert values["submariner"].get("coreDNSCustomConfig") == custom
     assert SUBMARINER_SUPPORT[cloud].dns == {"aws": "coredns", "azure": "coredns-custom", "gcp": "kube-dns"}[cloud]
