@@ -25,7 +25,6 @@ from stacks.versions import SUBMARINER_IMAGE_TAG
 OPERATOR_NAMESPACE = "submariner-operator"
 # Release name == namespace == chart name of the broker chart, so its "fullname" is the release name.
 BROKER_NAMESPACE = "submariner-k8s-broker"
-IKE_PORT = 500
 NATT_PORT = 4500  # IPsec NAT-T; also the encapsulation port of the wireguard and vxlan drivers
 CABLE_DRIVERS: tuple[str, ...] = get_args(CableDriver)
 # How clusterset.local reaches Lighthouse's DNS on a cluster:
@@ -33,16 +32,18 @@ CABLE_DRIVERS: tuple[str, ...] = get_args(CableDriver)
 #   "coredns-custom"  the operator writes ``lighthouse.server`` into a ConfigMap CoreDNS imports (AKS);
 #   "kube-dns"        kube-dns stub domain to a Service of fixed ClusterIP in front of Lighthouse (GKE).
 CLUSTER_DNS_MODES = ("coredns", "coredns-custom", "kube-dns")
-# The PSK and the broker token stay inline in the chart's Submariner resource. The v0.18.1
-# operator has Secret references (``ceIPSecPSKSecret``, ``brokerK8sSecret``), but the chart
-# 0.18.1 installs its own, older copy of the CRD (crds/crd.yaml): it has neither field, requires
-# ``ceIPSecPSK`` and ``brokerK8sApiServerToken``, and a structural schema prunes unknown fields, so
-# a reference would be dropped silently. The operator also builds its own broker client from the
-# inline token even when ``brokerK8sSecret`` is set (controllers/submariner/submariner_controller.go
-# getAuthorizedBrokerClientFor, "TODO Read the secret"). Both stay Pulumi secrets in the plan and
-# state; in the cluster they are readable by whoever can read Submariner resources (the
-# operator's RBAC and cluster admins). tests/test_submariner.py pins these facts.
-SECRETS_INLINE_REASON = "chart 0.18.1's CRD copy has no Secret references"
+# The PSK and the broker token stay inline in the chart's Submariner resource, as Pulumi secrets
+# in the plan and state. Read against upstream at 0.18.1 (tests/test_submariner.py cites the lines):
+# - the token cannot leave the resource: with ``brokerK8sSecret`` set, the operator's first step
+#   of every reconcile builds its own broker client from the inline token ("TODO Read the
+#   secret", fixed upstream in 0.19.0) and stops the reconcile when that fails; it also copies the
+#   token into the ServiceDiscovery resource and the gateway's environment;
+# - libreswan does read ``ceIPSecPSKSecret`` (key ``psk``, and it wins over the inline value),
+#   but the 0.18.1 chart renders the resource unconditionally with ``ceIPSecPSK`` from its values,
+#   has no value for a reference, and installs a CRD copy without the field (a structural schema
+#   prunes it); WireGuard reads only the inline PSK.
+SECRETS_INLINE_REASON = ("operator 0.18.1 needs the inline broker token; chart 0.18.1 can only render an inline PSK "
+                         "(no ceIPSecPSKSecret in its template or CRD copy)")
 
 # Lighthouse's CoreDNS pods (submariner-operator controllers/servicediscovery: app label).
 LIGHTHOUSE_DNS_APP = "submariner-lighthouse-coredns"
@@ -150,7 +151,8 @@ def join_values(args: SubmarinerJoinArgs) -> dict[str, Any]:
             "psk": args["ipsec_psk"],
             # ESP always inside UDP: crosses NAT and keeps the firewall to UDP ports only.
             "forceUDPEncaps": True,
-            "ikePort": IKE_PORT,
+            # No ikePort: libreswan runs IKE on the NAT-T port; the Submariner resource's
+            # ceIPSecIKEPort is read by nothing at 0.18.1 (tests/test_submariner.py).
             "natPort": NATT_PORT,
         },
         "operator": {"image": {"tag": SUBMARINER_IMAGE_TAG}},
