@@ -434,7 +434,7 @@ def _release_values(records: list[dict[str, Any]], name: str) -> dict[str, Any]:
 
 def test_submariner_broker_example_plans_alone() -> None:
     records = run_program(EXAMPLES / "submariner-broker" / "__main__.py", "submariner-broker-example", "dev")
-    kids = _tree(records, "archipelago:submariner:SubmarinerBroker", "hub-broker")
+    kids = _tree(records, "archipelago:index:SubmarinerBroker", "hub-broker")
     assert {r["name"] for r in kids} == {"hub-broker-ns", "hub-broker-client-sa", "hub-broker-client-token", "hub-broker"}
     provider = next(r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes")
     assert all(r["provider"].startswith(provider) for r in kids)
@@ -447,7 +447,7 @@ def test_submariner_join_example_plans_alone() -> None:
     """The join alone: its namespace and the operator release on the program's provider, the
     token and PSK masked in the release values, the ranges as given."""
     records = run_program(EXAMPLES / "submariner-join" / "__main__.py", "submariner-join-example", "dev")
-    kids = _tree(records, "archipelago:submariner:SubmarinerJoin", "east")
+    kids = _tree(records, "archipelago:index:SubmarinerJoin", "east")
     assert {r["name"] for r in kids} == {"east-ns", "east-operator"}
     provider = next(r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes")
     assert all(r["provider"].startswith(provider) for r in kids)
@@ -461,7 +461,7 @@ def test_submariner_example_plans_alone() -> None:
     """Two clusters: the broker on the first (named from the broker cluster), one PSK, a join per
     cluster on that cluster's provider, each release waiting for the broker's release and token."""
     records = run_program(EXAMPLES / "submariner" / "__main__.py", "submariner-example", "dev")
-    kids = _tree(records, "archipelago:submariner:Submariner", "shop")
+    kids = _tree(records, "archipelago:index:Submariner", "shop")
     by_name = {r["name"]: r for r in kids}
     assert {"west-submariner-broker", "shop-random", "shop-ipsec-psk", "west-submariner", "east-submariner",
             "west-submariner-operator", "east-submariner-operator", "west-submariner-broker-client-token"} <= set(by_name)
@@ -520,7 +520,7 @@ def test_bad_submariner_args_are_refused_naming_the_field(component: str, args: 
 def test_fleet_submariner_keeps_its_names(dev_plan: Any) -> None:
     """The fleet composes the clusterset from plain args; the children keep the names (and so URNs)
     deployed stacks have: <cluster>-submariner-operator, <hub>-submariner-broker-client-token..."""
-    names = {r["name"] for r in dev_plan.resources if ":submariner:" in r["urn"]}
+    names = {r["name"] for r in dev_plan.resources if ":index:Submariner" in r["urn"]}
     hub = dev_plan.spec.management.name
     assert {"submariner-random", "submariner-ipsec-psk", f"{hub}-submariner-broker", f"{hub}-submariner-broker-ns",
             f"{hub}-submariner-broker-client-sa", f"{hub}-submariner-broker-client-token"} <= names

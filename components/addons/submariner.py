@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.addons.helm import release_on
 from components.security.namespaces import pss_namespace_on
+from components.tokens import component_type, renamed_from
 from stacks.sections.connectivity import AKS_COREDNS_CUSTOM, CableDriver, lighthouse_dns_ip
 from stacks.versions import SUBMARINER_IMAGE_TAG
 
@@ -190,7 +191,7 @@ class SubmarinerJoin(pulumi.ComponentResource):
     """Status of the operator chart's Helm release (deployed once the install succeeded)."""
 
     def __init__(self, name: str, args: SubmarinerJoinArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:submariner:SubmarinerJoin", name, None, opts)
+        super().__init__(component_type(SubmarinerJoin), name, None, renamed_from("archipelago:submariner:SubmarinerJoin", opts))
         _check_args(args)
         provider = args["kubernetes_provider"]
         prefix = args.get("name_prefix") or name

@@ -29,6 +29,7 @@ from components.addons.submariner import (
 from components.fleet.tokens import service_account_token_on
 from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace_on
+from components.tokens import component_type, renamed_from
 from stacks.sections.connectivity import SUBMARINER_SUPPORT, global_cidr, submariner_clusters
 from stacks.spec import FleetSpec
 
@@ -70,7 +71,7 @@ class SubmarinerBroker(pulumi.ComponentResource):
     """The broker's namespace (submariner-k8s-broker)."""
 
     def __init__(self, name: str, args: SubmarinerBrokerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:submariner:SubmarinerBroker", name, None, opts)
+        super().__init__(component_type(SubmarinerBroker), name, None, renamed_from("archipelago:submariner:SubmarinerBroker", opts))
         provider = args["kubernetes_provider"]
         prefix = args.get("name_prefix") or name
         # Only CRDs, a Role and a token live here, no pods: restricted.
@@ -180,7 +181,7 @@ class Submariner(pulumi.ComponentResource):
     namespace, token, ca, ipsecPSK."""
 
     def __init__(self, name: str, args: SubmarinerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:submariner:Submariner", name, None, opts)
+        super().__init__(component_type(Submariner), name, None, renamed_from("archipelago:submariner:Submariner", opts))
         _check_args(args)
         prefix = args.get("name_prefix") or name
         hub = args["broker"]
