@@ -482,6 +482,7 @@ def test_submariner_example_plans_alone() -> None:
     ("join", {"cluster_id": "East"}, "clusterId: 'East' is not a DNS-1123 label"),
     ("join", {"cable_driver": "strongswan"}, "cableDriver: 'strongswan'"),
     ("join", {"cluster_dns": "bind"}, "clusterDns: 'bind'"),
+    ("join", {"cable_driver": "vxlan"}, "natTraversal: true with cableDriver vxlan"),
     ("join", {"service_cidr": "172.20.0.1/16"}, "serviceCidr: '172.20.0.1/16'"),
     ("join", {"global_cidr": "242.0.0.0/33"}, "globalCidr: '242.0.0.0/33'"),
     ("clusterset", {"clusters": [{"cluster_id": "a", "cluster_cidr": "10.1.0.0/16", "service_cidr": "172.20.0.0/16"},

@@ -287,6 +287,8 @@ BAD = [
     ("unknown-driver", {"cableDriver": "strongswan"}, "submariner.cableDriver", "'strongswan'"),
     ("typo-key", {"cableDrvier": "wireguard"}, "submariner.cableDrvier", "did you mean 'cableDriver'"),
     ("nat-not-bool", {"natTraversal": "maybe"}, "submariner.natTraversal", "'maybe'"),
+    # submariner-io/submariner@v0.18.1 pkg/cable/vxlan/vxlan.go:74-76: vxlan supports no NAT.
+    ("vxlan-behind-nat", {"cableDriver": "vxlan", "natTraversal": True}, "submariner.natTraversal", "vxlan driver works only without NAT"),
     ("globalnet-bad-cidr", {"globalnet": {"enabled": True, "cidr": "242.0.0.1/8"}}, "submariner.globalnet.cidr", "host bits"),
     ("globalnet-overlaps-fleet", {"globalnet": {"enabled": True, "cidr": "10.128.0.0/9"}}, "submariner.globalnet.cidr",
      "overlaps addressSpace 10.0.0.0/8"),

@@ -116,6 +116,8 @@ def _check_args(args: SubmarinerJoinArgs) -> None:
             raise ValueError(f"{field}: {value!r} is not an IPv4 CIDR ({err})") from None
     if args.get("cable_driver", "libreswan") not in CABLE_DRIVERS:
         raise ValueError(f"cableDriver: {args.get('cable_driver')!r} is not one of {', '.join(CABLE_DRIVERS)}")
+    if args.get("cable_driver") == "vxlan" and args.get("nat_traversal", True):
+        raise ValueError("natTraversal: true with cableDriver vxlan, whose driver works only without NAT")
     if args.get("cluster_dns", "coredns") not in CLUSTER_DNS_MODES:
         raise ValueError(f"clusterDns: {args.get('cluster_dns')!r} is not one of {', '.join(CLUSTER_DNS_MODES)}")
 
