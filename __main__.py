@@ -14,7 +14,7 @@ from components.fleet.gitops_backup import argocd_and_velero
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
 from components.fleet.metrics import FleetMetrics, FleetMetricsArgs
 from components.fleet.ports import open_fleet_ports
-from components.fleet.submariner import Submariner, SubmarinerArgs
+from components.fleet.submariner import fleet_submariner
 from components.network.fabric import build_fabric
 from components.providers import CloudProviders
 from components.security.baseline import apply_security_baseline
@@ -58,13 +58,13 @@ mesh = IstioMesh("mesh", IstioMeshArgs(fleet=fleet, handles=handles))
 mesh_traffic(handles, injected)  # the mesh's flows through the namespaces' default-deny
 
 # Submariner: broker on the management cluster, a join on every cluster.
-submariner = Submariner("submariner", SubmarinerArgs(fleet, handles))
+submariner = fleet_submariner(fleet, handles)
 pulumi.export("submariner", submariner.summary)
-pulumi.export("submarinerBrokerInfo", submariner.broker_info)
+pulumi.export("submarinerBrokerInfo", submariner.component.broker_info)
 
 # -- DNS failover (external-dns into one Route 53 zone), fleet metrics and right-sizing --
 fleet_metrics = FleetMetrics("metrics", FleetMetricsArgs(
-    fleet=fleet, handles=handles, export_ready={n: [j.release] for n, j in submariner.joins.items()},
+    fleet=fleet, handles=handles, export_ready={n: [j.release] for n, j in submariner.component.joins.items()},
     unreachable=submariner.not_joined))
 dns = DnsFailover("dns", DnsFailoverArgs(fleet=fleet, handles=handles, aws_provider=providers.aws(fleet.dns.region),
                                          monitoring={n: [m.release] for n, m in fleet_metrics.monitoring.items()}))

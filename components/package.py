@@ -12,9 +12,11 @@ registered alone. A test keeps the three lists equal to every component in ``com
 
 import pulumi
 
+from components.addons.submariner import SubmarinerJoin
 from components.clusters.aks import AksCluster
 from components.clusters.eks import EksCluster
 from components.clusters.gke import GkeCluster
+from components.fleet.submariner import Submariner, SubmarinerBroker
 from components.security.baseline import SecurityBaseline
 from components.tokens import PACKAGE_NAME
 
@@ -22,14 +24,16 @@ __all__ = ["BASE_CLASSES", "NOT_YET_PACKAGED", "PACKAGE_NAME", "PACKAGE_VERSION"
 
 PACKAGE_VERSION = "0.1.0"
 
-PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [SecurityBaseline, EksCluster, AksCluster, GkeCluster]
+PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [
+    SecurityBaseline, EksCluster, AksCluster, GkeCluster, SubmarinerJoin, SubmarinerBroker, Submariner,
+]
 
 BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
 
 NOT_YET_PACKAGED: tuple[str, ...] = (
     "AwsNetwork", "AzureNetwork", "GcpNetwork",
-    "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning", "SubmarinerJoin",
+    "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning",
     "ExternalDns", "Monitoring", "VerticalPodAutoscaler",
-    "IstioMesh", "Submariner", "SubmarinerBroker", "FleetPorts", "DnsFailover", "FleetMetrics",
+    "IstioMesh", "FleetPorts", "DnsFailover", "FleetMetrics",
     "Fabric", "AwsGateway", "AzureGateway", "GcpGateway", "VpnLink", "PeeringLink", "MeshTraffic", "DeployerRunner",
 )

@@ -303,6 +303,20 @@ def _clusters(records: Iterable[Mapping[str, Any]]) -> list[str]:
     return [r["name"] for r in records if is_component(r, CLUSTER_COMPONENTS)]
 
 
+def same_provider(before: str | None, after: str | None, base_by_urn: dict[str, dict[str, Any]],
+                  head_by_urn: dict[str, dict[str, Any]]) -> bool:
+    """Whether two provider references name one provider: equal, or the new provider answers to
+    the old one's URN through its aliases (or its parent's). The engine then diffs nothing for the
+    resources it manages (pulumi/pulumi pkg/resource/deploy/step_generator.go ``providerChanged``:
+    "observed an aliased provider"); a provider that moved without an alias is a new provider."""
+    if before == after:
+        return True
+    old, new = base_by_urn.get(before or ""), head_by_urn.get(after or "")
+    if old is None or new is None:
+        return False
+    return engine_urn(old, base_by_urn) in previous_urns(new, head_by_urn)
+
+
 def diff_records(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
     """Compare two plan records (the ``--json`` documents). Resources are matched by the URN the
     engine gives them; a head resource whose aliases (or its parent's) name a base URN is the same
@@ -327,7 +341,7 @@ def diff_records(base: Mapping[str, Any], head: Mapping[str, Any]) -> PlanDiff:
         before = old[urn]
         props = property_changes(before.get("inputs") or {}, r.get("inputs") or {})
         replace_by = [p for p, _, _ in props if forces_replacement(r["type"], p)]
-        if before.get("provider") != r.get("provider"):
+        if not same_provider(before.get("provider"), r.get("provider"), base_by_urn, head_by_urn):
             props.append(("(provider)", before.get("provider"), r.get("provider")))
             replace_by.append("(provider)")
         if before.get("protect") != r.get("protect"):

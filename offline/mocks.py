@@ -248,6 +248,18 @@ def _route53_zone(a: MockResourceArgs) -> dict[str, Any]:
 
 OUTPUTS["aws:route53/zone:Zone"] = _route53_zone
 
+
+def _helm_release(a: MockResourceArgs) -> dict[str, Any]:
+    """A Helm release as the provider reports it after a first install: revision 1, deployed."""
+    return {"status": {
+        "name": a.inputs.get("name", a.name), "namespace": a.inputs.get("namespace", "default"),
+        "chart": str(a.inputs.get("chart", "")).rsplit("/", 1)[-1], "version": a.inputs.get("version", ""),
+        "revision": 1, "status": "deployed",
+    }}
+
+
+OUTPUTS["kubernetes:helm.sh/v3:Release"] = _helm_release
+
 # --- the network fabric: what each provider computes ------------------------------------------
 
 def _public_ip(*parts: str, first: int = 3) -> str:

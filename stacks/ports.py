@@ -67,7 +67,8 @@ FLEET_PORTS: tuple[FleetPort, ...] = (
     # the NAT-T port and forceUDPEncaps on (components/addons/submariner.py), so IKE and ESP both
     # ride UDP 4500 and UDP 500 carries nothing (submariner-io/submariner@v0.18.1
     # pkg/cable/libreswan/libreswan.go; pkg/port/ports.go for 4490/4500/4800). The same port
-    # carries the wireguard and vxlan cable drivers.
+    # carries the wireguard and vxlan cable drivers (pkg/cable/wireguard/driver.go:73,141-150
+    # listens on the NAT-T port; pkg/cable/vxlan/vxlan.go:45,78 on the endpoint's UDP port, 4500).
     FleetPort("subm-nat-t", "udp", 4500, "submariner", "Submariner cable: IKE and ESP in UDP on the NAT-T port"),
     FleetPort("subm-natt-disc", "udp", 4490, "submariner", "Submariner NAT-T discovery between gateways"),
     # The hub's Prometheus federating a spoke that Submariner does not join: the spoke's web port

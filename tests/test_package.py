@@ -373,3 +373,197 @@ def test_clusters_register_every_declared_output() -> None:
         if c.__name__ in CLUSTERS:
             declared = {_camel(k) for k in inspect.get_annotations(c)}
             assert declared == set(schema["resources"][f"{PACKAGE_NAME}:index:{c.__name__}"]["properties"])
+
+
+# --- Submariner: the broker, a join, and the clusterset ------------------------------------------
+
+SUBMARINER = {
+    # component: (required inputs, Inputs (values that only flow into resources), plain inputs, outputs)
+    "SubmarinerJoin": ({"kubernetesProvider", "clusterId", "clusterCidr", "serviceCidr", "brokerServer", "brokerToken",
+                        "brokerCa", "ipsecPsk"},
+                       ("clusterCidr", "brokerServer", "brokerToken", "brokerCa", "ipsecPsk"),
+                       ("clusterId", "serviceCidr", "globalCidr", "cableDriver", "natTraversal", "clusterDns", "namePrefix"),
+                       {"clusterId", "operatorNamespace", "releaseStatus"}),
+    "SubmarinerBroker": ({"kubernetesProvider", "apiServer", "caData"}, ("apiServer", "caData"), ("namePrefix",),
+                         {"server", "token", "ca", "namespace"}),
+    "Submariner": ({"broker", "clusters"}, (), ("broker", "clusters", "cableDriver", "natTraversal", "namePrefix"),
+                   {"brokerServer", "clusterIds", "brokerInfo"}),
+}
+
+
+@pytest.mark.parametrize("component", sorted(SUBMARINER))
+def test_submariner_schema(component: str) -> None:
+    """Secrets and other resources' outputs (broker address, token, CA, PSK, pod range) flow in as
+    Inputs; what decides which resources exist or what they are named (cluster IDs, the member
+    list, the cable driver, the DNS wiring, the Service range a fixed ClusterIP is cut from) is
+    plain; every Kubernetes provider is a reference to the kubernetes package's provider."""
+    required, inputs_, plain, outputs = SUBMARINER[component]
+    schema = _schema()
+    res = schema["resources"][f"{PACKAGE_NAME}:index:{component}"]
+    inputs = res["inputProperties"]
+    assert set(res["requiredInputs"]) == required
+    assert [k for k in inputs_ if inputs[k].get("plain")] == []
+    assert [k for k in plain if not inputs[k].get("plain")] == []
+    assert set(res["properties"]) == outputs
+    providers = ([schema["types"][f"{PACKAGE_NAME}:index:{t}"]["properties"]["kubernetesProvider"]
+                  for t in ("BrokerClusterArgs", "MemberClusterArgs")] if component == "Submariner"
+                 else [inputs["kubernetesProvider"]])
+    assert all(p["$ref"].endswith("/schema.json#/resources/pulumi:providers:kubernetes") for p in providers)
+    if component == "Submariner":
+        member = schema["types"][f"{PACKAGE_NAME}:index:MemberClusterArgs"]
+        assert set(member["required"]) == {"clusterId", "kubernetesProvider", "clusterCidr", "serviceCidr"}
+        assert "plain" not in member["properties"]["clusterCidr"] and member["properties"]["clusterId"].get("plain")
+
+
+def _tree(records: list[dict[str, Any]], typ: str, name: str) -> list[dict[str, Any]]:
+    """Every resource under the component ``typ``/``name`` (children, grandchildren...)."""
+    root = next(r["urn"] for r in records if r["type"] == typ and r["name"] == name)
+    under, found = {root}, True
+    while found:
+        found = False
+        for r in records:
+            if r.get("parent") in under and r["urn"] not in under:
+                under.add(r["urn"])
+                found = True
+    return [r for r in records if r["urn"] in under - {root}]
+
+
+def _release_values(records: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(r["inputs"]["values"] for r in records if r["type"] == "kubernetes:helm.sh/v3:Release" and r["name"] == name)
+
+
+def test_submariner_broker_example_plans_alone() -> None:
+    records = run_program(EXAMPLES / "submariner-broker" / "__main__.py", "submariner-broker-example", "dev")
+    kids = _tree(records, "archipelago:index:SubmarinerBroker", "hub-broker")
+    assert {r["name"] for r in kids} == {"hub-broker-ns", "hub-broker-client-sa", "hub-broker-client-token", "hub-broker"}
+    provider = next(r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes")
+    assert all(r["provider"].startswith(provider) for r in kids)
+    token = next(r for r in kids if r["type"] == "kubernetes:core/v1:Secret")
+    assert token["inputs"]["type"] == "kubernetes.io/service-account-token" and "data" in token["secretOutputs"]
+    assert _release_values(records, "hub-broker")["serviceAccounts"]["client"] == {"create": False, "name": "submariner-k8s-broker-client"}
+
+
+def test_submariner_join_example_plans_alone() -> None:
+    """The join alone: its namespace and the operator release on the program's provider, the
+    token and PSK masked in the release values, the ranges as given."""
+    records = run_program(EXAMPLES / "submariner-join" / "__main__.py", "submariner-join-example", "dev")
+    kids = _tree(records, "archipelago:index:SubmarinerJoin", "east")
+    assert {r["name"] for r in kids} == {"east-ns", "east-operator"}
+    provider = next(r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes")
+    assert all(r["provider"].startswith(provider) for r in kids)
+    values = _release_values(records, "east-operator")
+    assert values["broker"]["token"] == MASK and values["ipsec"]["psk"] == MASK
+    assert (values["broker"]["server"], values["submariner"]["clusterId"]) == ("hub.example.com:443", "east")
+    assert (values["submariner"]["clusterCidr"], values["submariner"]["serviceCidr"]) == ("10.20.0.0/16", "172.20.0.0/16")
+
+
+def test_submariner_example_plans_alone() -> None:
+    """Two clusters: the broker on the first (named from the broker cluster), one PSK, a join per
+    cluster on that cluster's provider, each release waiting for the broker's release and token."""
+    records = run_program(EXAMPLES / "submariner" / "__main__.py", "submariner-example", "dev")
+    kids = _tree(records, "archipelago:index:Submariner", "shop")
+    by_name = {r["name"]: r for r in kids}
+    assert {"west-submariner-broker", "shop-random", "shop-ipsec-psk", "west-submariner", "east-submariner",
+            "west-submariner-operator", "east-submariner-operator", "west-submariner-broker-client-token"} <= set(by_name)
+    providers = {r["name"]: r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes"}
+    broker_release = next(r for r in kids if r["type"] == "kubernetes:helm.sh/v3:Release" and r["name"] == "west-submariner-broker")
+    assert broker_release["provider"].startswith(providers["west"])
+    for cluster in ("west", "east"):
+        release = by_name[f"{cluster}-submariner-operator"]
+        assert release["provider"].startswith(providers[cluster])
+        assert {broker_release["urn"], by_name["west-submariner-broker-client-token"]["urn"], by_name["shop-ipsec-psk"]["urn"]} \
+            <= set(release["dependencies"])
+        values = release["inputs"]["values"]
+        assert values["ipsec"]["psk"] == MASK and values["broker"]["token"] == MASK
+        assert values["broker"]["server"] == "west.example.com:443"
+
+
+@pytest.mark.parametrize(("component", "args", "message"), [
+    ("join", {"cluster_id": "East"}, "clusterId: 'East' is not a DNS-1123 label"),
+    ("join", {"cable_driver": "strongswan"}, "cableDriver: 'strongswan'"),
+    ("join", {"cluster_dns": "bind"}, "clusterDns: 'bind'"),
+    ("join", {"cable_driver": "vxlan"}, "natTraversal: true with cableDriver vxlan"),
+    ("join", {"service_cidr": "172.20.0.1/16"}, "serviceCidr: '172.20.0.1/16'"),
+    ("join", {"global_cidr": "242.0.0.0/33"}, "globalCidr: '242.0.0.0/33'"),
+    ("clusterset", {"clusters": [{"cluster_id": "a", "cluster_cidr": "10.1.0.0/16", "service_cidr": "172.20.0.0/16"},
+                                 {"cluster_id": "a", "cluster_cidr": "10.2.0.0/16", "service_cidr": "172.21.0.0/16"}]},
+     "clusters: cluster IDs a appear more than once"),
+    ("clusterset", {"clusters": [{"cluster_id": "a", "cluster_cidr": "10.1.0.0/16", "service_cidr": "172.20.0.0/16",
+                                  "global_cidr": "242.0.0.0/16"},
+                                 {"cluster_id": "b", "cluster_cidr": "10.2.0.0/16", "service_cidr": "172.21.0.0/16"}]},
+     "globalCidr is set on some clusters and not others"),
+    ("clusterset", {"cable_driver": "ipsec"}, "cableDriver: 'ipsec'"),
+])
+def test_bad_submariner_args_are_refused_naming_the_field(component: str, args: dict[str, Any], message: str,
+                                                          tmp_path: Path) -> None:
+    program = tmp_path / "__main__.py"
+    if component == "join":
+        base = {"cluster_id": "east", "cluster_cidr": "10.20.0.0/16", "service_cidr": "172.20.0.0/16", "broker_server": "b:443",
+                "broker_token": "t", "broker_ca": "c", "ipsec_psk": "p"}
+        program.write_text(
+            "import pulumi_kubernetes as k8s\n"
+            "from components.addons.submariner import SubmarinerJoin\n"
+            f"SubmarinerJoin('x', {{'kubernetes_provider': k8s.Provider('k', kubeconfig='{{}}'), **{base!r}, **{args!r}}})\n")
+    else:
+        program.write_text(
+            "import pulumi_kubernetes as k8s\n"
+            "from components.fleet.submariner import Submariner\n"
+            "p = k8s.Provider('k', kubeconfig='{}')\n"
+            f"args = {{'clusters': [], **{args!r}}}\n"
+            "for c in args['clusters']:\n"
+            "    c['kubernetes_provider'] = p\n"
+            "Submariner('x', {'broker': {'name': 'hub', 'kubernetes_provider': p, 'api_server': 'https://h', 'ca_data': 'Yw=='},"
+            " **args})\n")
+    with pytest.raises(Exception, match=message.replace("(", r"\(")):
+        run_program(program, "bad-args", "dev")
+
+
+def test_fleet_submariner_keeps_its_names(dev_plan: Any) -> None:
+    """The fleet composes the clusterset from plain args; the children keep the names (and so URNs)
+    deployed stacks have: <cluster>-submariner-operator, <hub>-submariner-broker-client-token..."""
+    names = {r["name"] for r in dev_plan.resources if ":index:Submariner" in r["urn"]}
+    hub = dev_plan.spec.management.name
+    assert {"submariner-random", "submariner-ipsec-psk", f"{hub}-submariner-broker", f"{hub}-submariner-broker-ns",
+            f"{hub}-submariner-broker-client-sa", f"{hub}-submariner-broker-client-token"} <= names
+    joined = [c.name for c in dev_plan.spec.clusters if c.cloud == "aws"]
+    assert joined and all({f"{c}-submariner", f"{c}-submariner-ns", f"{c}-submariner-operator"} <= names for c in joined)
+
+
+SUBMARINER_CONSTRUCT_PROGRAM = '''
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi.provider.experimental.component import ComponentProvider
+from components.package import PACKAGE_NAME, PACKAGE_VERSION, PUBLIC_COMPONENTS
+
+west = k8s.Provider("west", kubeconfig="{}")
+east = k8s.Provider("east", kubeconfig="{}")
+served = ComponentProvider(PUBLIC_COMPONENTS, PACKAGE_NAME, None, PACKAGE_VERSION)
+result = served.construct("shop", "archipelago:index:Submariner", {
+    "broker": {"name": "west", "kubernetesProvider": west, "apiServer": "https://west.example.com", "caData": "Yw=="},
+    "clusters": [
+        {"clusterId": "west", "kubernetesProvider": west, "clusterCidr": "10.10.0.0/16", "serviceCidr": "172.20.0.0/16"},
+        {"clusterId": "east", "kubernetesProvider": east, "clusterCidr": "10.20.0.0/16", "serviceCidr": "172.21.0.0/16",
+         "clusterDns": "kube-dns"},
+    ],
+    "cableDriver": "wireguard", "natTraversal": False,
+}, pulumi.ResourceOptions())
+pulumi.ComponentResource("test:state:Keys", "state-" + "-".join(sorted(result.state)))
+'''
+
+
+def test_served_provider_constructs_a_clusterset_from_schema_inputs(tmp_path: Path) -> None:
+    """Another language's camelCase inputs, nested types holding provider references included,
+    through the served provider's construct: each join on its own cluster's provider, the settings
+    in its release, the kube-dns wiring where asked, the outputs returned as state."""
+    program = tmp_path / "__main__.py"
+    program.write_text(SUBMARINER_CONSTRUCT_PROGRAM)
+    records = run_program(program, "construct", "dev")
+    by_name = {r["name"]: r for r in records if r["custom"]}
+    for cluster in ("west", "east"):
+        assert by_name[f"{cluster}-submariner-operator"]["provider"].split("::")[-1].startswith(cluster)
+    east = by_name["east-submariner-operator"]["inputs"]["values"]["submariner"]
+    assert (east["cableDriver"], east["natEnabled"], east["clusterId"]) == ("wireguard", False, "east")
+    assert by_name["east-submariner-lighthouse-dns"]["inputs"]["spec"]["clusterIP"] == "172.21.0.53"
+    assert "west-submariner-lighthouse-dns" not in by_name
+    keys = next(r["name"] for r in records if r["type"] == "test:state:Keys").removeprefix("state-").split("-")
+    assert set(keys) == SUBMARINER["Submariner"][3]

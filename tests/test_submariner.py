@@ -13,23 +13,20 @@ import yaml
 from pulumi.runtime.sync_await import _sync_await
 
 from components.addons.submariner import (
+    BROKER_NAMESPACE,
     OPERATOR_NAMESPACE,
     SubmarinerJoinArgs,
     cluster_id,
     join_values,
     kube_dns_stub_domains,
 )
-from components.fleet.submariner import (
-    BROKER_CLIENT_SA,
-    BROKER_NAMESPACE,
-    api_host_port,
-)
+from components.fleet.submariner import BROKER_CLIENT_SA, api_host_port
 from offline.mocks import MASK
 from offline.plan import Plan, run_plan
 from offline.report import cluster_name, cluster_of
 from offline.schemas import validate_builtin, validate_custom_resource
 from stacks.config import ConfigError
-from stacks.sections.connectivity import SUBMARINER_SUPPORT, SubmarinerConfig, lighthouse_dns_ip
+from stacks.sections.connectivity import SUBMARINER_SUPPORT, lighthouse_dns_ip
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, CRD_API_VERSIONS, SUBMARINER_IMAGE_TAG
 
@@ -103,6 +100,9 @@ def test_broker_info_output_is_secret_and_holds_real_values(plan: Plan) -> None:
     ("https://10.0.0.1:6443", "10.0.0.1:6443"),
 ])
 def test_broker_address_is_host_port(endpoint: str, expected: str) -> None:
+    """Submariner prepends the scheme to ``brokerK8sApiServer`` and base64-decodes ``brokerK8sCA``
+    (submariner-io/admiral@v0.18.1 pkg/resource/rest.go:79-98 ``BuildRestConfigFromData``), so
+    the server is host:port and the CA the token Secret's base64 ``ca.crt``."""
     assert api_host_port(endpoint) == expected
 
 
@@ -287,6 +287,8 @@ BAD = [
     ("unknown-driver", {"cableDriver": "strongswan"}, "submariner.cableDriver", "'strongswan'"),
     ("typo-key", {"cableDrvier": "wireguard"}, "submariner.cableDrvier", "did you mean 'cableDriver'"),
     ("nat-not-bool", {"natTraversal": "maybe"}, "submariner.natTraversal", "'maybe'"),
+    # submariner-io/submariner@v0.18.1 pkg/cable/vxlan/vxlan.go:74-76: vxlan supports no NAT.
+    ("vxlan-behind-nat", {"cableDriver": "vxlan", "natTraversal": True}, "submariner.natTraversal", "vxlan driver works only without NAT"),
     ("globalnet-bad-cidr", {"globalnet": {"enabled": True, "cidr": "242.0.0.1/8"}}, "submariner.globalnet.cidr", "host bits"),
     ("globalnet-overlaps-fleet", {"globalnet": {"enabled": True, "cidr": "10.128.0.0/9"}}, "submariner.globalnet.cidr",
      "overlaps addressSpace 10.0.0.0/8"),
@@ -399,33 +401,83 @@ def test_clusters_on_unsupported_dataplanes_do_not_join_and_say_why(plan: Plan) 
     assert all("Cilium" in reason or "cilium" in reason for reason in skipped.values())
 
 
-def test_secret_references_are_blocked_by_the_charts_crd_copy() -> None:
-    """Why the PSK and broker token stay inline (and what to change when this fails).
+def _submariner_spec_schema(path: Any) -> dict[str, Any]:
+    docs = [c for c in yaml.safe_load_all(path.read_text()) if c and c["spec"]["names"]["kind"] == "Submariner"]
+    return docs[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
 
-    The v0.18.1 operator's CRD has ``brokerK8sSecret`` and ``ceIPSecPSKSecret``
-    (submariner-io/submariner-operator config/crd/bases/submariner.io_submariners.yaml @v0.18.1,
-    copied to ../shared/crds), but chart submariner-operator 0.18.1 installs its own older copy
-    (crds/crd.yaml): without either field and with ``ceIPSecPSK`` and ``brokerK8sApiServerToken``
-    required. A structural schema prunes unknown fields, so a reference would vanish. The
-    operator also reads the inline token for its own broker client
-    (controllers/submariner/submariner_controller.go getAuthorizedBrokerClientFor @v0.18.1)."""
-    def spec_schema(path: Any) -> dict[str, Any]:
-        docs = [c for c in yaml.safe_load_all(path.read_text()) if c and c["spec"]["names"]["kind"] == "Submariner"]
-        return docs[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
 
-    operator = spec_schema(ROOT.parent / "shared" / "crds" / "submariner" / "submariner.io_submariners.yaml")
-    chart = spec_schema(CHART_DIR / "submariner-operator" / "crds" / "crd.yaml")
-    assert {"brokerK8sSecret", "ceIPSecPSKSecret"} <= set(operator["properties"])
-    assert not {"brokerK8sSecret", "ceIPSecPSKSecret"} & set(chart["properties"])
-    assert {"ceIPSecPSK", "brokerK8sApiServerToken"} <= set(chart["required"])
+OPERATOR_CRD = ROOT.parent / "shared" / "crds" / "submariner" / "submariner.io_submariners.yaml"
+
+
+def test_broker_token_stays_inline_because_operator_0_18_1_reads_it() -> None:
+    """Why the broker token stays in the Submariner resource (bump past 0.18 -> revisit).
+
+    Read at submariner-io/submariner-operator@v0.18.1:
+    - controllers/submariner/submariner_controller.go:160-163: every reconcile starts with
+      ``setupSecretSyncer``; when ``brokerK8sSecret`` is set (333) it builds the operator's broker
+      client with ``getAuthorizedBrokerClientFor`` (340), which takes ``spec.BrokerK8sApiServerToken``
+      (411, "TODO Read the secret"); an error ends the reconcile before the gateway DaemonSet
+      (162). submariner-io/admiral@v0.18.1 pkg/resource/rest.go:40-61,116-131: an API error
+      other than an unknown authority comes back as the error, so an empty token fails there. The same syncer copies only a broker Secret of
+      service account ``cluster-<clusterID>`` (363; pkg/names/names.go:47-48), the per-cluster
+      account ``subctl`` makes, not the shared client account this program makes.
+    - gateway_resources.go:197 and servicediscovery_resources.go:48 copy the inline token into the
+      gateway's environment and the ServiceDiscovery resource, whatever ``brokerK8sSecret`` says.
+    - The agents themselves would prefer the Secret (admiral pkg/syncer/broker/syncer.go:293-307:
+      keys ``token`` and ``ca.crt`` under /run/secrets/submariner.io/<name>, config.go:66-67; the
+      inline values only on error), so only the operator blocks.
+    Upstream fixed the operator in commit 65b679d ("Read the local Secret for creating the broker
+    credentials"), first in v0.19.0. The chart (below) has no value for the reference either."""
+    assert CHARTS["submariner-operator"]["version"] == "0.18.1", (
+        "Submariner moved past 0.18.1: operator >= 0.19.0 reads brokerK8sSecret for its own client; "
+        "move the broker token into a Secret if the chart now renders the reference")
+    operator = _submariner_spec_schema(OPERATOR_CRD)
+    assert "brokerK8sSecret" in operator["properties"]
+    template = (CHART_DIR / "submariner-operator" / "templates" / "submariner.yaml").read_text()
+    assert "brokerK8sApiServerToken: {{ .Values.broker.token }}" in template and "brokerK8sSecret" not in template
+
+
+def test_psk_stays_inline_because_chart_0_18_1_cannot_render_a_reference() -> None:
+    """Why the IPsec PSK stays in the Submariner resource although the gateway could read it from a
+    Secret (and what to change when this fails).
+
+    The gateway honours ``ceIPSecPSKSecret``: submariner-io/submariner-operator@v0.18.1
+    controllers/submariner/gateway_resources.go:122-134 mounts Secret <name> of the resource's
+    namespace at /var/run/secrets/submariner.io/<name>, and submariner-io/submariner@v0.18.1
+    pkg/cable/libreswan/libreswan.go:119-135 reads its key ``psk`` (base64-encoding the bytes),
+    which wins over the inline value. But:
+    - chart submariner-operator 0.18.1 (submariner-io/submariner-charts@v0.18.1
+      submariner-operator/templates/submariner.yaml:1-17) renders the resource with no condition,
+      takes ``ceIPSecPSK`` from ``ipsec.psk`` and has no value for a reference: the program cannot
+      make the chart's resource carry one;
+    - its CRD copy (crds/crd.yaml) has no ``ceIPSecPSKSecret`` and requires ``ceIPSecPSK``; a
+      structural schema prunes unknown fields, so a reference would vanish silently;
+    - WireGuard reads only ``CE_IPSEC_PSK`` (pkg/cable/wireguard/driver.go:71-73,127 @v0.18.1),
+      which the operator sets from the inline value (gateway_resources.go:202), so a wireguard
+      fleet must keep the PSK inline whatever the chart does.
+    The charts repository's newest tag stored here (v0.19.0-rc3) still renders only the inline PSK."""
+    template = (CHART_DIR / "submariner-operator" / "templates" / "submariner.yaml").read_text()
+    assert template.lstrip().startswith("apiVersion: submariner.io/v1alpha1\nkind: Submariner")  # no {{ if }} around it
+    assert "ceIPSecPSK: {{ .Values.ipsec.psk }}" in template and "ceIPSecPSKSecret" not in template
+    operator = _submariner_spec_schema(OPERATOR_CRD)
+    chart = _submariner_spec_schema(CHART_DIR / "submariner-operator" / "crds" / "crd.yaml")
+    assert "ceIPSecPSKSecret" in operator["properties"] and "ceIPSecPSK" not in operator["required"]
+    assert "ceIPSecPSKSecret" not in chart["properties"] and "ceIPSecPSK" in chart["required"]
     assert not chart.get("x-kubernetes-preserve-unknown-fields")
 
 
-def _fake_handle(cloud: str, services: str = "10.1.0.0/20") -> Any:
-    from types import SimpleNamespace
-
-    net = SimpleNamespace(pods=ipaddress.IPv4Network("10.2.0.0/16"), services=ipaddress.IPv4Network(services))
-    return SimpleNamespace(name=f"c-{cloud}", cloud=cloud, network=net)
+def test_ike_port_is_left_to_the_chart(plan: Plan) -> None:
+    """The program sets no IKE port: at 0.18.1 nothing reads ``ceIPSecIKEPort``
+    (submariner-io/submariner-operator@v0.18.1: only api/v1alpha1/submariner_types.go:121 names
+    it; gateway_resources.go:185-243 passes the NAT-T port and force-encaps, no IKE port), and
+    libreswan runs IKE on the NAT-T port (submariner-io/submariner@v0.18.1
+    pkg/cable/libreswan/libreswan.go:435,444: ``--ikeport`` is the NAT-T port). The NAT-T port
+    and force-encaps do reach the gateway (gateway_resources.go:173,235-243), so UDP 4500 is the
+    cable's port (stacks/ports.py)."""
+    for rel in joins(plan).values():
+        ipsec = rel["inputs"]["values"]["ipsec"]
+        assert "ikePort" not in ipsec
+        assert (ipsec["natPort"], ipsec["forceUDPEncaps"]) == (4500, True)
 
 
 @pytest.mark.parametrize("cloud, custom", [("aws", None), ("azure", {"configMapName": "coredns-custom", "namespace": "kube-system"}),
@@ -437,12 +489,10 @@ def test_clusterset_dns_wiring_per_cloud(cloud: str, custom: Any) -> None:
     imports ``*.server`` from ``coredns-custom`` and reverts edits to ``coredns``); without it the
     operator edits the ``coredns`` Corefile (EKS, whose add-on keeps the edit under PRESERVE);
     GKE's kube-dns has no Corefile, so the program adds a stub domain to a fixed-IP Service."""
-    from components.addons.submariner import BrokerConnection
-
     # join_values only places these leaves; plain strings stand in for the Outputs.
-    plain = cast(Any, "x")
-    args = SubmarinerJoinArgs(_fake_handle(cloud), BrokerConnection(server=plain, token=plain, ca=plain, namespace="ns"),
-                              plain, SubmarinerConfig())
+    args = SubmarinerJoinArgs(kubernetes_provider=cast(Any, None), cluster_id=f"c-{cloud}", cluster_cidr="10.2.0.0/16",
+                              service_cidr="10.1.0.0/20", broker_server="b:443", broker_token="t", broker_ca="c",
+                              ipsec_psk="p", cluster_dns=SUBMARINER_SUPPORT[cloud].dns)
     values = join_values(args)
     assert values["submariner"].get("coreDNSCustomConfig") == custom
     assert SUBMARINER_SUPPORT[cloud].dns == {"aws": "coredns", "azure": "coredns-custom", "gcp": "kube-dns"}[cloud]

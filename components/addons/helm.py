@@ -23,15 +23,31 @@ def release(
     logical_name: str | None = None,
     skip_crds: bool = False,
 ) -> k8s.helm.v3.Release:
-    """Install chart ``chart_key`` (a key of ``stacks.versions.CHARTS``) at its pinned version.
+    """Install chart ``chart_key`` (a key of ``stacks.versions.CHARTS``) at its pinned version on
+    ``handle``'s cluster. The namespace is created by the caller (PSS-labelled), never by Helm."""
+    return release_on(handle.provider, chart_key, logical_name=logical_name or f"{handle.name}-{release_name}",
+                      release_name=release_name, namespace=namespace, values=values, parent=parent,
+                      depends_on=depends_on, skip_crds=skip_crds)
 
-    The namespace is created by the caller (PSS-labelled), never by Helm.
-    """
+
+def release_on(
+    provider: pulumi.ProviderResource,
+    chart_key: str,
+    *,
+    logical_name: str,
+    release_name: str,
+    namespace: str,
+    values: pulumi.Input[dict[str, Any]],
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource] | None = None,
+    skip_crds: bool = False,
+) -> k8s.helm.v3.Release:
+    """:func:`release` through a Kubernetes provider (for components that take one as input)."""
     chart = CHARTS[chart_key]
     repo = chart["repo"]
     oci = repo.startswith("oci://")
     return k8s.helm.v3.Release(
-        logical_name or f"{handle.name}-{release_name}",
+        logical_name,
         name=release_name,
         chart=f"{repo}/{chart['chart']}" if oci else chart["chart"],
         version=chart["version"],
@@ -44,5 +60,5 @@ def release(
         cleanup_on_fail=True,
         timeout=900,
         max_history=10,
-        opts=handle.k8s_opts(parent, depends_on=depends_on or []),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on or []),
     )

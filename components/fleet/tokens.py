@@ -45,7 +45,26 @@ def service_account_token(
 
     ``cluster_role=None`` binds nothing: the caller grants a namespaced Role (e.g. a chart's).
     """
-    opts = target.k8s_opts(parent, depends_on=depends_on or [])
+    return service_account_token_on(
+        target.provider, server=target.endpoint, ca_data=target.ca_data, namespace=namespace, name=name,
+        cluster_role=cluster_role, parent=parent, logical_prefix=logical_prefix, depends_on=depends_on)
+
+
+def service_account_token_on(
+    provider: pulumi.ProviderResource,
+    *,
+    server: pulumi.Input[str],
+    ca_data: pulumi.Input[str],
+    namespace: str,
+    name: str,
+    cluster_role: str | None,
+    parent: pulumi.Resource,
+    logical_prefix: str,
+    depends_on: list[pulumi.Resource] | None = None,
+) -> ServiceAccountToken:
+    """:func:`service_account_token` through a Kubernetes provider; ``server`` and ``ca_data`` are
+    the target API server's URL and base64 PEM CA, handed back beside the token."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on or [])
     sa = k8s.core.v1.ServiceAccount(
         f"{logical_prefix}-sa",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace),
@@ -68,4 +87,5 @@ def service_account_token(
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[sa], additional_secret_outputs=["data"])),
     )
     token = pulumi.Output.secret(secret.data.apply(lambda d: _decode(d, "token")))
-    return ServiceAccountToken(token=token, ca_data=target.ca_data, server=target.endpoint, resources=[sa, *bindings, secret])
+    return ServiceAccountToken(token=token, ca_data=pulumi.Output.from_input(ca_data), server=pulumi.Output.from_input(server),
+                              resources=[sa, *bindings, secret])

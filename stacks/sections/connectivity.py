@@ -162,6 +162,11 @@ def check_submariner(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, 
         # Pod traffic between clouds would cross the network unencrypted.
         issues.append(ConfigIssue("submariner.cableDriver", "vxlan",
                                   f"is unencrypted; use libreswan or wireguard in {fleet.environment}"))
+    if fleet.submariner.cable_driver == "vxlan" and fleet.submariner.nat_traversal:
+        # submariner-io/submariner@v0.18.1 pkg/cable/vxlan/vxlan.go:74-76: the vxlan driver
+        # supports no NAT between gateways (it only logs a warning and builds the tunnel anyway).
+        issues.append(ConfigIssue("submariner.natTraversal", True,
+                                  "must be false with cableDriver vxlan: Submariner's vxlan driver works only without NAT"))
     g = fleet.submariner.globalnet
     if not g.enabled:
         # Without Globalnet, pod and service ranges must be disjoint across the fleet: the
