@@ -15,6 +15,9 @@ import pulumi
 from components.clusters.aks import AksCluster
 from components.clusters.eks import EksCluster
 from components.clusters.gke import GkeCluster
+from components.network.aws import AwsNetwork
+from components.network.azure import AzureNetwork
+from components.network.gcp import GcpNetwork
 from components.security.baseline import SecurityBaseline
 from components.tokens import PACKAGE_NAME
 
@@ -22,12 +25,13 @@ __all__ = ["BASE_CLASSES", "NOT_YET_PACKAGED", "PACKAGE_NAME", "PACKAGE_VERSION"
 
 PACKAGE_VERSION = "0.1.0"
 
-PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [SecurityBaseline, EksCluster, AksCluster, GkeCluster]
+PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [
+    SecurityBaseline, EksCluster, AksCluster, GkeCluster, AwsNetwork, AzureNetwork, GcpNetwork,
+]
 
 BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
 
 NOT_YET_PACKAGED: tuple[str, ...] = (
-    "AwsNetwork", "AzureNetwork", "GcpNetwork",
     "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning", "SubmarinerJoin",
     "ExternalDns", "Monitoring", "VerticalPodAutoscaler",
     "IstioMesh", "Submariner", "SubmarinerBroker", "FleetPorts", "DnsFailover", "FleetMetrics",

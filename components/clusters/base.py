@@ -10,7 +10,6 @@ from the class itself, so nothing public is declared here).
 # as objects.
 
 import datetime as dt
-import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
@@ -19,6 +18,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.clusters import kubeconfig
+from components.declared import register_declared_outputs
 from stacks.sections.maintenance import WEEK_DAYS
 
 if TYPE_CHECKING:
@@ -46,11 +46,6 @@ class NodePoolArgs(TypedDict):
 
 
 DEFAULT_DISK_GB = 50
-
-
-def _camel(name: str) -> str:
-    first, *rest = name.split("_")
-    return first + "".join(w.title() for w in rest)
 
 
 def check_node_pool(pool: NodePoolArgs) -> None:
@@ -106,8 +101,7 @@ class ManagedCluster(pulumi.ComponentResource):
 
     def register_declared_outputs(self) -> None:
         """Register every output the class declares (its annotated attributes), by schema name."""
-        declared = [k for k in inspect.get_annotations(type(self)) if not k.startswith("_")]
-        self.register_outputs({_camel(k): getattr(self, k) for k in declared})
+        register_declared_outputs(self)
 
     def _connect(
         self,

@@ -497,13 +497,13 @@ class EksCluster(ManagedCluster):
 def eks_cluster_args(cluster: ClusterSpec, fleet: FleetSpec, network: AwsNetwork) -> EksClusterArgs:
     """The fleet's cluster and baseline as an EksCluster's args, on the cluster's own network."""
     base = fleet.baseline
-    private_subnets: list[pulumi.Input[str]] = list(network.private_subnet_ids)
+    private_subnets: list[pulumi.Input[str]] = [s.id for s in network.private_subnets]
     return EksClusterArgs(
         region=cluster.region,
         kubernetes_version=cluster.kubernetes_version,
         zones=list(cluster.zones),
         private_subnet_ids=private_subnets,
-        pod_subnet_ids=dict(zip(network.pod_subnet_zones, network.pod_subnet_ids)),
+        pod_subnet_ids={zone: s.id for zone, s in network.pod_subnets.items()},
         service_cidr=str(cluster.network.services),
         node_pool=node_pool_args(cluster),
         public_api_cidrs=list(fleet.public_api_cidrs),
