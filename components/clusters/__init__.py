@@ -35,7 +35,8 @@ def cluster_handle(spec: ClusterSpec, cluster: ManagedCluster, cloud_provider: p
         account=cluster.account,  # type: ignore[attr-defined]
         cloud_outputs={**network_outputs, **cluster.cloud_outputs},
         lb_annotations=cluster.lb_annotations,
-        _identity=cluster.bind_identity,  # type: ignore[attr-defined]
+        lb_address_annotation=cluster.lb_address_annotation,
+        identity=cluster.workload_identity,  # type: ignore[attr-defined]
     )
 
 

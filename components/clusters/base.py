@@ -86,6 +86,9 @@ class ManagedCluster(pulumi.ComponentResource):
         # Filled by each cloud's constructor, read by the fleet's ClusterHandle (Python only).
         self.cloud_outputs: dict[str, Any] = {}
         self.lb_annotations: dict[str, dict[str, str]] = {}
+        # The annotation pinning an internal load balancer's private address, where the cloud's
+        # controller takes it from one (None: from the Service's spec.loadBalancerIP).
+        self.lb_address_annotation: str | None = None
 
     def invoke_opts(self) -> pulumi.InvokeOutputOptions:
         return pulumi.InvokeOutputOptions(provider=self._cloud_provider, parent=self)
