@@ -86,9 +86,9 @@ def _gcp(records: list[dict[str, Any]]) -> None:
 
 NETWORK_EXAMPLES = {
     # example: (component type, cloud provider type, what the example asks for)
-    "aws-network": ("archipelago:network:AwsNetwork", "pulumi:providers:aws", _aws),
-    "azure-network": ("archipelago:network:AzureNetwork", "pulumi:providers:azure-native", _azure),
-    "gcp-network": ("archipelago:network:GcpNetwork", "pulumi:providers:gcp", _gcp),
+    "aws-network": ("archipelago:index:AwsNetwork", "pulumi:providers:aws", _aws),
+    "azure-network": ("archipelago:index:AzureNetwork", "pulumi:providers:azure-native", _azure),
+    "gcp-network": ("archipelago:index:GcpNetwork", "pulumi:providers:gcp", _gcp),
 }
 
 

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from components.declared import register_declared_outputs
 from components.network.cidrs import cidr, disjoint, inside, per_zone, zone_list
+from components.tokens import component_type, renamed_from
 from stacks import ipam
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class AwsNetwork(pulumi.ComponentResource):
     """NAT gateways: one per zone, or one with natPerZone false."""
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:network:AwsNetwork", name, None, opts)
+        super().__init__(component_type(AwsNetwork), name, None, renamed_from("archipelago:network:AwsNetwork", opts))
         zones, private_cidrs, public_cidrs, pod_cidrs = _check(args)
         cname = args.get("cluster_name") or name
         nat_per_zone = args.get("nat_per_zone", True)

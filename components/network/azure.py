@@ -11,6 +11,7 @@ from pulumi_azure_native import network, resources
 
 from components.declared import register_declared_outputs
 from components.network.cidrs import cidr, disjoint, inside, zone_list
+from components.tokens import component_type, renamed_from
 from stacks import ipam
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class AzureNetwork(pulumi.ComponentResource):
     """ID of the NAT gateway."""
 
     def __init__(self, name: str, args: AzureNetworkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:network:AzureNetwork", name, None, opts)
+        super().__init__(component_type(AzureNetwork), name, None, renamed_from("archipelago:network:AzureNetwork", opts))
         zones, node_cidr, apiserver_cidr = _check(args)
         cname = args.get("cluster_name") or name
         region = args["region"]

@@ -12,6 +12,7 @@ import pulumi_gcp as gcp
 from components.clusters.base import check_choice
 from components.declared import register_declared_outputs
 from components.network.cidrs import cidr, disjoint
+from components.tokens import component_type, renamed_from
 from stacks import ipam
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class GcpNetwork(pulumi.ComponentResource):
     """Name of the Cloud Router (other programs may add BGP peers or NAT to it)."""
 
     def __init__(self, name: str, args: GcpNetworkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:network:GcpNetwork", name, None, opts)
+        super().__init__(component_type(GcpNetwork), name, None, renamed_from("archipelago:network:GcpNetwork", opts))
         _check(args)
         cname = args.get("cluster_name") or name
         region = args["region"]
