@@ -39,6 +39,10 @@ class ClusterHandle:
     # The annotation that pins an internal load balancer's private address on this cloud, or None
     # where the cloud reads the Service's ``spec.loadBalancerIP``.
     lb_address_annotation: str | None = None
+    # Where the nodes keep CNI binaries, when not in /opt/cni/bin; whether system-*-critical pods
+    # need a ResourceQuota admitting them outside kube-system (both GKE).
+    node_cni_bin_dir: str | None = None
+    critical_pods_need_quota: bool = False
     # The application namespaces the security baseline created on this cluster (name -> Namespace),
     # for add-ons that bind into them.
     app_namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)

@@ -89,6 +89,11 @@ class ManagedCluster(pulumi.ComponentResource):
         # The annotation pinning an internal load balancer's private address, where the cloud's
         # controller takes it from one (None: from the Service's spec.loadBalancerIP).
         self.lb_address_annotation: str | None = None
+        # Node facts that node agents (CNI plugins) need: where the node keeps CNI binaries when not
+        # in /opt/cni/bin, and whether pods of the system-*-critical priority classes need a
+        # ResourceQuota that admits them outside kube-system.
+        self.node_cni_bin_dir: str | None = None
+        self.critical_pods_need_quota = False
 
     def invoke_opts(self) -> pulumi.InvokeOutputOptions:
         return pulumi.InvokeOutputOptions(provider=self._cloud_provider, parent=self)

@@ -384,6 +384,11 @@ class GkeCluster(ManagedCluster):
         # No address annotation: GKE's internal passthrough NLB takes a static internal address from
         # spec.loadBalancerIP, in the node subnet's primary range
         # (cloud.google.com/kubernetes-engine/docs/how-to/internal-load-balancing, "static internal IP").
+        # GKE nodes keep CNI binaries in /home/kubernetes/bin, and GKE admits system-node-critical pods
+        # outside kube-system only under a ResourceQuota for that priority class (istio cni chart
+        # 1.30.3: files/profile-platform-gke.yaml and README.md "GKE notes").
+        self.node_cni_bin_dir = "/home/kubernetes/bin"
+        self.critical_pods_need_quota = True
         # Python only: the cluster's workload identity, for the fleet's handle.
         self.workload_identity = GkeWorkloadIdentity(
             self._name, self._cluster_name, self, self.oidc_issuer, project=self._project, workload_pool=self.workload_pool,
