@@ -151,3 +151,34 @@ def test_aws_fleet_args_are_the_default_carving(plan: Any) -> None:
         args = aws_network_args(c, plan.spec)
         given = {k: v for k, v in args.items() if not k.endswith("subnet_cidrs")}
         assert _check(args) == _check(given)  # pyright: ignore[reportArgumentType]
+
+
+CONSTRUCT_PROGRAM = '''
+import pulumi
+import pulumi_gcp as gcp
+from pulumi.provider.experimental.component import ComponentProvider
+from components.package import PACKAGE_NAME, PACKAGE_VERSION, PUBLIC_COMPONENTS
+
+provider = gcp.Provider("gcp", project="p", region="europe-west1")
+served = ComponentProvider(PUBLIC_COMPONENTS, PACKAGE_NAME, None, PACKAGE_VERSION)
+result = served.construct("shop", "archipelago:index:GcpNetwork", {
+    "region": "europe-west1", "nodeSubnetCidr": "10.30.0.0/20", "podCidr": "100.64.0.0/16", "serviceCidr": "172.20.0.0/20",
+    "podsRangeName": "shop-pods", "flowLogSampling": 0.25, "natLogFilter": "ALL",
+}, pulumi.ResourceOptions(providers=[provider]))
+pulumi.ComponentResource("test:state:Keys", "state-" + "-".join(sorted(result.state)))
+'''
+
+
+def test_served_provider_constructs_a_network_from_schema_inputs(tmp_path: Path) -> None:
+    """What another language's program sends (camelCase, a float among them) through the served
+    provider's construct: the network built from it, under the package token, its outputs returned."""
+    program = tmp_path / "__main__.py"
+    program.write_text(CONSTRUCT_PROGRAM)
+    records = run_program(program, "construct", "dev")
+    component = next(r for r in records if r["name"] == "shop" and not r["custom"])
+    assert component["type"] == f"{PACKAGE_NAME}:index:GcpNetwork"
+    subnet = next(r["inputs"] for r in records if r["type"] == "gcp:compute/subnetwork:Subnetwork")
+    assert subnet["logConfig"]["flowSampling"] == 0.25 and subnet["secondaryIpRanges"][0]["rangeName"] == "shop-pods"
+    assert next(r["inputs"] for r in records if r["type"] == "gcp:compute/routerNat:RouterNat")["logConfig"]["filter"] == "ALL"
+    keys = next(r["name"] for r in records if r["type"] == "test:state:Keys").removeprefix("state-").split("-")
+    assert set(keys) == NETWORKS["GcpNetwork"][1]
