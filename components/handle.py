@@ -2,53 +2,22 @@
 
 Every cluster component (EKS, AKS, GKE) returns a :class:`ClusterHandle`. Add-ons take a handle
 and ask it for whatever differs by cloud: the Kubernetes provider, workload identity for a service
-account, object storage, load-balancer annotations. The branch on ``cloud`` lives in the cluster
-components and in the small per-cloud tables they fill in here, never in the add-ons.
+account (a :class:`~components.identity.WorkloadIdentityBinder`, one per cloud beside its cluster),
+load balancers. The branch on ``cloud`` lives in the cluster components and in the small per-cloud
+tables they fill in here, never in the add-ons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.identity import CloudPermissions, WorkloadIdentity, WorkloadIdentityBinder
 from stacks.ipam import NetworkPlan
 from stacks.spec import ClusterSpec
-
-
-@dataclass(frozen=True)
-class CloudPermissions:
-    """What a workload may do in its cloud, stated once per cloud by the add-on that needs it.
-
-    Only the entry for the handle's cloud is used; add-ons fill in all three and let the handle
-    choose, so they never branch on the cloud themselves.
-    """
-
-    aws_policy: Callable[[], pulumi.Input[str]] | None = None  # IAM policy JSON (may be an Output)
-    azure_roles: Callable[[], list[tuple[str, pulumi.Input[str]]]] | None = None  # (role definition GUID, scope)
-    gcp_roles: Callable[[], list[str]] | None = None  # project roles, e.g. "roles/storage.objectAdmin"
-    gcp_bucket_roles: Callable[[], list[tuple[pulumi.Input[str], str]]] | None = None  # (bucket, role)
-
-
-@dataclass
-class WorkloadIdentity:
-    """What a Kubernetes service account needs to use its cloud identity."""
-
-    service_account_annotations: dict[str, pulumi.Input[str]]
-    pod_labels: dict[str, str]
-    # The cloud principal: IAM role ARN, Azure client id, or GCP service-account email.
-    principal: pulumi.Input[str]
-    resources: list[pulumi.Resource] = field(default_factory=list)
-
-
-class IdentityBinder(Protocol):
-    def __call__(
-        self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str,
-        parent: pulumi.Resource,
-    ) -> WorkloadIdentity: ...
 
 
 @dataclass
@@ -67,10 +36,18 @@ class ClusterHandle:
     cloud_outputs: dict[str, Any] = field(default_factory=dict)
     # Annotations that make a LoadBalancer Service internal / external on this cloud.
     lb_annotations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The annotation that pins an internal load balancer's private address on this cloud, or None
+    # where the cloud reads the Service's ``spec.loadBalancerIP``.
+    lb_address_annotation: str | None = None
+    # Where the nodes keep CNI binaries, when not in /opt/cni/bin; whether system-*-critical pods
+    # need a ResourceQuota admitting them outside kube-system (both GKE).
+    node_cni_bin_dir: str | None = None
+    critical_pods_need_quota: bool = False
     # The application namespaces the security baseline created on this cluster (name -> Namespace),
     # for add-ons that bind into them.
     app_namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)
-    _identity: IdentityBinder | None = None
+    # This cluster's workload identity (components/identity.py), set by the cluster's composition.
+    identity: WorkloadIdentityBinder | None = None
 
     @property
     def name(self) -> str:
@@ -104,6 +81,11 @@ class ClusterHandle:
         """Options for a cloud resource of this cluster: the region's explicit cloud provider."""
         return pulumi.ResourceOptions(parent=parent, provider=self.cloud_provider, **kwargs)
 
+    def _binder(self) -> WorkloadIdentityBinder:
+        if self.identity is None:
+            raise RuntimeError(f"cluster {self.name} has no workload identity binder")
+        return self.identity
+
     def grant_workload_identity(
         self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str,
         parent: pulumi.Resource,
@@ -111,6 +93,22 @@ class ClusterHandle:
         """Let Kubernetes service account ``namespace/service_account`` act with ``permissions``
         in this cluster's cloud, with no static key: EKS Pod Identity, Azure workload identity
         (user-assigned identity + federated credential), or GKE Workload Identity."""
-        if self._identity is None:
-            raise RuntimeError(f"cluster {self.name} has no workload identity binder")
-        return self._identity(namespace, service_account, permissions, purpose=purpose, parent=parent)
+        return self._binder().bind(namespace, service_account, permissions, purpose=purpose, parent=parent)
+
+    def grant_aws_identity(
+        self, namespace: str, service_account: str, policy: pulumi.Input[str], *, purpose: str,
+        parent: pulumi.Resource, aws_provider: pulumi.ProviderResource,
+    ) -> WorkloadIdentity:
+        """Let ``namespace/service_account`` act in AWS with the IAM ``policy``, whatever this
+        cluster's cloud: EKS Pod Identity, or web identity federation of this cluster's issuer
+        (the pod then needs the returned env, volumes and mounts)."""
+        return self._binder().bind_aws(namespace, service_account, policy, purpose=purpose, parent=parent, aws_provider=aws_provider)
+
+    def internal_load_balancer(self, address: str) -> tuple[dict[str, str], dict[str, Any]]:
+        """(annotations, Service spec fields) of an internal LoadBalancer Service at the private
+        ``address`` (in the node subnet) on this cloud."""
+        annotations = dict(self.lb_annotations["internal"])
+        if self.lb_address_annotation:
+            annotations[self.lb_address_annotation] = address
+            return annotations, {}
+        return annotations, {"load_balancer_ip": address}

@@ -17,6 +17,9 @@ from components.clusters.aks import AksCluster
 from components.clusters.eks import EksCluster
 from components.clusters.gke import GkeCluster
 from components.fleet.submariner import Submariner, SubmarinerBroker
+from components.network.aws import AwsNetwork
+from components.network.azure import AzureNetwork
+from components.network.gcp import GcpNetwork
 from components.security.baseline import SecurityBaseline
 from components.tokens import PACKAGE_NAME
 
@@ -25,13 +28,13 @@ __all__ = ["BASE_CLASSES", "NOT_YET_PACKAGED", "PACKAGE_NAME", "PACKAGE_VERSION"
 PACKAGE_VERSION = "0.1.0"
 
 PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [
-    SecurityBaseline, EksCluster, AksCluster, GkeCluster, SubmarinerJoin, SubmarinerBroker, Submariner,
+    SecurityBaseline, EksCluster, AksCluster, GkeCluster, AwsNetwork, AzureNetwork, GcpNetwork,
+    SubmarinerJoin, SubmarinerBroker, Submariner,
 ]
 
 BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
 
 NOT_YET_PACKAGED: tuple[str, ...] = (
-    "AwsNetwork", "AzureNetwork", "GcpNetwork",
     "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning",
     "ExternalDns", "Monitoring", "VerticalPodAutoscaler",
     "IstioMesh", "FleetPorts", "DnsFailover", "FleetMetrics",

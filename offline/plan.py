@@ -74,7 +74,12 @@ def run_plan(stack: str, root: Path = ROOT, *, raw: dict[str, Any] | None = None
         raise exc.locate(loaded.path.name, loaded.lines if raw is None else {}) from None
 
     records = run_program(root / "__main__.py", PROJECT, stack, engine_config, secret_keys)
+    exported, outputs = stack_outputs()
+    return Plan(stack=stack, spec=spec, resources=records, outputs=outputs, raw_outputs=exported)
 
+
+def stack_outputs() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """What the program just run exported: (raw values, {name: {secret, value}} with secrets masked)."""
     stack_resource = pulumi_settings.get_root_resource()
     exported = dict(getattr(stack_resource, "outputs", {}) or {})
     outputs: dict[str, dict[str, Any]] = {}
@@ -83,7 +88,7 @@ def run_plan(stack: str, root: Path = ROOT, *, raw: dict[str, Any] | None = None
         secret = _sync_await(out.is_secret())
         resolved = _sync_await(out.future())
         outputs[name] = {"secret": bool(secret), "value": MASK if secret else mask_secrets(_plain(resolved))}
-    return Plan(stack=stack, spec=spec, resources=records, outputs=outputs, raw_outputs=exported)
+    return exported, outputs
 
 
 def run_program(main: Path, project: str, stack: str, config: dict[str, str] | None = None,

@@ -228,9 +228,11 @@ def test_moved_resources_are_matched_through_their_aliases(dev_plan: Any) -> Non
     renamed: dict[str, str] = {}
     for net in moved:
         old_parent = clusters[net["name"].removesuffix("-net")]
-        new_urn = net["urn"].replace("pulumi:pulumi:Stack$", old_parent.split("::")[2].rsplit("$", 1)[-1] + "$")
+        # Under the cluster, as the type it was deployed under then (the move alias names both).
+        old_type = next(a["spec"]["type"] for a in net["aliases"] if a.get("spec", {}).get("parentUrn"))
+        new_urn = net["urn"].replace(f"pulumi:pulumi:Stack${net['type']}", old_parent.split("::")[2].rsplit("$", 1)[-1] + "$" + old_type)
         renamed[net["urn"]] = new_urn
-        net.update(urn=new_urn, parent=old_parent)
+        net.update(urn=new_urn, parent=old_parent, type=old_type)
         del net["aliases"]
     for r in base["resources"]:
         r["parent"] = renamed.get(r.get("parent") or "", r.get("parent"))

@@ -366,7 +366,7 @@ def test_served_provider_constructs_a_cluster_from_schema_inputs(tmp_path: Path)
 
 def test_clusters_register_every_declared_output() -> None:
     """register_declared_outputs names each output as the schema does."""
-    from components.clusters.base import _camel  # pyright: ignore[reportPrivateUsage]
+    from components.declared import camel as _camel
 
     schema = _schema()
     for c in PUBLIC_COMPONENTS:

@@ -12,11 +12,22 @@ from __future__ import annotations
 
 import json
 import weakref
+from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
 
-from components.handle import ClusterHandle
+
+class ClusterIssuer(Protocol):
+    """What federation needs of a cluster (a ClusterHandle or a cluster's identity binder)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def component(self) -> pulumi.Resource: ...
+    @property
+    def oidc_issuer(self) -> pulumi.Output[str]: ...
+
 
 STS_AUDIENCE = "sts.amazonaws.com"  # external-dns: the AWS SDK's default web-identity audience
 VELERO_DR_AUDIENCE = "archipelago-velero-dr"  # components.addons.velero.DR_AUDIENCE
@@ -26,12 +37,12 @@ FLEET_AUDIENCES = (STS_AUDIENCE, VELERO_DR_AUDIENCE)
 _PROVIDERS: weakref.WeakKeyDictionary[pulumi.Resource, aws.iam.OpenIdConnectProvider] = weakref.WeakKeyDictionary()
 
 
-def issuer_host_path(cluster: ClusterHandle) -> pulumi.Output[str]:
+def issuer_host_path(cluster: ClusterIssuer) -> pulumi.Output[str]:
     """The issuer as IAM condition keys spell it: no scheme, no trailing slash (AKS issuers end in '/')."""
     return cluster.oidc_issuer.apply(lambda u: u.removeprefix("https://").rstrip("/"))
 
 
-def oidc_provider(cluster: ClusterHandle, aws_provider: pulumi.ProviderResource) -> aws.iam.OpenIdConnectProvider:
+def oidc_provider(cluster: ClusterIssuer, aws_provider: pulumi.ProviderResource) -> aws.iam.OpenIdConnectProvider:
     """The account's IAM OIDC provider for ``cluster``'s service-account issuer (created on first use)."""
     if cluster.component not in _PROVIDERS:
         issuer = issuer_host_path(cluster)
@@ -41,7 +52,7 @@ def oidc_provider(cluster: ClusterHandle, aws_provider: pulumi.ProviderResource)
     return _PROVIDERS[cluster.component]
 
 
-def web_identity_trust(cluster: ClusterHandle, provider: aws.iam.OpenIdConnectProvider, subject: str,
+def web_identity_trust(cluster: ClusterIssuer, provider: aws.iam.OpenIdConnectProvider, subject: str,
                        audience: str) -> pulumi.Output[str]:
     """Trust policy: only ``subject`` (system:serviceaccount:<ns>:<sa>) of ``cluster``, with ``audience``."""
     return pulumi.Output.all(provider.arn, issuer_host_path(cluster)).apply(lambda a: json.dumps({

@@ -5,7 +5,8 @@ Every cluster writes into the fleet's one Route 53 zone, because only external-d
 implements set identifiers and routing policies (``provider/aws/aws.go`` at v0.21.0; the Azure and
 Google providers have none). Credentials:
 
-- EKS: Pod Identity through the cluster's own binder (``ClusterHandle.grant_workload_identity``);
+- asked of the cluster's handle (``ClusterHandle.grant_aws_identity``, components/identity.py), which answers
+  per cloud. EKS: Pod Identity;
 - AKS / GKE: the cluster's service-account issuer is registered as an IAM OIDC provider and a role
   trusts only ``system:serviceaccount:external-dns:external-dns`` with audience
   ``sts.amazonaws.com``. The pod gets a projected token with that audience plus ``AWS_ROLE_ARN`` and
@@ -28,22 +29,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import naming
-from components.addons import aws_federation
 from components.addons.helm import release
 from components.addons.metrics import RELEASE as MONITORING_RELEASE
-from components.handle import CloudPermissions, ClusterHandle
+from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace
 from stacks.sections.dns import DnsConfig, RecordConfig, record_members
 from stacks.versions import CRD_API_VERSIONS
 
 NAMESPACE = "external-dns"
 SERVICE_ACCOUNT = "external-dns"
-SUBJECT = f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"
-TOKEN_DIR = "/var/run/secrets/aws"
 # Restricted: chart 1.21.1 runs as uid 65532, non-root, RuntimeDefault seccomp, ALL capabilities
 # dropped, no privilege escalation, read-only root filesystem (values.yaml securityContext).
 POD_SECURITY = "restricted"
@@ -74,12 +71,6 @@ def route53_policy(zone_arn: pulumi.Input[str]) -> pulumi.Output[str]:
                                        "route53:ListTagsForResources"], "Resource": [arn]},
         {"Effect": "Allow", "Action": ["route53:ListHostedZones"], "Resource": ["*"]},
     ]}))
-
-
-def token_volume() -> tuple[dict[str, Any], dict[str, Any]]:
-    volume = {"name": "aws-token", "projected": {"sources": [{"serviceAccountToken": {
-        "audience": aws_federation.STS_AUDIENCE, "expirationSeconds": 3600, "path": "token"}}]}}
-    return volume, {"name": "aws-token", "mountPath": TOKEN_DIR, "readOnly": True}
 
 
 def endpoint_spec(dns: DnsConfig, record: RecordConfig, cluster: str, routing: str | int,
@@ -122,26 +113,13 @@ class ExternalDns(pulumi.ComponentResource):
         env: list[dict[str, Any]] = [{"name": "AWS_REGION", "value": dns.region}]
         volumes: list[dict[str, Any]] = []
         mounts: list[dict[str, Any]] = []
-        if h.cloud == "aws":
-            identity = h.grant_workload_identity(NAMESPACE, SERVICE_ACCOUNT, CloudPermissions(
-                aws_policy=lambda: route53_policy(args.zone_arn)), purpose="external-dns", parent=self)
-            grants, annotations, pod_labels = identity.resources, identity.service_account_annotations, identity.pod_labels
-            self.role_arn: pulumi.Input[str] = identity.principal
-        else:
-            # No Azure or GCP identity: this service account only ever talks to AWS.
-            oidc = aws_federation.oidc_provider(h, args.aws_provider)
-            aws_opts = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
-            role = aws.iam.Role(f"{h.name}-external-dns", name=naming.iam_role(h.name, "external-dns"),
-                                assume_role_policy=aws_federation.web_identity_trust(h, oidc, SUBJECT, aws_federation.STS_AUDIENCE),
-                                opts=aws_opts)
-            policy = aws.iam.RolePolicy(f"{h.name}-external-dns", role=role.id, policy=route53_policy(args.zone_arn), opts=aws_opts)
-            grants, annotations, pod_labels = [role, policy], {}, {}
-            self.role_arn = role.arn
-            volume, mount = token_volume()
-            volumes, mounts = [volume], [mount]
-            env += [{"name": "AWS_ROLE_ARN", "value": role.arn},
-                    {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": f"{TOKEN_DIR}/token"},
-                    {"name": "AWS_ROLE_SESSION_NAME", "value": f"external-dns-{h.name}"}]
+        # EKS: Pod Identity; AKS/GKE: web identity federation of the cluster's issuer (the handle's binder).
+        identity = h.grant_aws_identity(NAMESPACE, SERVICE_ACCOUNT, route53_policy(args.zone_arn), purpose="external-dns",
+                                        parent=self, aws_provider=args.aws_provider)
+        grants, annotations, pod_labels = identity.resources, identity.service_account_annotations, identity.pod_labels
+        self.role_arn: pulumi.Input[str] = identity.principal
+        env += identity.env
+        volumes, mounts = identity.volumes, identity.volume_mounts
         values = {
             "provider": {"name": "aws"},
             "policy": dns.policy,

@@ -45,17 +45,6 @@ EASTWEST_LABELS = {"istio": "eastwestgateway", "app": "istio-eastwestgateway"}
 CROSS_NETWORK_PORT = 15443
 READER = "archipelago-istio-reader"
 
-# istio-cni values per cloud. GKE keeps CNI binaries in /home/kubernetes/bin. The chart's gke
-# platform profile sets cniBinDir "" so that the template guesses from the Kubernetes version
-# string ("-gke"); rendered offline, a cniBinDir given next to ``platform: gke`` did not reach the
-# DaemonSet. So GKE gets the profile's two settings explicitly instead of the profile: the
-# directory, and the ResourceQuota that pods of priority system-node-critical need outside
-# kube-system.
-CNI_VALUES: dict[str, dict[str, Any]] = {
-    "aws": {},
-    "azure": {},
-    "gcp": {"cniBinDir": "/home/kubernetes/bin", "resourceQuotas": {"enabled": True}},
-}
 # Meshed namespaces (sidecar injection on). A Service there is reached across clusters through
 # Istio (same name, endpoints of every cluster, mTLS through the east-west gateways); Lighthouse
 # must not export it too, or meshed clients resolving *.clusterset.local get a remote ClusterIP
@@ -156,8 +145,18 @@ def gateway_values(network: str, annotations: dict[str, str], source_ranges: lis
     }
 
 
-def cni_values(cloud: str) -> dict[str, Any]:
-    return dict(CNI_VALUES[cloud])
+def cni_values(h: ClusterHandle) -> dict[str, Any]:
+    """istio-cni values for the cluster's nodes, from what the handle says about them. The chart's
+    gke platform profile sets cniBinDir "" so that the template guesses from the Kubernetes version
+    string ("-gke"); rendered offline, a cniBinDir given next to ``platform: gke`` did not reach the
+    DaemonSet. So the profile's two settings are given explicitly, where the nodes need them: the
+    directory, and the ResourceQuota that system-node-critical pods need outside kube-system."""
+    values: dict[str, Any] = {}
+    if h.node_cni_bin_dir:
+        values["cniBinDir"] = h.node_cni_bin_dir
+    if h.critical_pods_need_quota:
+        values["resourceQuotas"] = {"enabled": True}
+    return values
 
 
 class IstioCluster(pulumi.ComponentResource):
@@ -188,7 +187,7 @@ class IstioCluster(pulumi.ComponentResource):
         base = release(h, "istio-base", release_name="istio-base", namespace=ISTIO_NAMESPACE,
                        values={"global": {"enableReaderRBAC": False}}, parent=self, depends_on=[self.namespace])
         cni = release(h, "istio-cni", release_name="istio-cni", namespace=CNI_NAMESPACE,
-                      values=cni_values(h.cloud), parent=self, depends_on=[cni_ns, base])
+                      values=cni_values(h), parent=self, depends_on=[cni_ns, base])
         self.istiod = release(h, "istiod", release_name="istiod", namespace=ISTIO_NAMESPACE,
                               values=istiod_values(h.name, args.mesh_id, args.network), parent=self,
                               depends_on=[base, cni, self.cacerts])

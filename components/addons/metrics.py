@@ -131,13 +131,6 @@ def chart_values(h: ClusterHandle, environment: str, cfg: MetricsConfig, hub: bo
     return values
 
 
-# How a cloud's controller pins an internal load balancer's private address: AKS by annotation
-# (learn.microsoft.com/azure/aks/internal-lb "Specify an IP address"); GKE's internal passthrough
-# NLB by ``spec.loadBalancerIP`` from the node subnet's primary range
-# (cloud.google.com/kubernetes-engine/docs/how-to/internal-load-balancing "static internal IP").
-STATIC_ADDRESS_ANNOTATION = {"azure": "service.beta.kubernetes.io/azure-load-balancer-ipv4"}
-
-
 @dataclass
 class FederateLoadBalancer:
     """A spoke's federation endpoint behind an internal load balancer (spokes outside Submariner)."""
@@ -148,12 +141,8 @@ class FederateLoadBalancer:
 
 def federate_lb_service(h: ClusterHandle, lb: FederateLoadBalancer) -> tuple[dict[str, str], dict[str, Any]]:
     """(annotations, spec extras) of the federation Service as an internal LB on ``h``'s cloud."""
-    annotations = dict(h.lb_annotations["internal"])
-    extra: dict[str, Any] = {"load_balancer_source_ranges": lb.source_ranges, "external_traffic_policy": "Local"}
-    if h.cloud in STATIC_ADDRESS_ANNOTATION:
-        annotations[STATIC_ADDRESS_ANNOTATION[h.cloud]] = lb.address
-    else:
-        extra["load_balancer_ip"] = lb.address
+    annotations, address = h.internal_load_balancer(lb.address)
+    extra: dict[str, Any] = {"load_balancer_source_ranges": lb.source_ranges, "external_traffic_policy": "Local", **address}
     return annotations, extra
 
 

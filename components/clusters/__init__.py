@@ -14,10 +14,11 @@ from components.providers import CloudProviders
 from stacks.spec import ClusterSpec, FleetSpec
 
 
-def moved_from_cluster(cluster_type: str, cluster_name: str) -> pulumi.ResourceOptions:
-    """Options for a component that used to be a child of the cluster component (the network):
-    an alias to its old parent keeps its URN, and its children's, in deployed stacks."""
-    return pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=pulumi.create_urn(cluster_name, cluster_type))])
+def moved_from_cluster(cluster_type: str, cluster_name: str, legacy_type: str) -> pulumi.ResourceOptions:
+    """Options for a component that used to be a child of the cluster component (the network),
+    registered then as ``legacy_type``: an alias to its old parent and type keeps its URN, and its
+    children's, in deployed stacks."""
+    return pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=pulumi.create_urn(cluster_name, cluster_type), type_=legacy_type)])
 
 
 def cluster_handle(spec: ClusterSpec, cluster: ManagedCluster, cloud_provider: pulumi.ProviderResource,
@@ -35,7 +36,10 @@ def cluster_handle(spec: ClusterSpec, cluster: ManagedCluster, cloud_provider: p
         account=cluster.account,  # type: ignore[attr-defined]
         cloud_outputs={**network_outputs, **cluster.cloud_outputs},
         lb_annotations=cluster.lb_annotations,
-        _identity=cluster.bind_identity,  # type: ignore[attr-defined]
+        lb_address_annotation=cluster.lb_address_annotation,
+        node_cni_bin_dir=cluster.node_cni_bin_dir,
+        critical_pods_need_quota=cluster.critical_pods_need_quota,
+        identity=cluster.workload_identity,  # type: ignore[attr-defined]
     )
 
 
@@ -46,29 +50,34 @@ def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProvid
     opts = pulumi.ResourceOptions(providers=[provider])
     if cluster.cloud == "aws":
         from components.clusters.eks import EksCluster, eks_cluster_args
-        from components.network.aws import AwsNetwork, AwsNetworkArgs
+        from components.network.aws import AwsNetwork, aws_network_args
 
-        aws_net = AwsNetwork(f"{cluster.name}-net", AwsNetworkArgs(cluster=cluster, provider=provider, nat_per_zone=fleet.baseline.nat_per_zone),
-                             moved_from_cluster("archipelago:clusters:EksCluster", cluster.name))
+        aws_net = AwsNetwork(f"{cluster.name}-net", aws_network_args(cluster, fleet), _network_opts(opts, "EksCluster", cluster.name, "AwsNetwork"))
         eks = EksCluster(cluster.name, eks_cluster_args(cluster, fleet, aws_net), opts)
-        return cluster_handle(cluster, eks, provider, {"vpcId": aws_net.vpc_id, "privateSubnetIds": aws_net.private_subnet_ids,
-                                                       "privateRouteTableIds": aws_net.private_route_table_ids})
+        return cluster_handle(cluster, eks, provider, {
+            "vpcId": aws_net.vpc_id, "privateSubnetIds": [s.id for s in aws_net.private_subnets],
+            "privateRouteTableIds": [t.id for t in aws_net.private_route_tables],
+        })
     if cluster.cloud == "azure":
         from components.clusters.aks import AksCluster, aks_cluster_args
-        from components.network.azure import AzureNetwork, AzureNetworkArgs
+        from components.network.azure import AzureNetwork, azure_network_args
 
-        az_net = AzureNetwork(f"{cluster.name}-net", AzureNetworkArgs(cluster=cluster, provider=provider),
-                              moved_from_cluster("archipelago:clusters:AksCluster", cluster.name))
+        az_net = AzureNetwork(f"{cluster.name}-net", azure_network_args(cluster), _network_opts(opts, "AksCluster", cluster.name, "AzureNetwork"))
         aks = AksCluster(cluster.name, aks_cluster_args(cluster, fleet, az_net), opts)
         return cluster_handle(cluster, aks, provider, {
             "resourceGroupName": az_net.resource_group_name, "resourceGroupId": az_net.resource_group_id, "vnetId": az_net.vnet_id,
             "vnetName": az_net.vnet_name,
-            "nodeSubnetId": az_net.node_subnet_id, "nodeSecurityGroupName": az_net.node_nsg_name,
+            "nodeSubnetId": az_net.node_subnet_id, "nodeSecurityGroupName": az_net.node_security_group_name,
         })
     from components.clusters.gke import GkeCluster, gke_cluster_args
-    from components.network.gcp import GcpNetwork, GcpNetworkArgs
+    from components.network.gcp import GcpNetwork, gcp_network_args
 
-    gcp_net = GcpNetwork(f"{cluster.name}-net", GcpNetworkArgs(cluster=cluster, provider=provider),
-                         moved_from_cluster("archipelago:clusters:GkeCluster", cluster.name))
+    gcp_net = GcpNetwork(f"{cluster.name}-net", gcp_network_args(cluster), _network_opts(opts, "GkeCluster", cluster.name, "GcpNetwork"))
     gke = GkeCluster(cluster.name, gke_cluster_args(cluster, fleet, gcp_net), opts)
     return cluster_handle(cluster, gke, provider, {"networkId": gcp_net.network_id, "subnetworkId": gcp_net.subnetwork_id})
+
+
+def _network_opts(opts: pulumi.ResourceOptions, cluster_class: str, cluster_name: str, network_class: str) -> pulumi.ResourceOptions:
+    """The network's options: the cluster's cloud provider, and the alias to its old parent and type."""
+    return pulumi.ResourceOptions.merge(opts, moved_from_cluster(f"archipelago:clusters:{cluster_class}", cluster_name,
+                                                                 f"archipelago:network:{network_class}"))

@@ -3,6 +3,7 @@ workload identity, Key Vault KMS), returned as a handle."""
 
 import base64
 import uuid
+from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 import pulumi
@@ -25,7 +26,7 @@ from components.clusters.base import (
     maintenance_args,
     node_pool_args,
 )
-from components.handle import CloudPermissions, WorkloadIdentity
+from components.identity import AwsWebIdentity, CloudPermissions, WorkloadIdentity, subject
 from components.network.azure import AzureNetwork
 from components.tokens import component_type, renamed_from
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
@@ -431,37 +432,55 @@ class AksCluster(ManagedCluster):
             "internal": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
             "external": {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"},
         }
+        # An internal LB's private address by annotation (learn.microsoft.com/azure/aks/internal-lb,
+        # "Specify an IP address").
+        self.lb_address_annotation = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+        # Python only: the cluster's workload identity, for the fleet's handle.
+        self.workload_identity = AksWorkloadIdentity(
+            self._name, self._cluster_name, self, self.oidc_issuer, resource_group=self._resource_group, region=self._region,
+            subscription=self._subscription, provider=self._cloud_provider)
         self.register_declared_outputs()
 
-    def bind_identity(
-        self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource
-    ) -> WorkloadIdentity:
-        """Azure workload identity: a user-assigned identity federated with NS/SA on the cluster's
-        OIDC issuer, plus its role assignments."""
-        cname = self._cluster_name
-        child = pulumi.ResourceOptions(parent=parent, provider=self._cloud_provider)
+
+@dataclass(kw_only=True)
+class AksWorkloadIdentity(AwsWebIdentity):
+    """Workload identity on AKS (a :class:`~components.identity.WorkloadIdentityBinder`): Azure
+    workload identity, a user-assigned identity federated with the service account on the cluster's
+    OIDC issuer (audience api://AzureADTokenExchange), plus its role assignments; the pod carries
+    the azure.workload.identity/use label and the service account the client id. AWS access by web
+    identity federation (``AwsWebIdentity``)."""
+
+    resource_group: pulumi.Input[str]  # where the identities go (the cluster's resource group)
+    region: str
+    subscription: pulumi.Input[str]  # scope of the built-in role definitions
+    provider: pulumi.ProviderResource | None = None  # the cluster's azure-native provider (None: the default one)
+
+    def bind(self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str,
+             parent: pulumi.Resource) -> WorkloadIdentity:
+        cname = self.cluster_name
+        child = pulumi.ResourceOptions(parent=parent, provider=self.provider)
         uami = managedidentity.UserAssignedIdentity(
-            f"{self._name}-{purpose}-identity", resource_group_name=self._resource_group, location=self._region,
+            f"{self.name}-{purpose}-identity", resource_group_name=self.resource_group, location=self.region,
             resource_name_=f"{cname}-{purpose}", opts=child,
         )
         fic = managedidentity.FederatedIdentityCredential(
-            f"{self._name}-{purpose}-federation",
-            resource_group_name=self._resource_group,
+            f"{self.name}-{purpose}-federation",
+            resource_group_name=self.resource_group,
             resource_name_=uami.name,
             federated_identity_credential_resource_name=f"{cname}-{purpose}",
             issuer=self.oidc_issuer,
-            subject=f"system:serviceaccount:{namespace}:{service_account}",
+            subject=subject(namespace, service_account),
             audiences=[WORKLOAD_IDENTITY_AUDIENCE],
             opts=child,
         )
         resources: list[pulumi.Resource] = [uami, fic]
         for i, (role_guid, scope) in enumerate(permissions.azure_roles() if permissions.azure_roles else []):
             resources.append(authorization.RoleAssignment(
-                f"{self._name}-{purpose}-role-{i}",
+                f"{self.name}-{purpose}-role-{i}",
                 role_assignment_name=assignment_name(cname, purpose, role_guid, str(i)),
                 principal_id=uami.principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-                role_definition_id=role_definition(self._subscription, role_guid),
+                role_definition_id=role_definition(self.subscription, role_guid),
                 scope=scope,
                 opts=child,
             ))

@@ -10,7 +10,6 @@ from the class itself, so nothing public is declared here).
 # as objects.
 
 import datetime as dt
-import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
@@ -19,6 +18,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.clusters import kubeconfig
+from components.declared import register_declared_outputs
 from stacks.sections.maintenance import WEEK_DAYS
 
 if TYPE_CHECKING:
@@ -46,11 +46,6 @@ class NodePoolArgs(TypedDict):
 
 
 DEFAULT_DISK_GB = 50
-
-
-def _camel(name: str) -> str:
-    first, *rest = name.split("_")
-    return first + "".join(w.title() for w in rest)
 
 
 def check_node_pool(pool: NodePoolArgs) -> None:
@@ -91,6 +86,14 @@ class ManagedCluster(pulumi.ComponentResource):
         # Filled by each cloud's constructor, read by the fleet's ClusterHandle (Python only).
         self.cloud_outputs: dict[str, Any] = {}
         self.lb_annotations: dict[str, dict[str, str]] = {}
+        # The annotation pinning an internal load balancer's private address, where the cloud's
+        # controller takes it from one (None: from the Service's spec.loadBalancerIP).
+        self.lb_address_annotation: str | None = None
+        # Node facts that node agents (CNI plugins) need: where the node keeps CNI binaries when not
+        # in /opt/cni/bin, and whether pods of the system-*-critical priority classes need a
+        # ResourceQuota that admits them outside kube-system.
+        self.node_cni_bin_dir: str | None = None
+        self.critical_pods_need_quota = False
 
     def invoke_opts(self) -> pulumi.InvokeOutputOptions:
         return pulumi.InvokeOutputOptions(provider=self._cloud_provider, parent=self)
@@ -106,8 +109,7 @@ class ManagedCluster(pulumi.ComponentResource):
 
     def register_declared_outputs(self) -> None:
         """Register every output the class declares (its annotated attributes), by schema name."""
-        declared = [k for k in inspect.get_annotations(type(self)) if not k.startswith("_")]
-        self.register_outputs({_camel(k): getattr(self, k) for k in declared})
+        register_declared_outputs(self)
 
     def _connect(
         self,

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -19,7 +20,7 @@ from components.clusters.base import (
     check_node_pool,
     node_pool_args,
 )
-from components.handle import CloudPermissions, WorkloadIdentity
+from components.identity import CloudPermissions, WorkloadIdentity
 from components.network.aws import AwsNetwork
 from components.tokens import component_type, renamed_from
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
@@ -466,44 +467,62 @@ class EksCluster(ManagedCluster):
                          "service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
             "external": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
         }
+        # Python only: the cluster's workload identity, for the fleet's handle.
+        self.workload_identity = EksPodIdentity(self._name, self._cluster_name, self.cluster.name, self._pod_identity_agent,
+                                                self._cloud_provider)
         self.register_declared_outputs()
 
-    def bind_identity(
-        self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource
-    ) -> WorkloadIdentity:
-        """EKS Pod Identity: a role trusted by pods.eks.amazonaws.com, associated with NS/SA."""
-        cname = self._cluster_name
-        child = pulumi.ResourceOptions(parent=parent, provider=self._cloud_provider)
+
+@dataclass
+class EksPodIdentity:
+    """Workload identity on EKS (a :class:`~components.identity.WorkloadIdentityBinder`): EKS Pod
+    Identity, a role trusted by pods.eks.amazonaws.com associated with the service account; the
+    cluster's Pod Identity agent hands the pod its credentials (no annotation, no token volume).
+    AWS is this cluster's own cloud, so ``bind_aws`` is the same association."""
+
+    name: str  # the cluster component's name: logical names start with it
+    cluster_name: str  # the cluster's own name: IAM role names start with it
+    cluster: pulumi.Input[str]  # the EKS cluster's name as its output (associations wait for the cluster)
+    agent: pulumi.Resource | None = None  # the eks-pod-identity-agent add-on, which associations need running
+    provider: pulumi.ProviderResource | None = None  # the cluster's AWS provider (None: the default one)
+
+    def bind(self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str,
+             parent: pulumi.Resource) -> WorkloadIdentity:
+        child = pulumi.ResourceOptions(parent=parent, provider=self.provider)
         role = aws.iam.Role(
-            f"{self._name}-{purpose}-role",
-            name=naming.iam_role(cname, purpose),
+            f"{self.name}-{purpose}-role",
+            name=naming.iam_role(self.cluster_name, purpose),
             assume_role_policy=assume_role_policy("pods.eks.amazonaws.com", tag_session=True),
             opts=child,
         )
         resources: list[pulumi.Resource] = [role]
         if permissions.aws_policy is not None:
-            resources.append(aws.iam.RolePolicy(f"{self._name}-{purpose}-policy", role=role.id, policy=permissions.aws_policy(), opts=child))
+            resources.append(aws.iam.RolePolicy(f"{self.name}-{purpose}-policy", role=role.id, policy=permissions.aws_policy(), opts=child))
         resources.append(aws.eks.PodIdentityAssociation(
-            f"{self._name}-{purpose}-pod-identity",
-            cluster_name=self.cluster.name,
+            f"{self.name}-{purpose}-pod-identity",
+            cluster_name=self.cluster,
             namespace=namespace,
             service_account=service_account,
             role_arn=role.arn,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self._pod_identity_agent])),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.agent] if self.agent else [])),
         ))
         return WorkloadIdentity(service_account_annotations={}, pod_labels={}, principal=role.arn, resources=resources)
+
+    def bind_aws(self, namespace: str, service_account: str, policy: pulumi.Input[str], *, purpose: str,
+                 parent: pulumi.Resource, aws_provider: pulumi.ProviderResource) -> WorkloadIdentity:
+        return self.bind(namespace, service_account, CloudPermissions(aws_policy=lambda: policy), purpose=purpose, parent=parent)
 
 
 def eks_cluster_args(cluster: ClusterSpec, fleet: FleetSpec, network: AwsNetwork) -> EksClusterArgs:
     """The fleet's cluster and baseline as an EksCluster's args, on the cluster's own network."""
     base = fleet.baseline
-    private_subnets: list[pulumi.Input[str]] = list(network.private_subnet_ids)
+    private_subnets: list[pulumi.Input[str]] = [s.id for s in network.private_subnets]
     return EksClusterArgs(
         region=cluster.region,
         kubernetes_version=cluster.kubernetes_version,
         zones=list(cluster.zones),
         private_subnet_ids=private_subnets,
-        pod_subnet_ids=dict(zip(network.pod_subnet_zones, network.pod_subnet_ids)),
+        pod_subnet_ids={zone: s.id for zone, s in network.pod_subnets.items()},
         service_cidr=str(cluster.network.services),
         node_pool=node_pool_args(cluster),
         public_api_cidrs=list(fleet.public_api_cidrs),

@@ -1,5 +1,6 @@
 """GKE: a hardened private cluster (no default node pool) plus a managed node pool, returned as a handle."""
 
+from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 import pulumi
@@ -20,7 +21,7 @@ from components.clusters.base import (
     maintenance_args,
     node_pool_args,
 )
-from components.handle import CloudPermissions, WorkloadIdentity
+from components.identity import AwsWebIdentity, CloudPermissions, WorkloadIdentity
 from components.network.gcp import PODS_RANGE, SERVICES_RANGE, GcpNetwork
 from components.tokens import component_type, renamed_from
 from stacks.ports import fleet_sources
@@ -380,35 +381,57 @@ class GkeCluster(ManagedCluster):
             "internal": {"networking.gke.io/load-balancer-type": "Internal"},
             "external": {"cloud.google.com/l4-rbs": "enabled"},
         }
+        # No address annotation: GKE's internal passthrough NLB takes a static internal address from
+        # spec.loadBalancerIP, in the node subnet's primary range
+        # (cloud.google.com/kubernetes-engine/docs/how-to/internal-load-balancing, "static internal IP").
+        # GKE nodes keep CNI binaries in /home/kubernetes/bin, and GKE admits system-node-critical pods
+        # outside kube-system only under a ResourceQuota for that priority class (istio cni chart
+        # 1.30.3: files/profile-platform-gke.yaml and README.md "GKE notes").
+        self.node_cni_bin_dir = "/home/kubernetes/bin"
+        self.critical_pods_need_quota = True
+        # Python only: the cluster's workload identity, for the fleet's handle.
+        self.workload_identity = GkeWorkloadIdentity(
+            self._name, self._cluster_name, self, self.oidc_issuer, project=self._project, workload_pool=self.workload_pool,
+            provider=self._cloud_provider)
         self.register_declared_outputs()
 
-    def bind_identity(
-        self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str, parent: pulumi.Resource
-    ) -> WorkloadIdentity:
-        """GKE Workload Identity: a Google service account that NS/SA may impersonate."""
-        cname = self._cluster_name
-        child = pulumi.ResourceOptions(parent=parent, provider=self._cloud_provider)
+
+@dataclass(kw_only=True)
+class GkeWorkloadIdentity(AwsWebIdentity):
+    """Workload identity on GKE (a :class:`~components.identity.WorkloadIdentityBinder`): a Google
+    service account the Kubernetes service account may impersonate (roles/iam.workloadIdentityUser
+    for <pool>[<namespace>/<name>]), with the project and bucket roles asked for; the service
+    account carries the iam.gke.io/gcp-service-account annotation. AWS access by web identity
+    federation (``AwsWebIdentity``)."""
+
+    project: str
+    workload_pool: pulumi.Input[str]  # the cluster's output, so bindings wait for the pool to exist
+    provider: pulumi.ProviderResource | None = None  # the cluster's gcp provider (None: the default one)
+
+    def bind(self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str,
+             parent: pulumi.Resource) -> WorkloadIdentity:
+        cname = self.cluster_name
+        child = pulumi.ResourceOptions(parent=parent, provider=self.provider)
         gsa = gcp.serviceaccount.Account(
-            f"{self._name}-{purpose}-gsa", account_id=naming.gcp_service_account(cname, purpose),
+            f"{self.name}-{purpose}-gsa", account_id=naming.gcp_service_account(cname, purpose),
             display_name=f"{purpose} on {cname}", opts=child,
         )
         member = gsa.email.apply(lambda e: f"serviceAccount:{e}")
         resources: list[pulumi.Resource] = [gsa]
         resources.append(gcp.serviceaccount.IAMMember(
-            f"{self._name}-{purpose}-wi",
+            f"{self.name}-{purpose}-wi",
             service_account_id=gsa.name,
             role="roles/iam.workloadIdentityUser",
-            # Built from the cluster's output so the binding waits for the pool to exist.
-            member=self.workload_pool.apply(lambda pool: f"serviceAccount:{pool}[{namespace}/{service_account}]"),
+            member=pulumi.Output.from_input(self.workload_pool).apply(lambda pool: f"serviceAccount:{pool}[{namespace}/{service_account}]"),
             opts=child,
         ))
         for role in permissions.gcp_roles() if permissions.gcp_roles else []:
             resources.append(gcp.projects.IAMMember(
-                f"{self._name}-{purpose}-{role.split('/')[-1]}", project=self._project, role=role, member=member, opts=child
+                f"{self.name}-{purpose}-{role.split('/')[-1]}", project=self.project, role=role, member=member, opts=child
             ))
         for i, (bucket, role) in enumerate(permissions.gcp_bucket_roles() if permissions.gcp_bucket_roles else []):
             resources.append(gcp.storage.BucketIAMMember(
-                f"{self._name}-{purpose}-bucket-{i}", bucket=bucket, role=role, member=member, opts=child
+                f"{self.name}-{purpose}-bucket-{i}", bucket=bucket, role=role, member=member, opts=child
             ))
         return WorkloadIdentity(
             service_account_annotations={"iam.gke.io/gcp-service-account": gsa.email},
