@@ -15,6 +15,7 @@ import pulumi
 from components.clusters.aks import AksCluster
 from components.clusters.eks import EksCluster
 from components.clusters.gke import GkeCluster
+from components.network.fabric import AwsGateway, AzureGateway, Fabric, GcpGateway, PeeringLink, VpnLink
 from components.security.baseline import SecurityBaseline
 from components.tokens import PACKAGE_NAME
 
@@ -22,7 +23,10 @@ __all__ = ["BASE_CLASSES", "NOT_YET_PACKAGED", "PACKAGE_NAME", "PACKAGE_VERSION"
 
 PACKAGE_VERSION = "0.1.0"
 
-PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [SecurityBaseline, EksCluster, AksCluster, GkeCluster]
+PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [
+    SecurityBaseline, EksCluster, AksCluster, GkeCluster,
+    AwsGateway, AzureGateway, GcpGateway, VpnLink, PeeringLink, Fabric,
+]
 
 BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
 
@@ -31,5 +35,5 @@ NOT_YET_PACKAGED: tuple[str, ...] = (
     "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning", "SubmarinerJoin",
     "ExternalDns", "Monitoring", "VerticalPodAutoscaler",
     "IstioMesh", "Submariner", "SubmarinerBroker", "FleetPorts", "DnsFailover", "FleetMetrics",
-    "Fabric", "AwsGateway", "AzureGateway", "GcpGateway", "VpnLink", "PeeringLink", "MeshTraffic", "DeployerRunner",
+    "MeshTraffic", "DeployerRunner",
 )
