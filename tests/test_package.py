@@ -574,3 +574,41 @@ def test_given_preshared_keys_stay_secret(tmp_path: Path) -> None:
     assert conns and all(c[f"tunnel{i}PresharedKey"] == MASK for c in conns for i in (1, 2))
     assert not [r for r in records if r["type"] == "random:index/randomPassword:RandomPassword"]
     assert all(keys[0] not in str(r["inputs"]) for r in records)
+
+
+VPN_CONSTRUCT_PROGRAM = '''
+import pulumi
+import pulumi_aws as aws
+import pulumi_gcp as gcp
+from pulumi.provider.experimental.component import ComponentProvider
+from components.package import PACKAGE_NAME, PACKAGE_VERSION, PUBLIC_COMPONENTS
+
+providers = [aws.Provider("aws-eu-west-1", region="eu-west-1"), gcp.Provider("gcp-europe-west1", project="p", region="europe-west1")]
+served = ComponentProvider(PUBLIC_COMPONENTS, PACKAGE_NAME, None, PACKAGE_VERSION)
+result = served.construct("link", "archipelago:index:VpnLink", {
+    "aws": {"asn": 64601, "transitGatewayId": "tgw-1"},
+    "gcp": {"asn": 64602, "region": "europe-west1", "haVpnGatewayId": "g", "routerId": "r", "routerName": "router",
+            "interfaceIps": ["203.0.113.1", "203.0.113.2"]},
+    "tunnelCidrs": ["169.254.100.0/30", "169.254.100.4/30", "169.254.100.8/30", "169.254.100.12/30"],
+    "presharedKeys": ["K" + "a1" * 20, "K" + "b2" * 20, "K" + "c3" * 20, "K" + "d4" * 20],
+}, pulumi.ResourceOptions(providers=providers))
+pulumi.ComponentResource("test:state:Keys", "state-" + "-".join(sorted(result.state)))
+'''
+
+
+def test_served_provider_constructs_a_vpn_link_from_schema_inputs(tmp_path: Path) -> None:
+    """Another language's VpnLink: nested camelCase ends through the served provider's construct,
+    each end's resources on that cloud's provider, the given keys secret, the outputs returned."""
+    program = tmp_path / "__main__.py"
+    program.write_text(VPN_CONSTRUCT_PROGRAM)
+    records = run_program(program, "construct-vpn", "dev")
+    cgws = sorted(r["inputs"]["ipAddress"] for r in records if r["type"] == "aws:ec2/customerGateway:CustomerGateway")
+    assert cgws == ["203.0.113.1", "203.0.113.2"]
+    peers = [r for r in records if r["type"] == "gcp:compute/routerPeer:RouterPeer"]
+    assert len(peers) == 4 and {p["inputs"]["router"] for p in peers} == {"router"}
+    assert all(r["provider"].endswith("::aws-eu-west-1") for r in records if r["type"].startswith("aws:ec2/"))
+    assert all(r["provider"].endswith("::gcp-europe-west1") for r in records if r["type"].startswith("gcp:compute/"))
+    conns = [r["inputs"] for r in records if r["type"] == "aws:ec2/vpnConnection:VpnConnection"]
+    assert all(c[f"tunnel{i}PresharedKey"] == MASK for c in conns for i in (1, 2))
+    keys = next(r["name"] for r in records if r["type"] == "test:state:Keys").removeprefix("state-").split("-")
+    assert set(keys) == FABRIC_COMPONENTS["VpnLink"][2]
