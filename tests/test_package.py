@@ -552,6 +552,14 @@ FABRIC_BASE: dict[str, dict[str, Any]] = {
                 "links": []}, r"gateways\[0\].aws.remoteCidrs: set by the Fabric"),
 ])
 def test_bad_fabric_args_are_refused_naming_the_field(component: str, args: dict[str, Any], message: str, tmp_path: Path) -> None:
+    """Each rule as its source states it. ASNs: pulumi-aws 7.51.1 ``TransitGateway.amazon_side_asn``
+    (64512-65534, 4200000000-4294967294), pulumi-gcp 10.2.0 ``RouterBgp.asn`` (RFC 6996 private),
+    Azure's VPN FAQ BGP section (65515, 65517-65520 reserved; ../shared/reference/network-fabric.md
+    1.5). Tunnel /30s: pulumi-aws 7.51.1 ``VpnConnection.tunnel1_inside_cidr`` (a /30 of
+    169.254.0.0/16) and AWS's ``VpnTunnelOptionsSpecification`` reserved /30s; Azure's custom APIPA
+    range 169.254.21.0-169.254.22.255 (learn.microsoft.com/azure/vpn-gateway/vpn-gateway-howto-aws-bgp).
+    PSKs: ``VpnConnection.tunnel1_preshared_key`` (8-64, no leading 0) narrowed to the set all three
+    clouds accept (reference 1.7). GatewaySubnet: /29 at least (reference 1.3, Azure VPN FAQ)."""
     merged = {k: v for k, v in {**FABRIC_BASE[component], **args}.items() if v is not None}
     program = tmp_path / "__main__.py"
     program.write_text(f"from components.network.fabric import {component}\n{component}('x', {merged!r})\n")
