@@ -545,6 +545,9 @@ FABRIC_BASE: dict[str, dict[str, Any]] = {
     ("Fabric", {"links": [{"a": "aws/eu-west-1", "b": "gcp/europe-west1"}]}, r"links\[0\].tunnelCidrs: needed for a link across clouds"),
     ("Fabric", {"links": [{"a": "aws/eu-west-1", "b": "gcp/europe-west1", "tunnel_cidrs": ["169.254.1.0/30", *AWS_GCP_TUNNELS[1:]]}]},
      r"links\[0\].tunnelCidrs\[0\]: '169.254.1.0/30' is an AWS-reserved"),
+    ("Fabric", {"gateways": [{"key": k, "region": "europe-west1", "gcp": {"asn": asn, "region": "europe-west1", "network_id": "n"}}
+                             for k, asn in (("gcp/a", 64602), ("gcp/b", 64603))], "links": [{"a": "gcp/a", "b": "gcp/b"}]},
+     r"links\[0\].b: 'gcp/b' is in end a's region europe-west1 too"),
     ("Fabric", {"gateways": [{"key": "aws/eu-west-1", "region": "eu-west-1", "aws": {"asn": 65535, "vpcs": [{"vpc_id": "v", "subnet_ids": []}]}}],
                 "links": []}, r"gateways\[0\].aws.asn: 65535 is not usable here"),
     ("Fabric", {"gateways": [{"key": "aws/eu-west-1", "region": "eu-west-1", "aws": {"asn": 64601, "vpcs": [{"vpc_id": "v", "subnet_ids": []}],

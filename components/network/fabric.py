@@ -902,6 +902,7 @@ def _check_fabric(args: FabricArgs) -> dict[str, str]:
         _prefixed(f"gateways[{i}].{cloud}", GATEWAY_CHECKS[cloud], side)
         clouds[g["key"]], asns[side["asn"]] = cloud, g["key"]
     pairs: set[str] = set()
+    by_key = {g["key"]: g for g in args["gateways"]}
     for i, lk in enumerate(args["links"]):
         for end in ("a", "b"):
             if lk[end] not in clouds:
@@ -912,8 +913,15 @@ def _check_fabric(args: FabricArgs) -> dict[str, str]:
         if key in pairs:
             _fail(f"links[{i}]", key, "joins the same gateways as another link")
         pairs.add(key)
-        if clouds[lk["a"]] == clouds[lk["b"]] and ("tunnel_cidrs" in lk or "preshared_keys" in lk):
-            raise ValueError(f"links[{i}]: tunnelCidrs/presharedKeys are for links across clouds, not {PEERING[clouds[lk['a']]]}")
+        if clouds[lk["a"]] == clouds[lk["b"]]:
+            if "tunnel_cidrs" in lk or "preshared_keys" in lk:
+                raise ValueError(f"links[{i}]: tunnelCidrs/presharedKeys are for links across clouds, not {PEERING[clouds[lk['a']]]}")
+            ends = [by_key[lk["a"]], by_key[lk["b"]]]
+            if ends[0]["region"] == ends[1]["region"]:
+                _fail(f"links[{i}].b", lk["b"], f"is in end a's region {ends[0]['region']} too (a peering joins two regions)")
+            for end, g in zip("ab", ends, strict=True):
+                if clouds[g["key"]] == "azure" and g.get("virtual_network_id") is None:
+                    raise ValueError(f"links[{i}].{end}: gateway '{g['key']}' needs virtualNetworkId for VNet peering")
         if clouds[lk["a"]] != clouds[lk["b"]]:
             if "tunnel_cidrs" not in lk:
                 raise ValueError(f"links[{i}].tunnelCidrs: needed for a link across clouds")
