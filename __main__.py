@@ -37,9 +37,10 @@ apply_security_baseline(handles, fleet.security.groups, fleet.security.developer
 open_fleet_ports(handles, fleet)
 
 # -- the private network fabric between clouds and regions (network.fabric) --
-fabric = build_fabric(fabric_plan(fleet), handles, protect=fleet.baseline.protect_stateful)
-if fabric is not None:
-    pulumi.export("fabric", fabric.summary)
+fabric_allocation = fabric_plan(fleet)
+fabric = build_fabric(fabric_allocation, handles, protect=fleet.baseline.protect_stateful)
+if fabric_allocation is not None:
+    pulumi.export("fabric", fabric_allocation.summary())
 if fabric is not None and fleet.network.deployer_repository:
     # Where `pulumi up` runs for a private fleet: a runner inside the management VPC.
     mgmt = next(h for h in handles if h.is_management)

@@ -19,6 +19,7 @@ from components.clusters.gke import GkeCluster
 from components.fleet.submariner import Submariner, SubmarinerBroker
 from components.network.aws import AwsNetwork
 from components.network.azure import AzureNetwork
+from components.network.fabric import AwsGateway, AzureGateway, Fabric, GcpGateway, PeeringLink, VpnLink
 from components.network.gcp import GcpNetwork
 from components.security.baseline import SecurityBaseline
 from components.tokens import PACKAGE_NAME
@@ -30,6 +31,7 @@ PACKAGE_VERSION = "0.1.0"
 PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [
     SecurityBaseline, EksCluster, AksCluster, GkeCluster, AwsNetwork, AzureNetwork, GcpNetwork,
     SubmarinerJoin, SubmarinerBroker, Submariner,
+    AwsGateway, AzureGateway, GcpGateway, VpnLink, PeeringLink, Fabric,
 ]
 
 BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
@@ -37,6 +39,5 @@ BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
 NOT_YET_PACKAGED: tuple[str, ...] = (
     "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning",
     "ExternalDns", "Monitoring", "VerticalPodAutoscaler",
-    "IstioMesh", "FleetPorts", "DnsFailover", "FleetMetrics",
-    "Fabric", "AwsGateway", "AzureGateway", "GcpGateway", "VpnLink", "PeeringLink", "MeshTraffic", "DeployerRunner",
+    "IstioMesh", "FleetPorts", "DnsFailover", "FleetMetrics", "MeshTraffic", "DeployerRunner",
 )

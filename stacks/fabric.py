@@ -33,7 +33,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import ipam
 from .core import ConfigIssue
@@ -129,14 +129,12 @@ class FabricPlan:
     def links_of(self, key: str) -> tuple[Link, ...]:
         return tuple(lk for lk in self.links if key in (lk.a, lk.b))
 
-    def azure_bgp_addresses(self, key: str) -> dict[int, list[str]]:
-        """Azure gateway ``key``: its custom APIPA BGP addresses per instance (0 and 1), every
-        link's, chosen up front because the gateway must list them all."""
-        out: dict[int, list[str]] = {0: [], 1: []}
-        for lk in self.links_of(key):
-            for t in lk.tunnels:
-                out[t.interface].append(t.address(key))
-        return out
+    def summary(self) -> dict[str, Any]:
+        """What the fleet exports as ``fabric``: each gateway's ASN, clusters and ranges, each link's kind and tunnels."""
+        return {
+            "gateways": {g.key: {"asn": g.asn, "clusters": list(g.clusters), "ranges": [str(r) for r in g.ranges]} for g in self.gateways},
+            "links": {lk.key: {"kind": lk.kind, "tunnels": [str(t.cidr) for t in lk.tunnels]} for lk in self.links},
+        }
 
 
 def gateway_key(cloud: str, region: str) -> str:
@@ -176,6 +174,44 @@ def _pool(cfg: FabricConfig, clouds: frozenset[str]) -> list[Net]:
 
 def _asn_ok(cloud: str, asn: int) -> bool:
     return any(lo <= asn <= hi for lo, hi in CLOUD_ASNS[cloud])
+
+
+def asn_problem(cloud: str, asn: int) -> str | None:
+    """Why ``asn`` cannot be the BGP ASN of a ``cloud`` gateway, or None when it can."""
+    return None if _asn_ok(cloud, asn) else f"is not usable here: {ASN_RULES[cloud]}"
+
+
+def tunnel_cidr_problem(cidr: str, clouds: frozenset[str]) -> str | None:
+    """Why ``cidr`` cannot be the inside /30 of a tunnel between ``clouds``, or None when it can:
+    the rules :func:`allocate` applies to the pools it cuts /30s from, for one /30."""
+    try:
+        net = ipaddress.IPv4Network(cidr)
+    except ValueError:
+        return "is not an IPv4 network"
+    if net.prefixlen != 30:
+        return "must be a /30 (one address per side)"
+    if not net.subnet_of(LINK_LOCAL):
+        return "must lie inside 169.254.0.0/16 (tunnel inside addresses are link-local)"
+    if "aws" in clouds:
+        hit = [str(r) for r in AWS_RESERVED_INSIDE if r.overlaps(net)]
+        if hit:
+            return f"is an AWS-reserved tunnel range {hit[0]}"
+    if "azure" in clouds and not any(net.subnet_of(r) for r in AZURE_APIPA):
+        return "must lie inside 169.254.21.0-169.254.22.255 (Azure's custom APIPA BGP range)"
+    return None
+
+
+def tunnels_of(a: str, ca: str, b: str, cb: str, cidrs: Sequence[Net]) -> tuple[Tunnel, ...]:
+    """The tunnels of a VPN link between side ``a`` (cloud ``ca``) and ``b`` (cloud ``cb``), one
+    per inside /30: the earlier cloud of :data:`FIRST_HOST_ORDER` takes the first host, and the
+    first half of the tunnels use interface/connection/instance 0 of each side, the rest 1."""
+    first, second = (a, b) if FIRST_HOST_ORDER.index(ca) < FIRST_HOST_ORDER.index(cb) else (b, a)
+    n = len(cidrs)
+    tunnels = []
+    for t, net in enumerate(cidrs):
+        hosts = list(net.hosts())
+        tunnels.append(Tunnel(t, net, ((first, str(hosts[0])), (second, str(hosts[1]))), interface=t * 2 // n))
+    return tuple(tunnels)
 
 
 ClusterRef = tuple[str, str, str]  # name, cloud, region
@@ -224,8 +260,9 @@ def allocate(cfg: FabricConfig, clusters: Sequence[ClusterRef]) -> tuple[FabricP
             issues.append(ConfigIssue(f"network.asns.{key}", asn, f"names no gateway of this fleet (gateways: {', '.join(gws) or 'none'})"))
             continue
         cloud = gws[key][0]
-        if not _asn_ok(cloud, asn):
-            issues.append(ConfigIssue(f"network.asns.{key}", asn, f"is not usable here: {ASN_RULES[cloud]}"))
+        problem = asn_problem(cloud, asn)
+        if problem:
+            issues.append(ConfigIssue(f"network.asns.{key}", asn, problem))
             continue
         if asn in owner:
             issues.append(ConfigIssue(f"network.asns.{key}", asn, f"is already the ASN of gateway '{owner[asn]}'"))
@@ -286,12 +323,7 @@ def _vpn_link(cfg: FabricConfig, key: str, a: str, b: str, ca: str, cb: str, slo
     clouds = frozenset({ca, cb})
     n = TUNNELS[clouds]
     blk = _pool(cfg, clouds)[slot]
-    first, second = (a, b) if FIRST_HOST_ORDER.index(ca) < FIRST_HOST_ORDER.index(cb) else (b, a)
-    tunnels = []
-    for t, net in enumerate(list(blk.subnets(new_prefix=30))[:n]):
-        hosts = list(net.hosts())
-        tunnels.append(Tunnel(t, net, ((first, str(hosts[0])), (second, str(hosts[1]))), interface=t * 2 // n))
-    return Link(key, a, b, "vpn", slot, tuple(tunnels))
+    return Link(key, a, b, "vpn", slot, tunnels_of(a, ca, b, cb, list(blk.subnets(new_prefix=30))[:n]))
 
 
 def check(cfg: FabricConfig, clusters: Sequence[tuple[str, str, str, str]]) -> list[ConfigIssue]:

@@ -137,10 +137,16 @@ def test_the_served_provider_has_the_analyzed_schema() -> None:
     assert "component_provider_host(PUBLIC_COMPONENTS" in main
 
 
+# Components shown together in one example (the fabric's pieces join two networks); the others
+# have examples/<kebab-case name>.
+SHARED_EXAMPLES = {"AwsGateway": "aws-gcp-vpn", "GcpGateway": "aws-gcp-vpn", "VpnLink": "aws-gcp-vpn",
+                   "AzureGateway": "fabric", "PeeringLink": "fabric"}
+
+
 def test_every_public_component_has_an_example() -> None:
     for c in PUBLIC_COMPONENTS:
         slug = "".join(f"-{ch.lower()}" if ch.isupper() else ch for ch in c.__name__).lstrip("-")
-        example = EXAMPLES / slug
+        example = EXAMPLES / SHARED_EXAMPLES.get(c.__name__, slug)
         assert (example / "__main__.py").exists() and (example / "Pulumi.yaml").exists(), example
         assert c.__name__ in (example / "__main__.py").read_text()
 
@@ -227,6 +233,21 @@ def test_cluster_schema(component: str) -> None:
     assert res["properties"]["kubernetesProvider"]["$ref"].endswith("/schema.json#/resources/pulumi:providers:kubernetes")
 
 
+def _inside(records: list[dict[str, Any]], component: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every record below ``component`` (its children, theirs, ...)."""
+    by_urn = {r["urn"]: r for r in records}
+
+    def under(r: dict[str, Any]) -> bool:
+        node = by_urn.get(r.get("parent") or "")
+        while node is not None:
+            if node is component:
+                return True
+            node = by_urn.get(node.get("parent") or "")
+        return False
+
+    return [r for r in records if under(r)]
+
+
 CLUSTER_EXAMPLES = {
     # example: (component type, cloud provider type, a few children named from the component's name)
     "eks-cluster": ("archipelago:index:EksCluster", "pulumi:providers:aws",
@@ -247,19 +268,9 @@ def test_cluster_example_plans_alone(example: str) -> None:
     provider usable for the program's own objects."""
     typ, cloud_provider, names = CLUSTER_EXAMPLES[example]
     records = run_program(EXAMPLES / example / "__main__.py", f"{example}-example", "dev")
-    by_urn = {r["urn"]: r for r in records}
     component = next(r for r in records if r["type"] == typ)
     assert component["name"] == "shop"
-
-    def inside(r: dict[str, Any]) -> bool:
-        node = by_urn.get(r.get("parent") or "")
-        while node is not None:
-            if node is component:
-                return True
-            node = by_urn.get(node.get("parent") or "")
-        return False
-
-    children = [r for r in records if inside(r)]
+    children = _inside(records, component)
     assert names <= {r["name"] for r in children}
     assert all(r["name"].startswith("shop-") for r in children)
     provider = next(r["urn"] for r in records if r["type"] == cloud_provider)
@@ -567,3 +578,242 @@ def test_served_provider_constructs_a_clusterset_from_schema_inputs(tmp_path: Pa
     assert "west-submariner-lighthouse-dns" not in by_name
     keys = next(r["name"] for r in records if r["type"] == "test:state:Keys").removeprefix("state-").split("-")
     assert set(keys) == SUBMARINER["Submariner"][3]
+
+
+# -- the network fabric -----------------------------------------------------------------------------
+
+FABRIC_COMPONENTS = {
+    # component: (required inputs, inputs that are Inputs (another resource's outputs), outputs)
+    "AwsGateway": ({"asn", "vpcs"}, (), {"transitGatewayId", "routeTableId", "attachmentIds"}),
+    "AzureGateway": ({"asn", "location", "resourceGroupName", "resourceGroupId", "virtualNetworkName", "gatewaySubnetCidr"},
+                     ("resourceGroupName", "resourceGroupId", "virtualNetworkName"), {"gatewayId", "publicIpAddresses", "ipConfigurationIds"}),
+    "GcpGateway": ({"asn", "region", "networkId"}, ("networkId",), {"haVpnGatewayId", "routerId", "routerName", "interfaceIps"}),
+    "VpnLink": ({"tunnelCidrs"}, (), {"tunnelCidrs", "presharedKeys"}),
+    "PeeringLink": ({"kind", "a", "b"}, (), {"kind", "peeringIds"}),
+    "Fabric": ({"gateways", "links"}, (), {"gatewayAsns", "linkKinds", "tunnelCidrs"}),
+}
+
+
+@pytest.mark.parametrize("component", sorted(FABRIC_COMPONENTS))
+def test_fabric_component_schema(component: str) -> None:
+    """ASNs, tunnel /30s and lists the component loops over are plain (it validates them and
+    decides what to create); ids of other resources are Inputs; providers are references to
+    their packages' schemas."""
+    required, inputs_of_resources, outputs = FABRIC_COMPONENTS[component]
+    schema = _schema()
+    res = schema["resources"][f"{PACKAGE_NAME}:index:{component}"]
+    inputs = res["inputProperties"]
+    assert set(res["requiredInputs"]) == required
+    assert all("plain" not in inputs[k] for k in inputs_of_resources)
+    assert all(inputs[k].get("plain") for k in ("asn", "tunnelCidrs", "vpcs", "kind", "gateways", "links", "protect") if k in inputs)
+    assert set(res["properties"]) == outputs
+    types = schema["types"]
+    assert "plain" not in types[f"{PACKAGE_NAME}:index:VpnLinkAwsSideArgs"]["properties"]["transitGatewayId"]
+    assert types[f"{PACKAGE_NAME}:index:VpnLinkAwsSideArgs"]["properties"]["asn"].get("plain")
+    gateway = types[f"{PACKAGE_NAME}:index:FabricGatewayArgs"]["properties"]
+    assert gateway["awsProvider"]["$ref"].endswith("/schema.json#/resources/pulumi:providers:aws")
+    assert gateway["azureProvider"]["$ref"].endswith("/schema.json#/resources/pulumi:providers:azure-native")
+    assert gateway["gcpProvider"]["$ref"].endswith("/schema.json#/resources/pulumi:providers:gcp")
+
+
+def test_aws_gcp_vpn_example_plans_alone() -> None:
+    """AwsGateway, GcpGateway and VpnLink from their example, each from the others' outputs:
+    children named from each component's name (the attachment from its VPC's), AWS resources on the
+    program's AWS provider and GCP ones on its GCP provider (the link gets both in its resource
+    options), four tunnels with the given /30s (AWS the first host, GCP the second: GCP's
+    aws-vpn guide), every key a secret."""
+    records = run_program(EXAMPLES / "aws-gcp-vpn" / "__main__.py", "aws-gcp-vpn-example", "dev")
+    providers = {r["type"]: r["urn"] for r in records if r["type"].startswith("pulumi:providers:")}
+    by_name = {r["name"]: r for r in records}
+    for comp in ("shop-aws", "shop-gcp", "shop-link"):
+        kids = [r for r in _inside(records, by_name[comp]) if r["custom"]]
+        assert kids and all(r["name"].startswith(f"{comp}-") or r["name"].startswith("shop-rt") or r["name"] == "shop-tgw-attachment"
+                            for r in kids), [r["name"] for r in kids]
+        for r in kids:
+            cloud = r["type"].split(":")[0]
+            if cloud in ("aws", "gcp"):
+                assert r["provider"].startswith(providers[f"pulumi:providers:{cloud}"]), r["name"]
+    from offline.mocks import _public_ip  # pyright: ignore[reportPrivateUsage]
+
+    # Customer gateway i is HA VPN interface i (the addresses the mock gives, as GCP does, at creation).
+    cgws = sorted((r["name"], r["inputs"]["ipAddress"]) for r in records if r["type"] == "aws:ec2/customerGateway:CustomerGateway")
+    assert cgws == [(f"shop-link-cgw{i}", _public_ip("shop-gcp-ha-vpn", str(i), first=35)) for i in (0, 1)]
+    conns = [r["inputs"] for r in records if r["type"] == "aws:ec2/vpnConnection:VpnConnection"]
+    assert sorted(c[f"tunnel{i}InsideCidr"] for c in conns for i in (1, 2)) == [f"169.254.100.{n}/30" for n in (0, 12, 4, 8)]
+    assert all(c[f"tunnel{i}PresharedKey"] == MASK for c in conns for i in (1, 2))
+    peers = sorted((r["inputs"]["peerIpAddress"], r["inputs"]["peerAsn"]) for r in records if r["type"] == "gcp:compute/routerPeer:RouterPeer")
+    assert peers == [(f"169.254.100.{n}", 64601) for n in (1, 13, 5, 9)]
+    ifaces = sorted(r["inputs"]["ipRange"] for r in records if r["type"] == "gcp:compute/routerInterface:RouterInterface")
+    assert ifaces == [f"169.254.100.{n}/30" for n in (10, 14, 2, 6)]
+    assert {r["inputs"]["sharedSecret"] for r in records if r["type"] == "gcp:compute/vPNTunnel:VPNTunnel"} == {MASK}
+    route = next(r for r in records if r["type"] == "aws:ec2/route:Route")
+    assert route["inputs"]["destinationCidrBlock"] == "10.20.0.0/20" and route["name"] == "shop-rt0-fabric-10-20-0-0-20"
+    assert not any(r["protect"] for r in records)
+
+
+def test_fabric_example_plans_alone() -> None:
+    """A Fabric from its example: a gateway per region, TGW peering between the AWS regions (static
+    routes both ways), a VPN link from each AWS region to Azure; each AWS VPC routes the other
+    gateways' cidrs to its TGW, the Azure gateway lists every tunnel's Azure-side address on the
+    instance the tunnel uses, each resource on its gateway's provider."""
+    records = run_program(EXAMPLES / "fabric" / "__main__.py", "fabric-example", "dev")
+    fabric = next(r for r in records if r["type"] == "archipelago:network:Fabric")
+    inside = _inside(records, fabric)
+    kinds = sorted((r["type"].rsplit(":", 1)[1], r["name"]) for r in inside if not r["custom"])
+    assert kinds == [("AwsGateway", "shop-fabric-aws-eu-central-1"), ("AwsGateway", "shop-fabric-aws-eu-west-1"),
+                     ("AzureGateway", "shop-fabric-azure-westeurope"), ("PeeringLink", "shop-fabric-aws-eu-central-1--aws-eu-west-1"),
+                     ("VpnLink", "shop-fabric-aws-eu-central-1--azure-westeurope"), ("VpnLink", "shop-fabric-aws-eu-west-1--azure-westeurope")]
+    routes = {(r["name"].split("-rt")[0], r["inputs"]["destinationCidrBlock"]) for r in records if r["type"] == "aws:ec2/route:Route"}
+    assert routes == {("shop-eu-west-1", "10.11.0.0/16"), ("shop-eu-west-1", "10.30.0.0/16"),
+                      ("shop-eu-central-1", "10.10.0.0/16"), ("shop-eu-central-1", "10.30.0.0/16")}
+    tgw_routes = sorted(r["inputs"]["destinationCidrBlock"] for r in records if r["type"] == "aws:ec2transitgateway/route:Route")
+    assert tgw_routes == ["10.10.0.0/16", "10.11.0.0/16"]
+    vng = next(r["inputs"] for r in records if r["type"] == "azure-native:network:VirtualNetworkGateway")
+    listed = [p["customBgpIpAddresses"] for p in vng["bgpSettings"]["bgpPeeringAddresses"]]
+    assert listed == [["169.254.21.2", "169.254.21.6", "169.254.21.34", "169.254.21.38"],
+                      ["169.254.21.10", "169.254.21.14", "169.254.21.42", "169.254.21.46"]]
+    by_urn = {r["urn"]: r for r in records}
+
+    def provider_of(r: dict[str, Any]) -> str:
+        ref = r["provider"]
+        return by_urn[ref if ref in by_urn else ref.rsplit("::", 1)[0]]["name"]
+
+    peering = {r["type"].rsplit(":", 1)[1]: provider_of(r) for r in records if "peeringAttachment" in r["type"]}
+    assert peering == {"PeeringAttachment": "aws-eu-west-1", "PeeringAttachmentAccepter": "aws-eu-central-1"}
+    for gw in (r for r in inside if r["type"] == "archipelago:network:AwsGateway"):
+        region = gw["name"].removeprefix("shop-fabric-aws-")
+        assert {provider_of(r) for r in _inside(records, gw)} == {f"aws-{region}"}
+    assert all(provider_of(r) == "azure" for r in inside if r["type"].startswith("azure-native:"))
+
+
+AWS_END = {"asn": 64601, "transit_gateway_id": "tgw-1"}
+GCP_END = {"asn": 64602, "region": "europe-west1", "ha_vpn_gateway_id": "g", "router_id": "r", "router_name": "r",
+           "interface_ips": ["203.0.113.1", "203.0.113.2"]}
+AZURE_END = {"asn": 64603, "gateway_id": "vng", "resource_group_name": "rg", "location": "westeurope",
+             "public_ips": ["198.51.100.1", "198.51.100.2"], "ip_configuration_ids": ["c0", "c1"]}
+AWS_GCP_TUNNELS = ["169.254.100.0/30", "169.254.100.4/30", "169.254.100.8/30", "169.254.100.12/30"]
+FABRIC_BASE: dict[str, dict[str, Any]] = {
+    "AwsGateway": {"asn": 64601, "vpcs": [{"vpc_id": "vpc-1", "subnet_ids": ["subnet-1"]}]},
+    "AzureGateway": {"asn": 64603, "location": "westeurope", "resource_group_name": "rg", "resource_group_id": "/rg",
+                     "virtual_network_name": "vnet", "gateway_subnet_cidr": "10.30.255.0/27"},
+    "GcpGateway": {"asn": 64602, "region": "europe-west1", "network_id": "net"},
+    "VpnLink": {"aws": AWS_END, "gcp": GCP_END, "tunnel_cidrs": AWS_GCP_TUNNELS},
+    "PeeringLink": {"kind": "vpc-peering", "a": {"name": "a", "region": "europe-west1", "network_id": "n1"},
+                    "b": {"name": "b", "region": "asia-southeast1", "network_id": "n2"}},
+    "Fabric": {"gateways": [{"key": "aws/eu-west-1", "region": "eu-west-1", "aws": FABRIC_BASE_AWS}
+                            for FABRIC_BASE_AWS in [{"asn": 64601, "vpcs": [{"vpc_id": "vpc-1", "subnet_ids": ["s"]}]}]]
+               + [{"key": "gcp/europe-west1", "region": "europe-west1", "gcp": {"asn": 64602, "region": "europe-west1", "network_id": "n"}}],
+               "links": [{"a": "aws/eu-west-1", "b": "gcp/europe-west1", "tunnel_cidrs": AWS_GCP_TUNNELS}]},
+}
+
+
+@pytest.mark.parametrize(("component", "args", "message"), [
+    # ASNs: each cloud's own rules (stacks/fabric.py CLOUD_ASNS: Azure reserves 65515, 65517-65520).
+    ("AzureGateway", {"asn": 65515}, "asn: 65515 is not usable here: Azure reserves 65515"),
+    ("AwsGateway", {"asn": 64000}, "asn: 64000 is not usable here: AWS accepts 64512-65534"),
+    ("GcpGateway", {"asn": 65535}, "asn: 65535 is not usable here: GCP Cloud Router needs an RFC 6996 private ASN"),
+    ("AwsGateway", {"vpcs": []}, "vpcs: at least one VPC"),
+    ("AwsGateway", {"remote_cidrs": ["10.0.0.0/33"]}, r"remoteCidrs\[0\]: '10.0.0.0/33' is not an IPv4 network"),
+    ("AzureGateway", {"gateway_subnet_cidr": "10.30.255.0/30"}, "gatewaySubnetCidr: '10.30.255.0/30' is smaller than /29"),
+    ("AzureGateway", {"bgp_addresses": [["169.254.30.1"], []]}, r"bgpAddresses\[0\]\[0\]: '169.254.30.1' is outside 169.254.21.0"),
+    ("GcpGateway", {"advertised_ranges": [{"cidr": "pods"}]}, r"advertisedRanges\[0\].cidr: 'pods'"),
+    # Tunnel /30s: link-local, not AWS-reserved on links to AWS, Azure's APIPA range on links to Azure.
+    ("VpnLink", {"tunnel_cidrs": ["10.0.0.0/30", *AWS_GCP_TUNNELS[1:]]},
+     r"tunnelCidrs\[0\]: '10.0.0.0/30' must lie inside 169.254.0.0/16"),
+    ("VpnLink", {"tunnel_cidrs": [*AWS_GCP_TUNNELS[:3], "169.254.5.0/30"]}, r"tunnelCidrs\[3\]: '169.254.5.0/30' is an AWS-reserved"),
+    ("VpnLink", {"tunnel_cidrs": [*AWS_GCP_TUNNELS[:3], "169.254.100.12/29"]}, r"tunnelCidrs\[3\]: '169.254.100.12/29'"),
+    ("VpnLink", {"tunnel_cidrs": AWS_GCP_TUNNELS[:2]}, "tunnelCidrs: 2 given, 4 needed"),
+    ("VpnLink", {"tunnel_cidrs": [*AWS_GCP_TUNNELS[:3], AWS_GCP_TUNNELS[0]]}, r"tunnelCidrs\[3\]: '169.254.100.0/30' is tunnelCidrs\[0\] too"),
+    ("VpnLink", {"gcp": None, "azure": AZURE_END}, r"tunnelCidrs\[0\]: '169.254.100.0/30' must lie inside 169.254.21.0-169.254.22.255"),
+    ("VpnLink", {"gcp": None}, "exactly two ends needed, 1 given"),
+    ("VpnLink", {"gcp": {**GCP_END, "asn": 64601}}, "gcp.asn: 64601 is the aws end's ASN too"),
+    ("VpnLink", {"gcp": {**GCP_END, "interface_ips": ["203.0.113.1"]}}, "gcp.interfaceIps: 1 given, 2 needed"),
+    ("VpnLink", {"preshared_keys": ["0" + "a" * 39] * 4}, r"presharedKeys\[0\]: not 32-64 of \[A-Za-z0-9\]"),
+    ("VpnLink", {"preshared_keys": ["short"] * 4}, r"presharedKeys\[0\]"),
+    ("PeeringLink", {"kind": "transit"}, "kind: 'transit' is not one of tgw-peering, vnet-peering, vpc-peering"),
+    ("PeeringLink", {"kind": "tgw-peering"}, "a.transitGatewayId: needed for tgw-peering"),
+    ("PeeringLink", {"b": {"name": "b", "region": "europe-west1", "network_id": "n2"}}, "b.region: 'europe-west1' is end a's region too"),
+    # The Fabric reports a piece's refusal under its own field.
+    ("Fabric", {"links": [{"a": "aws/eu-west-1", "b": "gcp/asia-southeast1", "tunnel_cidrs": AWS_GCP_TUNNELS}]},
+     r"links\[0\].b: 'gcp/asia-southeast1' names no gateway"),
+    ("Fabric", {"links": [{"a": "aws/eu-west-1", "b": "gcp/europe-west1"}]}, r"links\[0\].tunnelCidrs: needed for a link across clouds"),
+    ("Fabric", {"links": [{"a": "aws/eu-west-1", "b": "gcp/europe-west1", "tunnel_cidrs": ["169.254.1.0/30", *AWS_GCP_TUNNELS[1:]]}]},
+     r"links\[0\].tunnelCidrs\[0\]: '169.254.1.0/30' is an AWS-reserved"),
+    ("Fabric", {"gateways": [{"key": k, "region": "europe-west1", "gcp": {"asn": asn, "region": "europe-west1", "network_id": "n"}}
+                             for k, asn in (("gcp/a", 64602), ("gcp/b", 64603))], "links": [{"a": "gcp/a", "b": "gcp/b"}]},
+     r"links\[0\].b: 'gcp/b' is in end a's region europe-west1 too"),
+    ("Fabric", {"gateways": [{"key": "aws/eu-west-1", "region": "eu-west-1", "aws": {"asn": 65535, "vpcs": [{"vpc_id": "v", "subnet_ids": []}]}}],
+                "links": []}, r"gateways\[0\].aws.asn: 65535 is not usable here"),
+    ("Fabric", {"gateways": [{"key": "aws/eu-west-1", "region": "eu-west-1", "aws": {"asn": 64601, "vpcs": [{"vpc_id": "v", "subnet_ids": []}],
+                                                                                     "remote_cidrs": ["10.0.0.0/8"]}}],
+                "links": []}, r"gateways\[0\].aws.remoteCidrs: set by the Fabric"),
+])
+def test_bad_fabric_args_are_refused_naming_the_field(component: str, args: dict[str, Any], message: str, tmp_path: Path) -> None:
+    """Each rule as its source states it. ASNs: pulumi-aws 7.51.1 ``TransitGateway.amazon_side_asn``
+    (64512-65534, 4200000000-4294967294), pulumi-gcp 10.2.0 ``RouterBgp.asn`` (RFC 6996 private),
+    Azure's VPN FAQ BGP section (65515, 65517-65520 reserved; ../shared/reference/network-fabric.md
+    1.5). Tunnel /30s: pulumi-aws 7.51.1 ``VpnConnection.tunnel1_inside_cidr`` (a /30 of
+    169.254.0.0/16) and AWS's ``VpnTunnelOptionsSpecification`` reserved /30s; Azure's custom APIPA
+    range 169.254.21.0-169.254.22.255 (learn.microsoft.com/azure/vpn-gateway/vpn-gateway-howto-aws-bgp).
+    PSKs: ``VpnConnection.tunnel1_preshared_key`` (8-64, no leading 0) narrowed to the set all three
+    clouds accept (reference 1.7). GatewaySubnet: /29 at least (reference 1.3, Azure VPN FAQ)."""
+    merged = {k: v for k, v in {**FABRIC_BASE[component], **args}.items() if v is not None}
+    program = tmp_path / "__main__.py"
+    program.write_text(f"from components.network.fabric import {component}\n{component}('x', {merged!r})\n")
+    with pytest.raises(Exception, match=message):
+        run_program(program, "bad-args", "dev")
+
+
+def test_given_preshared_keys_stay_secret(tmp_path: Path) -> None:
+    """A key passed as a plain string reaches every cloud resource as a secret, and the link's
+    presharedKeys output is one."""
+    keys = [f"K{i}" + "a1" * 20 for i in range(4)]
+    program = tmp_path / "__main__.py"
+    program.write_text(
+        "import pulumi\n"
+        "from components.network.fabric import VpnLink\n"
+        f"link = VpnLink('x', {{**{FABRIC_BASE['VpnLink']!r}, 'preshared_keys': {keys!r}}})\n"
+        "pulumi.export('keys', link.preshared_keys)\n")
+    records = run_program(program, "psk", "dev")
+    conns = [r["inputs"] for r in records if r["type"] == "aws:ec2/vpnConnection:VpnConnection"]
+    assert conns and all(c[f"tunnel{i}PresharedKey"] == MASK for c in conns for i in (1, 2))
+    assert not [r for r in records if r["type"] == "random:index/randomPassword:RandomPassword"]
+    assert all(keys[0] not in str(r["inputs"]) for r in records)
+
+
+VPN_CONSTRUCT_PROGRAM = '''
+import pulumi
+import pulumi_aws as aws
+import pulumi_gcp as gcp
+from pulumi.provider.experimental.component import ComponentProvider
+from components.package import PACKAGE_NAME, PACKAGE_VERSION, PUBLIC_COMPONENTS
+
+providers = [aws.Provider("aws-eu-west-1", region="eu-west-1"), gcp.Provider("gcp-europe-west1", project="p", region="europe-west1")]
+served = ComponentProvider(PUBLIC_COMPONENTS, PACKAGE_NAME, None, PACKAGE_VERSION)
+result = served.construct("link", "archipelago:index:VpnLink", {
+    "aws": {"asn": 64601, "transitGatewayId": "tgw-1"},
+    "gcp": {"asn": 64602, "region": "europe-west1", "haVpnGatewayId": "g", "routerId": "r", "routerName": "router",
+            "interfaceIps": ["203.0.113.1", "203.0.113.2"]},
+    "tunnelCidrs": ["169.254.100.0/30", "169.254.100.4/30", "169.254.100.8/30", "169.254.100.12/30"],
+    "presharedKeys": ["K" + "a1" * 20, "K" + "b2" * 20, "K" + "c3" * 20, "K" + "d4" * 20],
+}, pulumi.ResourceOptions(providers=providers))
+pulumi.ComponentResource("test:state:Keys", "state-" + "-".join(sorted(result.state)))
+'''
+
+
+def test_served_provider_constructs_a_vpn_link_from_schema_inputs(tmp_path: Path) -> None:
+    """Another language's VpnLink: nested camelCase ends through the served provider's construct,
+    each end's resources on that cloud's provider, the given keys secret, the outputs returned."""
+    program = tmp_path / "__main__.py"
+    program.write_text(VPN_CONSTRUCT_PROGRAM)
+    records = run_program(program, "construct-vpn", "dev")
+    cgws = sorted(r["inputs"]["ipAddress"] for r in records if r["type"] == "aws:ec2/customerGateway:CustomerGateway")
+    assert cgws == ["203.0.113.1", "203.0.113.2"]
+    peers = [r for r in records if r["type"] == "gcp:compute/routerPeer:RouterPeer"]
+    assert len(peers) == 4 and {p["inputs"]["router"] for p in peers} == {"router"}
+    assert all(r["provider"].endswith("::aws-eu-west-1") for r in records if r["type"].startswith("aws:ec2/"))
+    assert all(r["provider"].endswith("::gcp-europe-west1") for r in records if r["type"].startswith("gcp:compute/"))
+    conns = [r["inputs"] for r in records if r["type"] == "aws:ec2/vpnConnection:VpnConnection"]
+    assert all(c[f"tunnel{i}PresharedKey"] == MASK for c in conns for i in (1, 2))
+    keys = next(r["name"] for r in records if r["type"] == "test:state:Keys").removeprefix("state-").split("-")
+    assert set(keys) == FABRIC_COMPONENTS["VpnLink"][2]
