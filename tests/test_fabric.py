@@ -148,14 +148,14 @@ def test_bad_fabric_config_names_key_and_value(raw: dict[str, Any], path: str, t
 
 def test_fabric_none_builds_nothing(dev_plan: Plan) -> None:
     assert dev_plan.spec.network.fabric == "none"
-    assert not [r for r in dev_plan.resources if r["type"].startswith("archipelago:network:") and "Gateway" in r["type"]]
+    assert not [r for r in dev_plan.resources if r["type"].startswith("archipelago:") and "Gateway" in r["type"]]
     assert "fabric" not in dev_plan.outputs
 
 
 # -- what the prod plan builds ------------------------------------------------------------------
 
-FABRIC_TYPES = ("archipelago:network:Fabric", "archipelago:network:AwsGateway", "archipelago:network:AzureGateway",
-                "archipelago:network:GcpGateway", "archipelago:network:VpnLink", "archipelago:network:PeeringLink")
+FABRIC_TYPES = ("archipelago:index:Fabric", "archipelago:index:AwsGateway", "archipelago:index:AzureGateway",
+                "archipelago:index:GcpGateway", "archipelago:index:VpnLink", "archipelago:index:PeeringLink")
 
 
 def fabric_resources(plan: Plan) -> list[dict[str, Any]]:

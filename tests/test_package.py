@@ -657,7 +657,7 @@ def test_fabric_example_plans_alone() -> None:
     gateways' cidrs to its TGW, the Azure gateway lists every tunnel's Azure-side address on the
     instance the tunnel uses, each resource on its gateway's provider."""
     records = run_program(EXAMPLES / "fabric" / "__main__.py", "fabric-example", "dev")
-    fabric = next(r for r in records if r["type"] == "archipelago:network:Fabric")
+    fabric = next(r for r in records if r["type"] == "archipelago:index:Fabric")
     inside = _inside(records, fabric)
     kinds = sorted((r["type"].rsplit(":", 1)[1], r["name"]) for r in inside if not r["custom"])
     assert kinds == [("AwsGateway", "shop-fabric-aws-eu-central-1"), ("AwsGateway", "shop-fabric-aws-eu-west-1"),
@@ -680,7 +680,7 @@ def test_fabric_example_plans_alone() -> None:
 
     peering = {r["type"].rsplit(":", 1)[1]: provider_of(r) for r in records if "peeringAttachment" in r["type"]}
     assert peering == {"PeeringAttachment": "aws-eu-west-1", "PeeringAttachmentAccepter": "aws-eu-central-1"}
-    for gw in (r for r in inside if r["type"] == "archipelago:network:AwsGateway"):
+    for gw in (r for r in inside if r["type"] == "archipelago:index:AwsGateway"):
         region = gw["name"].removeprefix("shop-fabric-aws-")
         assert {provider_of(r) for r in _inside(records, gw)} == {f"aws-{region}"}
     assert all(provider_of(r) == "azure" for r in inside if r["type"].startswith("azure-native:"))

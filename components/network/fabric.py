@@ -50,6 +50,7 @@ from pulumi_azure_native import Provider as AzureProvider
 from pulumi_gcp import Provider as GcpProvider
 
 from components.handle import ClusterHandle
+from components.tokens import component_type, renamed_from
 from stacks import ipam
 from stacks.fabric import (
     AZURE_APIPA,
@@ -172,7 +173,7 @@ class AwsGateway(pulumi.ComponentResource):
     """Ids of the VPC attachments, in the order of vpcs."""
 
     def __init__(self, name: str, args: AwsGatewayArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:network:AwsGateway", name, None, opts)
+        super().__init__(component_type(AwsGateway), name, None, renamed_from("archipelago:network:AwsGateway", opts))
         _check_aws_gateway(args)
         o = _child(self, bool(args.get("protect", False)))
         self.tgw = aws.ec2transitgateway.TransitGateway(
@@ -275,7 +276,7 @@ class AzureGateway(pulumi.ComponentResource):
     """ARM ids of the two instances' ip configurations (connections name their BGP address by them)."""
 
     def __init__(self, name: str, args: AzureGatewayArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:network:AzureGateway", name, None, opts)
+        super().__init__(component_type(AzureGateway), name, None, renamed_from("archipelago:network:AzureGateway", opts))
         _check_azure_gateway(args)
         o = _child(self, bool(args.get("protect", False)))
         rg = args["resource_group_name"]
@@ -399,7 +400,7 @@ class GcpGateway(pulumi.ComponentResource):
     """External addresses of the HA VPN gateway's two interfaces, interface 0 first."""
 
     def __init__(self, name: str, args: GcpGatewayArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:network:GcpGateway", name, None, opts)
+        super().__init__(component_type(GcpGateway), name, None, renamed_from("archipelago:network:GcpGateway", opts))
         _check_gcp_gateway(args)
         o = _child(self, bool(args.get("protect", False)))
         prefix = args.get("cloud_name_prefix") or name
@@ -555,7 +556,7 @@ class VpnLink(pulumi.ComponentResource):
     """The tunnels' pre-shared keys (secret), in tunnel order."""
 
     def __init__(self, name: str, args: VpnLinkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:network:VpnLink", name, None, opts)
+        super().__init__(component_type(VpnLink), name, None, renamed_from("archipelago:network:VpnLink", opts))
         ca, cb = _check_vpn_link(args)
         protect = bool(args.get("protect", False))
         self._o = _child(self, protect)
@@ -756,7 +757,7 @@ class PeeringLink(pulumi.ComponentResource):
     """Ids of the peering resources: the attachment and its acceptance, or each end's peering."""
 
     def __init__(self, name: str, args: PeeringLinkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:network:PeeringLink", name, None, opts)
+        super().__init__(component_type(PeeringLink), name, None, renamed_from("archipelago:network:PeeringLink", opts))
         _check_peering(args)
         protect = bool(args.get("protect", False))
         kind = args["kind"]
@@ -946,7 +947,7 @@ class Fabric(pulumi.ComponentResource):
     """VPN link key -> its tunnels' inside /30s."""
 
     def __init__(self, name: str, args: FabricArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:network:Fabric", name, None, opts)
+        super().__init__(component_type(Fabric), name, None, renamed_from("archipelago:network:Fabric", opts))
         clouds = _check_fabric(args)
         protect = bool(args.get("protect", False))
         gws = {g["key"]: g for g in args["gateways"]}
