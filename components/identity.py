@@ -75,7 +75,7 @@ class WorkloadIdentityBinder(Protocol):
         resources a non-AWS cluster needs are made with ``aws_provider``."""
         ...
 
-    def aws_access(self, aws_provider: pulumi.ProviderResource) -> "AwsAccess":
+    def aws_access(self, aws_provider: pulumi.ProviderResource) -> AwsAccess:
         """How this cluster's service accounts reach AWS, as plain component inputs (see :class:`AwsAccess`)."""
         ...
 
@@ -104,7 +104,7 @@ class AwsWebIdentity:
                                  namespace, service_account, policy, session_name=f"{purpose}-{self.name}",
                                  opts=pulumi.ResourceOptions(parent=parent, provider=aws_provider))
 
-    def aws_access(self, aws_provider: pulumi.ProviderResource) -> "AwsAccess":
+    def aws_access(self, aws_provider: pulumi.ProviderResource) -> AwsAccess:
         return AwsAccess(oidc_provider_arn=aws_federation.oidc_provider(self, aws_provider).arn, oidc_issuer=self.oidc_issuer,
                          provider=aws_provider)
 

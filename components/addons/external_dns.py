@@ -34,11 +34,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import naming
-from components.addons import aws_federation
 from components.addons.helm import release_on
 from components.addons.metrics import RELEASE as MONITORING_RELEASE
 from components.clusters.eks import EksPodIdentity
@@ -86,6 +84,13 @@ def route53_policy(zone_arn: pulumi.Input[str]) -> pulumi.Output[str]:
                                        "route53:ListTagsForResources"], "Resource": [arn]},
         {"Effect": "Allow", "Action": ["route53:ListHostedZones"], "Resource": ["*"]},
     ]}))
+
+
+POLICIES = ("sync", "upsert-only", "create-only")
+ROUTINGS = {"failover": "aws/failover", "weighted": "aws/weight"}
+FAILOVER_ROLES = ("PRIMARY", "SECONDARY")
+DEFAULT_REGION = "us-east-1"
+DEFAULT_TTL = 60
 
 
 def endpoint_spec(fqdn: str, target: str, ttl: int, set_identifier: str, routing: str, value: str,
@@ -256,8 +261,8 @@ class ExternalDns(pulumi.ComponentResource):
             "sources": SOURCES,
             "interval": args.get("interval", "1m"),
             "triggerLoopOnEvent": True,
-            "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": {}},
-            "podLabels": {},
+            "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": identity.service_account_annotations},
+            "podLabels": identity.pod_labels,
             "env": env,
             "extraVolumes": volumes,
             "extraVolumeMounts": mounts,
