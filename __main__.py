@@ -9,7 +9,7 @@ import pulumi
 from components.addons.autoscaling import node_provisioning
 from components.clusters import build_cluster
 from components.fleet.deployer import DeployerRunner, DeployerRunnerArgs
-from components.fleet.dns import DnsFailover, DnsFailoverArgs
+from components.fleet.dns import dns_failover
 from components.fleet.gitops_backup import argocd_and_velero
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
 from components.fleet.metrics import FleetMetrics, FleetMetricsArgs
@@ -67,8 +67,7 @@ pulumi.export("submarinerBrokerInfo", submariner.component.broker_info)
 fleet_metrics = FleetMetrics("metrics", FleetMetricsArgs(
     fleet=fleet, handles=handles, export_ready={n: [j.release] for n, j in submariner.component.joins.items()},
     unreachable=submariner.not_joined))
-dns = DnsFailover("dns", DnsFailoverArgs(fleet=fleet, handles=handles, aws_provider=providers.aws(fleet.dns.region),
-                                         monitoring={n: [m.release] for n, m in fleet_metrics.monitoring.items()}))
+dns, _ = dns_failover(fleet, handles, providers.aws(fleet.dns.region), {n: [m.release] for n, m in fleet_metrics.monitoring.items()})
 pulumi.export("dns", {"zone": fleet.dns.zone, "nameServers": dns.name_servers,
                       "records": {r.name: r.routing for r in fleet.dns.records}})
 pulumi.export("metrics", {"hub": fleet_metrics.hub, "federates": fleet_metrics.federates, "notFederated": fleet_metrics.not_federated})

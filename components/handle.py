@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.identity import CloudPermissions, WorkloadIdentity, WorkloadIdentityBinder
+from components.identity import AwsAccess, CloudPermissions, WorkloadIdentity, WorkloadIdentityBinder
 from stacks.ipam import NetworkPlan
 from stacks.spec import ClusterSpec
 
@@ -103,6 +103,12 @@ class ClusterHandle:
         cluster's cloud: EKS Pod Identity, or web identity federation of this cluster's issuer
         (the pod then needs the returned env, volumes and mounts)."""
         return self._binder().bind_aws(namespace, service_account, policy, purpose=purpose, parent=parent, aws_provider=aws_provider)
+
+    def aws_access(self, aws_provider: pulumi.ProviderResource) -> AwsAccess:
+        """How this cluster's service accounts reach AWS, as plain inputs of a component that makes
+        the identity itself: EKS Pod Identity, or web identity of this cluster's issuer (its IAM
+        OIDC provider made with ``aws_provider`` on first use)."""
+        return self._binder().aws_access(aws_provider)
 
     def internal_load_balancer(self, address: str) -> tuple[dict[str, str], dict[str, Any]]:
         """(annotations, Service spec fields) of an internal LoadBalancer Service at the private

@@ -75,6 +75,10 @@ class WorkloadIdentityBinder(Protocol):
         resources a non-AWS cluster needs are made with ``aws_provider``."""
         ...
 
+    def aws_access(self, aws_provider: pulumi.ProviderResource) -> AwsAccess:
+        """How this cluster's service accounts reach AWS, as plain component inputs (see :class:`AwsAccess`)."""
+        ...
+
 
 def subject(namespace: str, service_account: str) -> str:
     """The service account as its tokens name it (``sub``)."""
@@ -96,18 +100,46 @@ class AwsWebIdentity:
     def bind_aws(self, namespace: str, service_account: str, policy: pulumi.Input[str], *, purpose: str,
                  parent: pulumi.Resource, aws_provider: pulumi.ProviderResource) -> WorkloadIdentity:
         oidc = aws_federation.oidc_provider(self, aws_provider)
-        opts = pulumi.ResourceOptions(parent=parent, provider=aws_provider)
-        trust = aws_federation.web_identity_trust(self, oidc, subject(namespace, service_account), aws_federation.STS_AUDIENCE)
-        role = aws.iam.Role(f"{self.name}-{purpose}", name=naming.iam_role(self.cluster_name, purpose), assume_role_policy=trust,
-                            opts=opts)
-        role_policy = aws.iam.RolePolicy(f"{self.name}-{purpose}", role=role.id, policy=policy, opts=opts)
-        token = {"name": "aws-token", "projected": {"sources": [{"serviceAccountToken": {
-            "audience": aws_federation.STS_AUDIENCE, "expirationSeconds": 3600, "path": "token"}}]}}
-        return WorkloadIdentity(
-            service_account_annotations={}, pod_labels={}, principal=role.arn, resources=[role, role_policy],
-            env=[{"name": "AWS_ROLE_ARN", "value": role.arn},
-                 {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": f"{AWS_TOKEN_DIR}/token"},
-                 {"name": "AWS_ROLE_SESSION_NAME", "value": f"{purpose}-{self.name}"}],
-            volumes=[token],
-            volume_mounts=[{"name": "aws-token", "mountPath": AWS_TOKEN_DIR, "readOnly": True}],
-        )
+        return web_identity_role(f"{self.name}-{purpose}", naming.iam_role(self.cluster_name, purpose), oidc.arn, self.oidc_issuer,
+                                 namespace, service_account, policy, session_name=f"{purpose}-{self.name}",
+                                 opts=pulumi.ResourceOptions(parent=parent, provider=aws_provider))
+
+    def aws_access(self, aws_provider: pulumi.ProviderResource) -> AwsAccess:
+        return AwsAccess(oidc_provider_arn=aws_federation.oidc_provider(self, aws_provider).arn, oidc_issuer=self.oidc_issuer,
+                         provider=aws_provider)
+
+
+@dataclass
+class AwsAccess:
+    """How a service account of a cluster reaches AWS, as plain inputs for a component that makes
+    the identity itself (ExternalDns): EKS Pod Identity (``eks_cluster_name``, the IAM role in the
+    cluster's region, ``ready`` the agent add-on) or web identity through the issuer's IAM OIDC
+    provider (``oidc_provider_arn`` + ``oidc_issuer``)."""
+
+    provider: pulumi.ProviderResource | None  # the AWS provider the IAM role is made with
+    eks_cluster_name: pulumi.Input[str] | None = None
+    oidc_provider_arn: pulumi.Input[str] | None = None
+    oidc_issuer: pulumi.Input[str] | None = None
+    ready: list[pulumi.Resource] = field(default_factory=list)
+
+
+def web_identity_role(logical_name: str, role_name: str, oidc_provider_arn: pulumi.Input[str], issuer: pulumi.Input[str],
+                      namespace: str, service_account: str, policy: pulumi.Input[str], *, session_name: str,
+                      opts: pulumi.ResourceOptions) -> WorkloadIdentity:
+    """Web identity for ``namespace/service_account`` of the cluster whose issuer IAM knows as
+    ``oidc_provider_arn``: the role (trusting only that subject, audience sts.amazonaws.com), its
+    policy, and what the pod needs (projected token, AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE)."""
+    trust = aws_federation.web_identity_trust_for(oidc_provider_arn, issuer, subject(namespace, service_account),
+                                                  aws_federation.STS_AUDIENCE)
+    role = aws.iam.Role(logical_name, name=role_name, assume_role_policy=trust, opts=opts)
+    role_policy = aws.iam.RolePolicy(logical_name, role=role.id, policy=policy, opts=opts)
+    token = {"name": "aws-token", "projected": {"sources": [{"serviceAccountToken": {
+        "audience": aws_federation.STS_AUDIENCE, "expirationSeconds": 3600, "path": "token"}}]}}
+    return WorkloadIdentity(
+        service_account_annotations={}, pod_labels={}, principal=role.arn, resources=[role, role_policy],
+        env=[{"name": "AWS_ROLE_ARN", "value": role.arn},
+             {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": f"{AWS_TOKEN_DIR}/token"},
+             {"name": "AWS_ROLE_SESSION_NAME", "value": session_name}],
+        volumes=[token],
+        volume_mounts=[{"name": "aws-token", "mountPath": AWS_TOKEN_DIR, "readOnly": True}],
+    )

@@ -12,10 +12,14 @@ registered alone. A test keeps the three lists equal to every component in ``com
 
 import pulumi
 
+from components.addons.argocd import ArgoCD, HubRegistration
+from components.addons.external_dns import ExternalDns
 from components.addons.submariner import SubmarinerJoin
+from components.addons.vpa import VerticalPodAutoscaler
 from components.clusters.aks import AksCluster
 from components.clusters.eks import EksCluster
 from components.clusters.gke import GkeCluster
+from components.fleet.dns import DnsFailover
 from components.fleet.submariner import Submariner, SubmarinerBroker
 from components.network.aws import AwsNetwork
 from components.network.azure import AzureNetwork
@@ -32,12 +36,13 @@ PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [
     SecurityBaseline, EksCluster, AksCluster, GkeCluster, AwsNetwork, AzureNetwork, GcpNetwork,
     SubmarinerJoin, SubmarinerBroker, Submariner,
     AwsGateway, AzureGateway, GcpGateway, VpnLink, PeeringLink, Fabric,
+    ArgoCD, HubRegistration, VerticalPodAutoscaler, ExternalDns, DnsFailover,
 ]
 
 BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
 
 NOT_YET_PACKAGED: tuple[str, ...] = (
-    "ArgoCD", "HubRegistration", "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning",
-    "ExternalDns", "Monitoring", "VerticalPodAutoscaler",
-    "IstioMesh", "FleetPorts", "DnsFailover", "FleetMetrics", "MeshTraffic", "DeployerRunner",
+    "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning",
+    "Monitoring",
+    "IstioMesh", "FleetPorts", "FleetMetrics", "MeshTraffic", "DeployerRunner",
 )

@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from pulumi.provider.experimental.schema import generate_schema
 
 import components
 from components.package import BASE_CLASSES, NOT_YET_PACKAGED, PACKAGE_NAME, PACKAGE_VERSION, PUBLIC_COMPONENTS
+from offline import schemas
 from offline.mocks import MASK
 from offline.plan import run_program
 from offline.report import CLUSTER_COMPONENTS, is_component, previous_urns
@@ -145,7 +147,7 @@ SHARED_EXAMPLES = {"AwsGateway": "aws-gcp-vpn", "GcpGateway": "aws-gcp-vpn", "Vp
 
 def test_every_public_component_has_an_example() -> None:
     for c in PUBLIC_COMPONENTS:
-        slug = "".join(f"-{ch.lower()}" if ch.isupper() else ch for ch in c.__name__).lstrip("-")
+        slug = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", c.__name__).lower()  # ArgoCD -> argo-cd
         example = EXAMPLES / SHARED_EXAMPLES.get(c.__name__, slug)
         assert (example / "__main__.py").exists() and (example / "Pulumi.yaml").exists(), example
         assert c.__name__ in (example / "__main__.py").read_text()
@@ -154,6 +156,11 @@ def test_every_public_component_has_an_example() -> None:
 def _children(records: list[dict[str, Any]], component: str) -> list[dict[str, Any]]:
     parent = next(r["urn"] for r in records if r["type"] == "archipelago:index:SecurityBaseline" and r["name"] == component)
     return [r for r in records if r.get("parent") == parent]
+
+
+def _records_under(records: list[dict[str, Any]], typ: str, name: str) -> list[dict[str, Any]]:
+    """Every record below the component of type ``typ`` named ``name``."""
+    return _inside(records, next(r for r in records if r["type"] == typ and r["name"] == name))
 
 
 def test_security_baseline_example_plans_alone() -> None:
@@ -817,3 +824,187 @@ def test_served_provider_constructs_a_vpn_link_from_schema_inputs(tmp_path: Path
     assert all(c[f"tunnel{i}PresharedKey"] == MASK for c in conns for i in (1, 2))
     keys = next(r["name"] for r in records if r["type"] == "test:state:Keys").removeprefix("state-").split("-")
     assert set(keys) == FABRIC_COMPONENTS["VpnLink"][2]
+
+
+# -- add-ons and fleet DNS ------------------------------------------------------------------------
+
+ADDONS = {
+    # component: (required inputs, inputs that are Inputs (may come from another resource), outputs)
+    "ArgoCD": ({"kubernetesProvider", "repoUrl"}, set(), {"namespaceName", "releaseName", "projectName", "appsName"}),
+    "HubRegistration": ({"hubKubernetesProvider", "spokeKubernetesProvider", "spokeName", "spokeServer", "spokeCaData"},
+                        {"spokeServer", "spokeCaData"}, {"secretName", "serviceAccount"}),
+    "VerticalPodAutoscaler": ({"kubernetesProvider"}, set(), {"managed", "vpaNames"}),
+    "ExternalDns": ({"kubernetesProvider", "zone", "zoneId", "zoneArn"},
+                    {"zoneId", "zoneArn", "eksClusterName", "oidcProviderArn", "oidcIssuer", "healthCheckId"},
+                    {"roleArn", "ownerId", "recordNames"}),
+    "DnsFailover": ({"zone"}, set(), {"zoneId", "zoneArn", "nameServers", "healthCheckIds"}),
+}
+
+
+@pytest.mark.parametrize("component", sorted(ADDONS))
+def test_addon_schema(component: str) -> None:
+    """The Kubernetes provider a reference to the kubernetes package's provider; ids and ARNs of
+    other resources Inputs; everything that decides what gets created plain."""
+    required, as_inputs, outputs = ADDONS[component]
+    res = _schema()["resources"][f"{PACKAGE_NAME}:index:{component}"]
+    inputs = res["inputProperties"]
+    assert set(res["requiredInputs"]) == required
+    providers = {k for k in inputs if k.endswith("ubernetesProvider")}
+    assert {k for k, v in inputs.items() if not v.get("plain")} == as_inputs | providers
+    for k in providers:
+        assert inputs[k]["$ref"].endswith("/schema.json#/resources/pulumi:providers:kubernetes")
+    assert set(res["properties"]) == outputs
+
+
+def test_vpa_example_plans_alone() -> None:
+    """The chart where the cloud runs no VPA, on the program's provider; only the objects where it does."""
+    records = run_program(EXAMPLES / "vertical-pod-autoscaler" / "__main__.py", "vpa-example", "dev")
+    provider = next(r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes")
+    shop = _records_under(records, "archipelago:addons:VerticalPodAutoscaler", "shop")
+    assert {r["name"] for r in shop} == {"shop-ns-vpa-system", "shop-vpa", "shop-vpa-shop-web", "shop-vpa-shop-cache"}
+    assert all(r["provider"].startswith(provider) for r in shop)
+    vpas = {r["inputs"]["metadata"]["name"]: r for r in shop if r["type"].endswith(":VerticalPodAutoscaler")}
+    assert vpas["cache"]["inputs"]["spec"]["targetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "cache"}
+    assert vpas["web"]["inputs"]["spec"]["updatePolicy"] == {"updateMode": "Off"}
+    release = next(r for r in shop if r["type"] == "kubernetes:helm.sh/v3:Release")
+    assert all(release["urn"] in v["dependencies"] for v in vpas.values())
+    assert all(schemas.validate_custom_resource(v["inputs"]) == [] for v in vpas.values())  # ../shared/crds/vpa (VPA 1.7.1)
+    billing = _records_under(records, "archipelago:addons:VerticalPodAutoscaler", "billing")
+    assert [(r["type"], r["inputs"]["spec"]["updatePolicy"]["updateMode"]) for r in billing] == \
+        [("kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler", "Initial")]
+
+
+def test_external_dns_example_plans_alone() -> None:
+    """Web identity from the inputs (no Pod Identity, no key), on the zone and health check the
+    program made; the row of the shared name under this cluster's owner id."""
+    records = run_program(EXAMPLES / "external-dns" / "__main__.py", "external-dns-example", "dev")
+    kids = {(r["type"], r["name"]): r for r in _records_under(records, "archipelago:addons:ExternalDns", "shop")}
+    assert set(kids) == {("kubernetes:core/v1:Namespace", "shop-ns-external-dns"), ("aws:iam/role:Role", "shop-external-dns"),
+                         ("aws:iam/rolePolicy:RolePolicy", "shop-external-dns"), ("kubernetes:helm.sh/v3:Release", "shop-external-dns"),
+                         ("kubernetes:externaldns.k8s.io/v1alpha1:DNSEndpoint", "shop-dns-www")}
+    role = kids[("aws:iam/role:Role", "shop-external-dns")]
+    assert role["inputs"]["name"] == "shop-external-dns" and role["provider"].endswith("::aws-us-east-1")
+    trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]
+    assert trust["Condition"]["StringEquals"] == {"oidc.example.com/shop:sub": "system:serviceaccount:external-dns:external-dns",
+                                                  "oidc.example.com/shop:aud": "sts.amazonaws.com"}
+    values = kids[("kubernetes:helm.sh/v3:Release", "shop-external-dns")]["inputs"]["values"]
+    assert values["txtOwnerId"] == "shop" and values["domainFilters"] == ["shop.example.com"]
+    env = {e["name"]: e["value"] for e in values["env"]}
+    assert env["AWS_WEB_IDENTITY_TOKEN_FILE"] == "/var/run/secrets/aws/token" and env["AWS_ROLE_ARN"].endswith(":role/shop-external-dns")
+    [row] = kids[("kubernetes:externaldns.k8s.io/v1alpha1:DNSEndpoint", "shop-dns-www")]["inputs"]["spec"]["endpoints"]
+    assert row["dnsName"] == "www.shop.example.com" and row["targets"] == ["shop.shop.example.com"] and row["setIdentifier"] == "shop"
+    props = {p["name"]: p["value"] for p in row["providerSpecific"]}
+    assert props["aws/weight"] == "100" and re.fullmatch(r"[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}", props["aws/health-check-id"])
+
+
+def test_dns_failover_example_plans_alone() -> None:
+    """The zone and one check per endpoint named from the component; each cluster's row carries
+    its own check's id, passed from DnsFailover's outputs."""
+    records = run_program(EXAMPLES / "dns-failover" / "__main__.py", "dns-failover-example", "dev")
+    kids = {r["name"]: r for r in _records_under(records, "archipelago:fleet:DnsFailover", "shop-dns")}
+    assert set(kids) == {"shop-dns-zone", "east-shop-dns-health", "west-shop-dns-health"}
+    assert all(r["provider"].endswith("::aws-us-east-1") for r in kids.values())
+    assert kids["shop-dns-zone"]["inputs"]["forceDestroy"] is True and kids["shop-dns-zone"]["protect"] is False
+    east = kids["east-shop-dns-health"]["inputs"]
+    assert (east["type"], east["fqdn"], east["port"], east["resourcePath"], east["enableSni"]) == \
+        ("HTTPS", "east.shop.example.com", 443, "/healthz", True)
+    endpoints = [r for r in records if r["type"].endswith(":DNSEndpoint")]
+    assert all(schemas.validate_custom_resource(r["inputs"]) == [] for r in endpoints)  # ../shared/crds/external-dns
+    rows = {r["inputs"]["spec"]["endpoints"][0]["setIdentifier"]: r["inputs"]["spec"]["endpoints"][0] for r in endpoints}
+    assert {c: {p["name"]: p["value"] for p in row["providerSpecific"]}["aws/failover"] for c, row in rows.items()} == \
+        {"east": "PRIMARY", "west": "SECONDARY"}
+    ids = {c: {p["name"]: p["value"] for p in row["providerSpecific"]}["aws/health-check-id"] for c, row in rows.items()}
+    assert len(set(ids.values())) == 2
+
+
+def test_argocd_example_plans_alone() -> None:
+    """The hub from plain args: children named from the component, on the program's provider; HA
+    values; the AppProject allowing exactly the spokes' given namespaces; the ApplicationSet on the
+    given repository."""
+    records = run_program(EXAMPLES / "argo-cd" / "__main__.py", "argo-cd-example", "dev")
+    provider = next(r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes")
+    kids = {r["name"]: r for r in _records_under(records, "archipelago:addons:ArgoCD", "gitops")}
+    assert set(kids) == {"gitops-ns-argocd", "gitops-argocd", "gitops-argocd-appproject-fleet", "gitops-argocd-applicationset-workload-clusters"}
+    assert all(r["provider"].startswith(provider) for r in kids.values())
+    values = kids["gitops-argocd"]["inputs"]["values"]
+    assert values["redis-ha"]["enabled"] is True and values["controller"]["replicas"] == 2
+    project = kids["gitops-argocd-appproject-fleet"]["inputs"]["spec"]
+    assert project["sourceRepos"] == ["https://github.com/example/shop-manifests"]
+    assert {(d.get("name") or d.get("server"), d["namespace"]) for d in project["destinations"]} == {
+        (c, ns) for c in ("shop-eu", "shop-us", "https://shop-eu.example.com", "https://shop-us.example.com")
+        for ns in ("shop", "shop-staging")}
+    assert all(schemas.validate_custom_resource(r["inputs"]) == [] for r in kids.values() if r["type"].startswith("kubernetes:argoproj.io/"))
+    template = kids["gitops-argocd-applicationset-workload-clusters"]["inputs"]["spec"]["template"]["spec"]
+    assert template["destination"]["namespace"] == "shop-staging" and template["source"]["path"] == "clusters/{{name}}"
+
+
+def test_hub_registration_example_plans_alone() -> None:
+    """The spoke's identity on the spoke's provider (bound only in the given namespaces), the
+    cluster Secret on the hub's, its config a secret, both waiting for the component's dependsOn."""
+    records = run_program(EXAMPLES / "hub-registration" / "__main__.py", "hub-registration-example", "dev")
+    providers = {r["name"]: r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes"}
+    kids = {r["name"]: r for r in _records_under(records, "archipelago:fleet:ArgoCDHubRegistration", "shop-eu")}
+    assert set(kids) == {"shop-eu-ns", "shop-eu-manager-role", "shop-eu-manager-sa", "shop-eu-manager-token", "shop-eu-manager-shop",
+                         "shop-eu-hub-secret"}
+    secret = kids.pop("shop-eu-hub-secret")
+    assert secret["provider"].startswith(providers["hub"]) and all(r["provider"].startswith(providers["spoke"]) for r in kids.values())
+    assert secret["inputs"]["metadata"]["name"] == "cluster-shop-eu"
+    assert secret["inputs"]["metadata"]["labels"] == {"purpose": "workload", "region": "eu-west-1", "argocd.argoproj.io/secret-type": "cluster"}
+    assert secret["inputs"]["stringData"] == MASK  # the token makes the whole stringData secret
+    assert [(r["inputs"]["metadata"]["namespace"], r["inputs"]["roleRef"]["name"]) for r in kids.values()
+            if r["type"] == "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"] == [("shop", "archipelago-argocd-manager")]
+    namespace_urn = next(r["urn"] for r in records if r["name"] == "shop" and r["type"] == "kubernetes:core/v1:Namespace")
+    assert namespace_urn in secret["dependencies"] and namespace_urn in kids["shop-eu-manager-shop"]["dependencies"]
+
+
+ADDON_BASE = {
+    "argocd": ("components.addons.argocd", "ArgoCD", {"repo_url": "https://git.example.com/shop"}),
+    "hub": ("components.addons.argocd", "HubRegistration",
+            {"hub_kubernetes_provider": "P", "spoke_kubernetes_provider": "P", "spoke_name": "eu", "spoke_server": "https://eu",
+             "spoke_ca_data": "Y2E="}),
+    "vpa": ("components.addons.vpa", "VerticalPodAutoscaler", {}),
+    "external_dns": ("components.addons.external_dns", "ExternalDns",
+                     {"zone": "shop.example.com", "zone_id": "Z1", "zone_arn": "arn:aws:route53:::hostedzone/Z1",
+                      "oidc_provider_arn": "arn:aws:iam::1:oidc-provider/x", "oidc_issuer": "https://x"}),
+    "dns": ("components.fleet.dns", "DnsFailover", {"zone": "shop.example.com"}),
+}
+
+
+@pytest.mark.parametrize(("component", "args", "message"), [
+    ("argocd", {"repo_url": "http://git.example.com/shop"}, "repoUrl: 'http://git.example.com/shop'"),
+    ("argocd", {"repo_url": "https://user:token@git.example.com/shop"}, "repoUrl: <redacted URL with credentials>"),
+    ("argocd", {"revision": "{{metadata.labels.x}}"}, "revision: '{{metadata.labels.x}}'"),
+    ("argocd", {"path_prefix": "../etc"}, "pathPrefix: '../etc'"),
+    ("argocd", {"default_namespace": "kube-system"}, "defaultNamespace: 'kube-system' is not one of the namespaces"),
+    ("argocd", {"controller_shards": 0}, "controllerShards: 0"),
+    ("argocd", {"standalone": True, "spokes": [{"name": "eu", "server": "https://eu"}]}, "standalone: a standalone Argo CD"),
+    ("argocd", {"spokes": [{"name": "EU", "server": "https://eu"}]}, r"spokes\[0\].name: 'EU'"),
+    ("hub", {"spoke_name": "eu_1"}, "spokeName: 'eu_1'"),
+    ("hub", {"namespaces": ["Shop"]}, r"namespaces\[0\]: 'Shop'"),
+    ("vpa", {"update_mode": "Auto"}, "updateMode: 'Auto' is not one of"),
+    ("vpa", {"targets": [{"namespace": "shop", "kind": "Pod", "name": "web"}]}, r"targets\[0\].kind: 'Pod'"),
+    ("vpa", {"targets": [{"namespace": "Shop", "kind": "Deployment", "name": "web"}]}, r"targets\[0\].namespace: 'Shop'"),
+    ("external_dns", {"zone": "Shop.example.com."}, "zone: 'Shop.example.com.'"),
+    ("external_dns", {"policy": "delete-all"}, "policy: 'delete-all'"),
+    ("external_dns", {"eks_cluster_name": "shop"}, "set exactly one"),
+    ("external_dns", {"records": [{"name": "api", "routing": "failover", "value": "PRIMARY"}]}, "healthCheckId: required"),
+    ("external_dns", {"health_check_id": "h", "records": [{"name": "api", "routing": "failover", "value": "FIRST"}]},
+     r"records\[0\].value: 'FIRST'"),
+    ("external_dns", {"health_check_id": "h", "records": [{"name": "api", "routing": "weighted", "value": "300"}]},
+     r"records\[0\].value: '300' is not a weight"),
+    ("dns", {"health_check": {"interval": 15}}, "healthCheck.interval: 15"),
+    ("dns", {"health_check": {"type": "UDP"}}, "healthCheck.type: 'UDP'"),
+    ("dns", {"endpoints": ["East"]}, r"endpoints\[0\]: 'East'"),
+])
+def test_bad_addon_args_are_refused_naming_the_field(component: str, args: dict[str, Any], message: str, tmp_path: Path) -> None:
+    module, cls, base = ADDON_BASE[component]
+    program = tmp_path / "__main__.py"
+    program.write_text(
+        "import pulumi_kubernetes as k8s\n"
+        f"from {module} import {cls}\n"
+        "p = k8s.Provider('k', kubeconfig='{}')\n"
+        f"args = {{**({{'kubernetes_provider': p}} if {cls!r} != 'DnsFailover' else {{}}), **{base!r}, **{args!r}}}\n"
+        "args.update({k: p for k, v in args.items() if v == 'P'})\n"
+        f"{cls}('x', args)\n")
+    with pytest.raises(Exception, match=message):
+        run_program(program, "bad-args", "dev")

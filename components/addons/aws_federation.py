@@ -39,7 +39,11 @@ _PROVIDERS: weakref.WeakKeyDictionary[pulumi.Resource, aws.iam.OpenIdConnectProv
 
 def issuer_host_path(cluster: ClusterIssuer) -> pulumi.Output[str]:
     """The issuer as IAM condition keys spell it: no scheme, no trailing slash (AKS issuers end in '/')."""
-    return cluster.oidc_issuer.apply(lambda u: u.removeprefix("https://").rstrip("/"))
+    return cluster.oidc_issuer.apply(_host_path)
+
+
+def _host_path(issuer: str) -> str:
+    return issuer.removeprefix("https://").rstrip("/")
 
 
 def oidc_provider(cluster: ClusterIssuer, aws_provider: pulumi.ProviderResource) -> aws.iam.OpenIdConnectProvider:
@@ -55,7 +59,15 @@ def oidc_provider(cluster: ClusterIssuer, aws_provider: pulumi.ProviderResource)
 def web_identity_trust(cluster: ClusterIssuer, provider: aws.iam.OpenIdConnectProvider, subject: str,
                        audience: str) -> pulumi.Output[str]:
     """Trust policy: only ``subject`` (system:serviceaccount:<ns>:<sa>) of ``cluster``, with ``audience``."""
-    return pulumi.Output.all(provider.arn, issuer_host_path(cluster)).apply(lambda a: json.dumps({
+    return web_identity_trust_for(provider.arn, cluster.oidc_issuer, subject, audience)
+
+
+def web_identity_trust_for(provider_arn: pulumi.Input[str], issuer: pulumi.Input[str], subject: str,
+                           audience: str) -> pulumi.Output[str]:
+    """Trust policy: only ``subject`` of the cluster whose service-account issuer is ``issuer``
+    (registered in IAM as ``provider_arn``), with ``audience``."""
+    host_path = pulumi.Output.from_input(issuer).apply(_host_path)
+    return pulumi.Output.all(provider_arn, host_path).apply(lambda a: json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Federated": a[0]}, "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {"StringEquals": {f"{a[1]}:sub": subject, f"{a[1]}:aud": audience}}}]}))

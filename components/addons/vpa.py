@@ -12,21 +12,28 @@ seccomp profile nor container security contexts).
 
 The ``autoscaling.k8s.io/v1`` VerticalPodAutoscaler API is the same on all three, so the platform's
 VPAs (``updateMode: Off`` by default: recommend only) are written once.
+
+The component takes plain args (a Kubernetes provider, ``managed`` and the targets);
+:func:`vpa_args` beside it turns the fleet's cluster handle and VPA config into them.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the package analyzer reads the args' annotations as objects.
 
-from dataclasses import dataclass, field
-from typing import Any
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import naming
-from components.addons.helm import release
-from components.handle import ClusterHandle
-from components.security.namespaces import pss_namespace
+from components.addons.helm import release_on
+from components.security.namespaces import pss_namespace_on
+from stacks.config import DNS_LABEL
 from stacks.versions import CRD_API_VERSIONS
+
+if TYPE_CHECKING:
+    from components.handle import ClusterHandle
 
 NAMESPACE = "vpa-system"
 POD_SECURITY = "restricted"
@@ -35,6 +42,13 @@ RESTRICTED_POD = {"runAsNonRoot": True, "runAsUser": 65534}
 # its keys, the container one is an open map (``containerSecurityContext: {}``).
 RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
                         "seccompProfile": {"type": "RuntimeDefault"}}
+# spec.updatePolicy.updateMode of autoscaling.k8s.io/v1 at VPA 1.7.1 (the CRD's enum in
+# ../shared/crds/vpa, less the deprecated "Auto" and "InPlace", alpha in 1.7 behind a feature gate
+# on the admission controller and updater); InPlaceOrRecreate needs Kubernetes 1.33+.
+UPDATE_MODES = ("Off", "Initial", "Recreate", "InPlaceOrRecreate")
+# targetRef kinds under apps/v1 that own pods through a template.
+TARGET_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+DEFAULT_UPDATE_MODE = "Off"
 
 
 def chart_values() -> dict[str, Any]:
@@ -69,44 +83,99 @@ def vpa_spec(kind: str, name: str, update_mode: str) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Target:
+class VpaTargetArgs(TypedDict):
+    """A workload that gets a VerticalPodAutoscaler object of the same name in its namespace."""
+
     namespace: str
+    """Namespace of the workload (a DNS-1123 label); the VPA object is created there."""
     kind: str
+    """Kind of the workload under apps/v1: Deployment, StatefulSet, DaemonSet or ReplicaSet."""
     name: str
+    """Name of the workload, and of its VPA object (a DNS-1123 subdomain)."""
 
 
-@dataclass
-class VerticalPodAutoscalerArgs:
-    handle: ClusterHandle
-    update_mode: str
-    targets: list[Target] = field(default_factory=list)
-    # What each target's workload comes from (its release): the VPA object waits for it.
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+class VerticalPodAutoscalerArgs(TypedDict):
+    """Inputs of a VerticalPodAutoscaler: the cluster's Kubernetes provider, whether the cloud runs
+    VPA already, and the workloads to give a VPA."""
+
+    kubernetes_provider: k8s.Provider
+    """The Kubernetes provider of the cluster; every object is created through it."""
+    managed: NotRequired[bool]
+    """The cloud already runs VPA (GKE verticalPodAutoscaling, AKS
+    workloadAutoScalerProfile.verticalPodAutoscaler; the GkeCluster and AksCluster components turn
+    both on): install nothing, only the VPA objects. Default: false (install the SIG Autoscaling
+    chart, pinned version, restricted pods, in namespace vpa-system)."""
+    update_mode: NotRequired[str]
+    """updatePolicy.updateMode of every VPA object: Off (recommend only), Initial, Recreate or
+    InPlaceOrRecreate (Kubernetes 1.33+). Default: Off."""
+    targets: NotRequired[list[VpaTargetArgs]]
+    """Workloads to give a VPA object (requests of cpu and memory, capped at 2 CPUs and 4Gi).
+    Default: none."""
+    name_prefix: NotRequired[str]
+    """Prefix of every child's logical name. Default: the component's own name."""
+
+
+def _check_args(args: VerticalPodAutoscalerArgs) -> None:
+    mode = args.get("update_mode", DEFAULT_UPDATE_MODE)
+    if mode not in UPDATE_MODES:
+        raise ValueError(f"updateMode: {mode!r} is not one of {', '.join(UPDATE_MODES)}")
+    seen: set[str] = set()
+    for i, t in enumerate(args.get("targets") or []):
+        if not re.fullmatch(DNS_LABEL, t["namespace"]) or len(t["namespace"]) > 63:
+            raise ValueError(f"targets[{i}].namespace: {t['namespace']!r} is not a DNS-1123 label")
+        if t["kind"] not in TARGET_KINDS:
+            raise ValueError(f"targets[{i}].kind: {t['kind']!r} is not one of {', '.join(TARGET_KINDS)}")
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", t["name"]) or len(t["name"]) > 253:
+            raise ValueError(f"targets[{i}].name: {t['name']!r} is not a DNS-1123 subdomain")
+        key = f"{t['namespace']}/{t['name']}"
+        if key in seen:
+            raise ValueError(f"targets[{i}]: {key!r} is listed twice")
+        seen.add(key)
 
 
 class VerticalPodAutoscaler(pulumi.ComponentResource):
-    managed: bool
-    release: k8s.helm.v3.Release | None
-    vpas: dict[str, k8s.apiextensions.CustomResource]
+    """Vertical Pod Autoscaler on one cluster: the SIG Autoscaling chart where the cloud does not
+    run VPA itself, and a VerticalPodAutoscaler object per target workload."""
 
-    def __init__(self, name: str, args: VerticalPodAutoscalerArgs, opts: pulumi.ResourceOptions | None = None):
+    managed: pulumi.Output[bool]
+    """True when the cloud runs VPA and nothing was installed."""
+    vpa_names: pulumi.Output[list[str]]
+    """The VPA objects created, as namespace/name, sorted."""
+
+    def __init__(self, name: str, args: VerticalPodAutoscalerArgs, opts: pulumi.ResourceOptions | None = None, *,
+                 depends_on: Sequence[pulumi.Resource] = ()):
+        """``depends_on`` (Python only): what the targets' workloads come from; the VPA objects wait for it."""
         super().__init__("archipelago:addons:VerticalPodAutoscaler", name, None, opts)
-        h = args.handle
-        self.managed = bool(h.cloud_outputs.get("managedVpa", False))
+        _check_args(args)
+        provider = args["kubernetes_provider"]
+        prefix = args.get("name_prefix") or name
+        managed = bool(args.get("managed", False))
         ready: list[pulumi.Resource] = []
-        self.release = None
-        if not self.managed:
-            ns = pss_namespace(h, NAMESPACE, POD_SECURITY, parent=self)
-            self.release = release(h, "vertical-pod-autoscaler", release_name="vpa", namespace=NAMESPACE,
-                                   values=chart_values(), parent=self, depends_on=[ns])
+        # The chart's release (None where the cloud runs VPA), for Python programs that wait for it.
+        self.release: k8s.helm.v3.Release | None = None
+        if not managed:
+            ns = pss_namespace_on(provider, NAMESPACE, POD_SECURITY, parent=self, logical_name=f"{prefix}-ns-{NAMESPACE}")
+            self.release = release_on(provider, "vertical-pod-autoscaler", logical_name=f"{prefix}-vpa", release_name="vpa",
+                                      namespace=NAMESPACE, values=chart_values(), parent=self, depends_on=[ns])
             ready.append(self.release)
-        self.vpas = {}
-        for t in args.targets:
-            self.vpas[f"{t.namespace}/{t.name}"] = k8s.apiextensions.CustomResource(
-                naming.logical(h.name, "vpa", t.namespace, t.name), api_version=CRD_API_VERSIONS["VerticalPodAutoscaler"],
+        # The VPA objects by namespace/name (Python only).
+        self.vpas: dict[str, k8s.apiextensions.CustomResource] = {}
+        mode = args.get("update_mode", DEFAULT_UPDATE_MODE)
+        for t in args.get("targets") or []:
+            self.vpas[f"{t['namespace']}/{t['name']}"] = k8s.apiextensions.CustomResource(
+                naming.logical(prefix, "vpa", t["namespace"], t["name"]), api_version=CRD_API_VERSIONS["VerticalPodAutoscaler"],
                 kind="VerticalPodAutoscaler",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=t.name, namespace=t.namespace, labels={"archipelago.io/vpa": "platform"}),
-                spec=vpa_spec(t.kind, t.name, args.update_mode),
-                opts=h.k8s_opts(self, depends_on=[*ready, *args.depends_on]))
-        self.register_outputs({"managed": self.managed, "vpas": sorted(self.vpas)})
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=t["name"], namespace=t["namespace"], labels={"archipelago.io/vpa": "platform"}),
+                spec=vpa_spec(t["kind"], t["name"], mode),
+                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[*ready, *depends_on]))
+        self.managed = pulumi.Output.from_input(managed)
+        self.vpa_names = pulumi.Output.from_input(sorted(self.vpas))
+        self.register_outputs({"managed": self.managed, "vpaNames": self.vpa_names})
+
+
+def vpa_args(handle: "ClusterHandle", update_mode: str, targets: list[VpaTargetArgs]) -> VerticalPodAutoscalerArgs:
+    """The fleet's composition: one cluster's VPA args from its handle (the cluster components say
+    whether the cloud runs VPA with ``cloud_outputs["managedVpa"]``); children keep the names they
+    have (``<cluster>-...``)."""
+    return VerticalPodAutoscalerArgs(kubernetes_provider=handle.provider, managed=bool(handle.cloud_outputs.get("managedVpa", False)),
+                                     update_mode=update_mode, targets=targets, name_prefix=handle.name)

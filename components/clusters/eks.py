@@ -20,7 +20,7 @@ from components.clusters.base import (
     check_node_pool,
     node_pool_args,
 )
-from components.identity import CloudPermissions, WorkloadIdentity
+from components.identity import AwsAccess, CloudPermissions, WorkloadIdentity
 from components.network.aws import AwsNetwork
 from components.tokens import component_type, renamed_from
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
@@ -511,6 +511,9 @@ class EksPodIdentity:
     def bind_aws(self, namespace: str, service_account: str, policy: pulumi.Input[str], *, purpose: str,
                  parent: pulumi.Resource, aws_provider: pulumi.ProviderResource) -> WorkloadIdentity:
         return self.bind(namespace, service_account, CloudPermissions(aws_policy=lambda: policy), purpose=purpose, parent=parent)
+
+    def aws_access(self, aws_provider: pulumi.ProviderResource) -> AwsAccess:
+        return AwsAccess(provider=self.provider, eks_cluster_name=self.cluster, ready=[self.agent] if self.agent else [])
 
 
 def eks_cluster_args(cluster: ClusterSpec, fleet: FleetSpec, network: AwsNetwork) -> EksClusterArgs:

@@ -12,12 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import naming
-from components.addons.argocd import (
-    ArgoCD,
-    ArgoCDArgs,
-    HubRegistration,
-    HubRegistrationArgs,
-)
+from components.addons.argocd import ArgoCD, HubRegistration, argocd_args, hub_registration_args
 from components.addons.velero import Velero, VeleroArgs, VeleroDrLink, VeleroDrLinkArgs
 from components.handle import ClusterHandle
 from stacks.spec import FleetSpec
@@ -51,18 +46,17 @@ def argocd_and_velero(fleet: FleetSpec, handles: list[ClusterHandle]) -> GitOpsA
     hub = next(h for h in handles if h.is_management)
     standalone = set(settings.standalone)
     spokes = [h for h in handles if not h.is_management and h.name not in standalone]
-    argocd = {hub.name: ArgoCD(naming.logical(hub.name, "argocd"), ArgoCDArgs(
-        handle=hub, settings=settings, environment=fleet.environment, hub=True, spokes=spokes),
-        pulumi.ResourceOptions(parent=hub.component))}
+    argocd = {hub.name: ArgoCD(naming.logical(hub.name, "argocd"), argocd_args(hub, settings, fleet.environment, hub=True, spokes=spokes),
+                               pulumi.ResourceOptions(parent=hub.component))}
     for h in handles:
         if h.name in standalone:
-            argocd[h.name] = ArgoCD(naming.logical(h.name, "argocd"), ArgoCDArgs(
-                handle=h, settings=settings, environment=fleet.environment, hub=False),
-                pulumi.ResourceOptions(parent=h.component))
+            argocd[h.name] = ArgoCD(naming.logical(h.name, "argocd"), argocd_args(h, settings, fleet.environment, hub=False),
+                                    pulumi.ResourceOptions(parent=h.component))
     registrations = {
-        s.name: HubRegistration(naming.logical(s.name, "argocd-hub"), HubRegistrationArgs(
-            hub=hub, spoke=s, settings=settings, environment=fleet.environment, hub_namespace=argocd[hub.name].namespace,
-            annotations=velero[s.name].hub_annotations))
+        s.name: HubRegistration(
+            naming.logical(s.name, "argocd-hub"),
+            hub_registration_args(hub, s, settings, fleet.environment, velero[s.name].hub_annotations),
+            hub_ready=[argocd[hub.name].namespace], namespaces_ready=s.app_namespaces)
         for s in spokes
     }
     pulumi.export("argocd", {"hub": hub.name, "spokes": sorted(registrations), "standalone": sorted(standalone)})

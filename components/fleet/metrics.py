@@ -26,7 +26,7 @@ from components.addons.metrics import (
     MonitoringArgs,
     federate_host,
 )
-from components.addons.vpa import Target, VerticalPodAutoscaler, VerticalPodAutoscalerArgs
+from components.addons.vpa import VerticalPodAutoscaler, VpaTargetArgs, vpa_args
 from components.handle import ClusterHandle
 from components.protection import keep
 from stacks.flows import federate_address, federation_paths, source_ranges
@@ -38,6 +38,16 @@ CA_VALIDITY_HOURS = 5 * 365 * 24
 CERT_VALIDITY_HOURS = 365 * 24
 # Re-issued by `pulumi up` once less than this is left (pulumi-tls early_renewal_hours).
 EARLY_RENEWAL_HOURS = 30 * 24
+
+
+@dataclass(frozen=True)
+class Target:
+    namespace: str
+    kind: str
+    name: str
+
+    def args(self) -> VpaTargetArgs:
+        return VpaTargetArgs(namespace=self.namespace, kind=self.kind, name=self.name)
 
 
 def platform_targets() -> list[Target]:
@@ -110,10 +120,10 @@ class FleetMetrics(pulumi.ComponentResource):
                 export=h.name in spokes and h.name not in targets, export_ready=args.export_ready.get(h.name, [])),
                 pulumi.ResourceOptions(parent=h.component))
             self.monitoring[h.name] = mon
-            self.vpa[h.name] = VerticalPodAutoscaler(naming.logical(h.name, "vpa"), VerticalPodAutoscalerArgs(
-                handle=h, update_mode=fleet.vpa.platform_update_mode,
-                targets=platform_targets() if fleet.vpa.platform_components else [],
+            vpa_targets = [t.args() for t in platform_targets()] if fleet.vpa.platform_components else []
+            self.vpa[h.name] = VerticalPodAutoscaler(
+                naming.logical(h.name, "vpa"), vpa_args(h, fleet.vpa.platform_update_mode, vpa_targets), pulumi.ResourceOptions(parent=h.component),
                 # A VPA names its target; the workload may come later (external-dns is installed after).
-                depends_on=[mon.release]), pulumi.ResourceOptions(parent=h.component))
+                depends_on=[mon.release])
         self.hub, self.federates = hub.name, spokes
         self.register_outputs({"hub": hub.name, "federates": spokes, "notFederated": self.not_federated, "caCert": self.ca.cert_pem})
