@@ -345,7 +345,10 @@ def test_cluster_urns_are_unchanged_or_aliased(stack: str, request: pytest.Fixtu
     assert moves == {f"{c.name}-net" for c in plan.spec.clusters}
     # Type renames only: each to the one scheme, same class, from the type it was deployed under.
     renames = [(r["type"], spec["type"]) for r, spec in specs if {k for k, v in spec.items() if v} == {"type"}]
-    assert renames and all(new == f"archipelago:index:{old.rsplit(':', 1)[-1]}" != old for new, old in renames)
+    assert renames and all(new.startswith("archipelago:index:") and not old.startswith("archipelago:index:") for new, old in renames)
+    # The same class under its new token; one class was renamed with it (ArgoCDHubRegistration).
+    assert {(new.rsplit(":", 1)[-1], old.rsplit(":", 1)[-1]) for new, old in renames if new.rsplit(":", 1)[-1] != old.rsplit(":", 1)[-1]} <= {
+        ("HubRegistration", "ArgoCDHubRegistration")}
     assert len(renames) + len(moves) == len(specs)
 
 
@@ -860,7 +863,7 @@ def test_vpa_example_plans_alone() -> None:
     """The chart where the cloud runs no VPA, on the program's provider; only the objects where it does."""
     records = run_program(EXAMPLES / "vertical-pod-autoscaler" / "__main__.py", "vpa-example", "dev")
     provider = next(r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes")
-    shop = _records_under(records, "archipelago:addons:VerticalPodAutoscaler", "shop")
+    shop = _records_under(records, "archipelago:index:VerticalPodAutoscaler", "shop")
     assert {r["name"] for r in shop} == {"shop-ns-vpa-system", "shop-vpa", "shop-vpa-shop-web", "shop-vpa-shop-cache"}
     assert all(r["provider"].startswith(provider) for r in shop)
     vpas = {r["inputs"]["metadata"]["name"]: r for r in shop if r["type"].endswith(":VerticalPodAutoscaler")}
@@ -869,7 +872,7 @@ def test_vpa_example_plans_alone() -> None:
     release = next(r for r in shop if r["type"] == "kubernetes:helm.sh/v3:Release")
     assert all(release["urn"] in v["dependencies"] for v in vpas.values())
     assert all(schemas.validate_custom_resource(v["inputs"]) == [] for v in vpas.values())  # ../shared/crds/vpa (VPA 1.7.1)
-    billing = _records_under(records, "archipelago:addons:VerticalPodAutoscaler", "billing")
+    billing = _records_under(records, "archipelago:index:VerticalPodAutoscaler", "billing")
     assert [(r["type"], r["inputs"]["spec"]["updatePolicy"]["updateMode"]) for r in billing] == \
         [("kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler", "Initial")]
 
@@ -878,7 +881,7 @@ def test_external_dns_example_plans_alone() -> None:
     """Web identity from the inputs (no Pod Identity, no key), on the zone and health check the
     program made; the row of the shared name under this cluster's owner id."""
     records = run_program(EXAMPLES / "external-dns" / "__main__.py", "external-dns-example", "dev")
-    kids = {(r["type"], r["name"]): r for r in _records_under(records, "archipelago:addons:ExternalDns", "shop")}
+    kids = {(r["type"], r["name"]): r for r in _records_under(records, "archipelago:index:ExternalDns", "shop")}
     assert set(kids) == {("kubernetes:core/v1:Namespace", "shop-ns-external-dns"), ("aws:iam/role:Role", "shop-external-dns"),
                          ("aws:iam/rolePolicy:RolePolicy", "shop-external-dns"), ("kubernetes:helm.sh/v3:Release", "shop-external-dns"),
                          ("kubernetes:externaldns.k8s.io/v1alpha1:DNSEndpoint", "shop-dns-www")}
@@ -901,7 +904,7 @@ def test_dns_failover_example_plans_alone() -> None:
     """The zone and one check per endpoint named from the component; each cluster's row carries
     its own check's id, passed from DnsFailover's outputs."""
     records = run_program(EXAMPLES / "dns-failover" / "__main__.py", "dns-failover-example", "dev")
-    kids = {r["name"]: r for r in _records_under(records, "archipelago:fleet:DnsFailover", "shop-dns")}
+    kids = {r["name"]: r for r in _records_under(records, "archipelago:index:DnsFailover", "shop-dns")}
     assert set(kids) == {"shop-dns-zone", "east-shop-dns-health", "west-shop-dns-health"}
     assert all(r["provider"].endswith("::aws-us-east-1") for r in kids.values())
     assert kids["shop-dns-zone"]["inputs"]["forceDestroy"] is True and kids["shop-dns-zone"]["protect"] is False
@@ -923,7 +926,7 @@ def test_argocd_example_plans_alone() -> None:
     given repository."""
     records = run_program(EXAMPLES / "argo-cd" / "__main__.py", "argo-cd-example", "dev")
     provider = next(r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes")
-    kids = {r["name"]: r for r in _records_under(records, "archipelago:addons:ArgoCD", "gitops")}
+    kids = {r["name"]: r for r in _records_under(records, "archipelago:index:ArgoCD", "gitops")}
     assert set(kids) == {"gitops-ns-argocd", "gitops-argocd", "gitops-argocd-appproject-fleet", "gitops-argocd-applicationset-workload-clusters"}
     assert all(r["provider"].startswith(provider) for r in kids.values())
     values = kids["gitops-argocd"]["inputs"]["values"]
@@ -943,7 +946,7 @@ def test_hub_registration_example_plans_alone() -> None:
     cluster Secret on the hub's, its config a secret, both waiting for the component's dependsOn."""
     records = run_program(EXAMPLES / "hub-registration" / "__main__.py", "hub-registration-example", "dev")
     providers = {r["name"]: r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes"}
-    kids = {r["name"]: r for r in _records_under(records, "archipelago:fleet:ArgoCDHubRegistration", "shop-eu")}
+    kids = {r["name"]: r for r in _records_under(records, "archipelago:index:HubRegistration", "shop-eu")}
     assert set(kids) == {"shop-eu-ns", "shop-eu-manager-role", "shop-eu-manager-sa", "shop-eu-manager-token", "shop-eu-manager-shop",
                          "shop-eu-hub-secret"}
     secret = kids.pop("shop-eu-hub-secret")

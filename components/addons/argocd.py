@@ -33,6 +33,7 @@ from components.addons.helm import release_on
 from components.fleet.tokens import service_account_token_on
 from components.handle import ClusterHandle
 from components.security.namespaces import pss_namespace_on
+from components.tokens import component_type, renamed_from
 from components.waits import depends_on_of
 from stacks.baseline import APPLICATION_NAMESPACES
 from stacks.config import DNS_LABEL
@@ -385,7 +386,7 @@ class ArgoCD(pulumi.ComponentResource):
     """The hub's ApplicationSet (workload-clusters), or the standalone Application (<clusterName>-apps)."""
 
     def __init__(self, name: str, args: ArgoCDArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:addons:ArgoCD", name, None, opts)
+        super().__init__(component_type(ArgoCD), name, None, renamed_from("archipelago:addons:ArgoCD", opts))
         provider = args["kubernetes_provider"]
         prefix = args.get("name_prefix") or name
         cluster = args.get("cluster_name") or name
@@ -510,7 +511,7 @@ class HubRegistration(pulumi.ComponentResource):
         """Python only: ``hub_ready`` (the hub's argocd namespace) and ``namespaces_ready`` (the
         spoke's application Namespace objects by name) are waited for. From any language: the
         cluster Secret and the RoleBindings wait for the component's own ``dependsOn``."""
-        super().__init__("archipelago:fleet:ArgoCDHubRegistration", name, None, opts)
+        super().__init__(component_type(HubRegistration), name, None, renamed_from("archipelago:fleet:ArgoCDHubRegistration", opts))
         waits = depends_on_of(opts)
         spoke_name = args["spoke_name"]
         namespaces = list(args.get("namespaces") or APPLICATION_NAMESPACES)

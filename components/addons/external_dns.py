@@ -42,6 +42,7 @@ from components.addons.metrics import RELEASE as MONITORING_RELEASE
 from components.clusters.eks import EksPodIdentity
 from components.identity import CloudPermissions, web_identity_role
 from components.security.namespaces import pss_namespace_on
+from components.tokens import component_type, renamed_from
 from components.waits import depends_on_of
 from stacks.config import DNS_LABEL
 from stacks.sections.dns import AWS_REGION, LABEL, ZONE, record_members
@@ -225,7 +226,7 @@ class ExternalDns(pulumi.ComponentResource):
         ServiceMonitor and rule wait for it); ``identity_ready`` what Pod Identity needs first (the
         agent add-on). From any language, the ServiceMonitor and rule wait for the component's own
         ``dependsOn``. The AWS provider of the role comes from the resource options (``providers``)."""
-        super().__init__("archipelago:addons:ExternalDns", name, None, opts)
+        super().__init__(component_type(ExternalDns), name, None, renamed_from("archipelago:addons:ExternalDns", opts))
         cluster = args.get("cluster_name") or name
         _check_args(args, cluster)
         provider = args["kubernetes_provider"]

@@ -29,6 +29,7 @@ import pulumi_kubernetes as k8s
 from components import naming
 from components.addons.helm import release_on
 from components.security.namespaces import pss_namespace_on
+from components.tokens import component_type, renamed_from
 from stacks.config import DNS_LABEL
 from stacks.versions import CRD_API_VERSIONS
 
@@ -145,7 +146,7 @@ class VerticalPodAutoscaler(pulumi.ComponentResource):
     def __init__(self, name: str, args: VerticalPodAutoscalerArgs, opts: pulumi.ResourceOptions | None = None, *,
                  depends_on: Sequence[pulumi.Resource] = ()):
         """``depends_on`` (Python only): what the targets' workloads come from; the VPA objects wait for it."""
-        super().__init__("archipelago:addons:VerticalPodAutoscaler", name, None, opts)
+        super().__init__(component_type(VerticalPodAutoscaler), name, None, renamed_from("archipelago:addons:VerticalPodAutoscaler", opts))
         _check_args(args)
         provider = args["kubernetes_provider"]
         prefix = args.get("name_prefix") or name

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components import naming
 from components.addons.external_dns import ExternalDns, external_dns_args
+from components.tokens import component_type, renamed_from
 from stacks.config import DNS_LABEL
 from stacks.sections.dns import ZONE, record_members
 
@@ -98,7 +99,7 @@ class DnsFailover(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DnsFailoverArgs, opts: pulumi.ResourceOptions | None = None):
         """The AWS provider comes from the resource options (``providers``); children inherit it."""
-        super().__init__("archipelago:fleet:DnsFailover", name, None, opts)
+        super().__init__(component_type(DnsFailover), name, None, renamed_from("archipelago:fleet:DnsFailover", opts))
         _check_args(args)
         prefix = args.get("name_prefix") or name
         zone, hc = args["zone"], args.get("health_check") or {}
