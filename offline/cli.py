@@ -153,14 +153,14 @@ def cmd_flows(args: argparse.Namespace) -> int:
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     """Print the two bootstrap phases of a private fleet; --targets writes phase 1's URNs."""
-    from .bootstrap import CLOUD, IN_CLUSTER, phases, write_targets
+    from .bootstrap import FLEET, RUNNER, phases, write_targets
 
     plan = _load_plan(args)
     if plan is None:
         return 2
     split = phases(plan.resources)
-    console.print(f"phase 1 ({CLOUD}, hosted runner, cloud APIs only): {len(split[CLOUD])} resources")
-    console.print(f"phase 2 ({IN_CLUSTER}, runner inside the management network): {len(split[IN_CLUSTER])} resources")
+    console.print(f"phase 1 ({RUNNER}, hosted runner: the runner and its network only): {len(split[RUNNER])} resources")
+    console.print(f"phase 2 ({FLEET}, from the runner inside the management network: everything else): {len(split[FLEET])} resources")
     if args.targets:
         n = write_targets(plan.resources, Path(args.targets))
         console.print(f"{n} phase-1 targets: {args.targets}")
