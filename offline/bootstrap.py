@@ -23,9 +23,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .report import CLUSTER_COMPONENTS, is_component
+
 RUNNER, FLEET = "runner", "fleet"
-RUNNER_COMPONENT = "archipelago:fleet:DeployerRunner"
-CLUSTER_COMPONENT = "archipelago:clusters:"
+RUNNER_COMPONENTS = frozenset({"DeployerRunner"})
 
 
 def _waits(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> list[str]:
@@ -39,10 +40,10 @@ def _waits(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> list[str]:
     return out
 
 
-def _under(r: dict[str, Any], by_urn: dict[str, dict[str, Any]], prefix: str) -> bool:
+def _under(r: dict[str, Any], by_urn: dict[str, dict[str, Any]], classes: frozenset[str]) -> bool:
     p = by_urn.get(r.get("parent") or "")
     while p is not None:
-        if p["type"].startswith(prefix):
+        if is_component(p, classes):
             return True
         p = by_urn.get(p.get("parent") or "")
     return False
@@ -64,10 +65,10 @@ def phases(resources: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """The custom resources of each phase (``runner`` empty when the fleet has no runner: then
     everything is one ``fleet`` phase)."""
     by_urn = {r["urn"]: r for r in resources}
-    runner = [r["urn"] for r in resources if r["custom"] and _under(r, by_urn, RUNNER_COMPONENT)]
+    runner = [r["urn"] for r in resources if r["custom"] and _under(r, by_urn, RUNNER_COMPONENTS)]
     # Runner resources that wait on a cluster belong to that cluster's path, not to the runner.
     on_cluster = {u for u in _closure(runner, by_urn)
-                  if by_urn[u]["type"].startswith(CLUSTER_COMPONENT) or _under(by_urn[u], by_urn, CLUSTER_COMPONENT)}
+                  if is_component(by_urn[u], CLUSTER_COMPONENTS) or _under(by_urn[u], by_urn, CLUSTER_COMPONENTS)}
     seeds = [u for u in runner if not (_closure([u], by_urn) & on_cluster)]
     first = _closure(seeds, by_urn) if seeds else set()
     if first:
