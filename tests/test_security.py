@@ -392,7 +392,7 @@ def test_gke_api_admits_the_other_clusters(plan) -> None:
         if c.cloud != "gcp":
             continue
         gke = next(r for r in plan.of_type("gcp:container/cluster:Cluster") if r["inputs"]["name"] == c.name)
-        blocks = [ipaddress.ip_network(b["cidrBlock"]) for b in gke["inputs"]["masterAuthorizedNetworksConfig"]["cidrBlocks"]]
+        blocks = [ipaddress.IPv4Network(b["cidrBlock"]) for b in gke["inputs"]["masterAuthorizedNetworksConfig"]["cidrBlocks"]]
         assert all(any(n.subnet_of(b) for b in blocks) for n in ports.fleet_sources(plan.spec, c))
         assert {str(n) for n in ports.fleet_space_sources(plan.spec, c)} <= {str(b) for b in blocks}
-        assert ipaddress.ip_network("0.0.0.0/0") not in blocks
+        assert ipaddress.IPv4Network("0.0.0.0/0") not in blocks
