@@ -8,7 +8,7 @@ import pulumi
 
 from components.addons.autoscaling import node_provisioning
 from components.clusters import build_cluster
-from components.fleet.deployer import DeployerRunner, DeployerRunnerArgs
+from components.fleet.deployer import DeployerRunner, DeployerRunnerArgs, Later, fleet_egress_cidrs
 from components.fleet.dns import dns_failover
 from components.fleet.gitops_backup import argocd_and_velero
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
@@ -28,27 +28,44 @@ tune_runtime()  # before anything registers: see stacks/tuning.py
 
 fleet = load_spec_from_runtime(pulumi.get_stack())
 providers = CloudProviders(environment=fleet.environment, gcp_project=fleet.gcp_project)
-handles = [build_cluster(cluster, fleet, providers) for cluster in fleet.clusters]
+# A private fleet deploys from a runner inside the management network: each cluster's Kubernetes
+# provider waits for the runner's path to its API server, known once the fabric is built (below).
+with_runner = fleet.network.enabled and bool(fleet.network.deployer_repository)
+api_paths = {c.name: Later() for c in fleet.clusters} if with_runner else {}
+# AKS has no private path from the runner but over the Azure VPN gateway (up to 45 minutes to
+# create): its API server is public, limited to the fleet's egress addresses (docs/network.md).
+aks_egress = {c.name: Later() for c in fleet.clusters if c.cloud == "azure"} if with_runner else {}
+handles = [build_cluster(cluster, fleet, providers,
+                         api_paths[cluster.name].output if with_runner else None,
+                         aks_egress[cluster.name].output if cluster.name in aks_egress else None)
+           for cluster in fleet.clusters]
+for name, later in aks_egress.items():
+    later.resolve_with(fleet_egress_cidrs(handles, name))
 
 # -- security baseline inside every cluster --
 injected = fleet.mesh.injected_namespaces()
 apply_security_baseline(handles, fleet.security.groups, fleet.security.developer_secrets_read,
                         namespace_labels={ns: INJECTION_LABEL for ns in injected})
-open_fleet_ports(handles, fleet)
+fleet_ports = dict(zip([h.name for h in handles], open_fleet_ports(handles, fleet), strict=True))
 
 # -- the private network fabric between clouds and regions (network.fabric) --
 fabric_allocation = fabric_plan(fleet)
 fabric = build_fabric(fabric_allocation, handles, protect=fleet.baseline.protect_stateful)
 if fabric_allocation is not None:
     pulumi.export("fabric", fabric_allocation.summary())
-if fabric is not None and fleet.network.deployer_repository:
+if fabric is not None and fabric_allocation is not None and with_runner:
     # Where `pulumi up` runs for a private fleet: a runner inside the management VPC.
     mgmt = next(h for h in handles if h.is_management)
-    runner = DeployerRunner("deployer", DeployerRunnerArgs(handle=mgmt, repository=fleet.network.deployer_repository,
+    runner = DeployerRunner("deployer", DeployerRunnerArgs(handle=mgmt, repository=fleet.network.deployer_repository or "",
                                                            protect=fleet.baseline.protect_stateful),
                             # Fleet-level (like the fabric): the cluster's own firewall is the fleet's ports only.
                             None)
+    for h in handles:
+        api_paths[h.name].resolve("", runner.path_to(h, fabric, fabric_allocation, fleet_ports))
     pulumi.export("deployerRunsOn", runner.runs_on)
+for later in api_paths.values():  # no runner was built: no path to wait for
+    if not later.done:
+        later.resolve("")
 
 # -- add-ons: ArgoCD, Velero, node provisioning --
 node_provisioners = [node_provisioning(h, fleet) for h in handles]

@@ -219,16 +219,35 @@ class Graph:
     def custom(self) -> Iterable[str]:
         return self.waits.keys()
 
-    def ancestors(self, urn: str) -> set[str]:
+    def _walk(self, start: Iterable[str], step: dict[str, Any], stop_at: frozenset[str]) -> set[str]:
+        """Everything reached from ``start`` along ``step`` (urn -> next urns); a resource of a
+        type in ``stop_at`` is included but not walked through."""
         seen: set[str] = set()
-        stack = list(self.waits.get(urn, ()))
+        stack = list(start)
         while stack:
             u = stack.pop()
             if u in seen:
                 continue
             seen.add(u)
-            stack.extend(self.waits.get(u, ()))
+            if self.by_urn[u]["type"] not in stop_at:
+                stack.extend(step.get(u, ()))
         return seen
+
+    def ancestors(self, urn: str, stop_at: frozenset[str] = frozenset()) -> set[str]:
+        """Everything ``urn`` waits on, directly or not; a resource of a type in ``stop_at`` is
+        included but not walked through."""
+        return self._walk(self.waits.get(urn, ()), self.waits, stop_at)
+
+    def downstream(self, roots: set[str], stop_at: frozenset[str] = frozenset()) -> set[str]:
+        """Everything that waits on one of ``roots``, directly or not (roots excluded unless
+        reached again); a resource of a type in ``stop_at`` is not walked through."""
+        users: dict[str, list[str]] = self.__dict__.get("_users") or {}
+        if not users:
+            for u, ws in self.waits.items():
+                for w in ws:
+                    users.setdefault(w, []).append(u)
+            self.__dict__["_users"] = users
+        return self._walk((u for r in roots for u in users.get(r, ())), users, stop_at)
 
     def is_fabric(self, urn: str) -> bool:
         r = self.by_urn[urn]
@@ -255,6 +274,10 @@ class Graph:
             if self.owner[urn] == cluster and self.by_urn[urn]["type"] in BRING_UP_TYPES:
                 out.append(urn)
         return out
+
+    def clusters_under(self, urn: str) -> set[str]:
+        """The clusters whose resources ``urn`` waits on, directly or not."""
+        return {o for a in self.ancestors(urn) if (o := self.owner[a])}
 
     def clusters(self) -> list[str]:
         return sorted({o for o in self.owner.values() if o})
@@ -319,35 +342,50 @@ class BringUp:
     cluster_minutes: dict[str, float]  # each cluster with its add-ons, on its own
     slowest_cluster: str
     violations: list[str]
-    # A first `up` run in sequential phases (offline.bootstrap: cloud, then in-cluster from the
-    # runner inside the fleet): each phase starts when the previous one has finished.
+    # A first `up` run in sequential phases (offline.bootstrap: the runner, then everything else
+    # from it): each phase starts when the previous one has finished; the last phase counts until
+    # the fleet works (its clusters and add-ons), as fleet_minutes does for one graph.
     phase_minutes: list[float] = field(default_factory=list)
+    phased_path: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def phased_minutes(self) -> float:
-        return round(sum(self.phase_minutes), 2) if self.phase_minutes else self.total_minutes
+        return round(sum(self.phase_minutes), 2) if self.phase_minutes else self.fleet_minutes
 
     @property
     def slowest_cluster_minutes(self) -> float:
         return self.cluster_minutes.get(self.slowest_cluster, 0.0)
 
     def summary(self, by_urn: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        def show(path: list[tuple[str, float]]) -> list[str]:
+            return [f"{by_urn[u]['type'].split(':')[-1]} {by_urn[u]['name']} ({m:g})" for u, m in path]
+
         return {
             "bringUpMinutes": self.fleet_minutes,
             "slowestClusterMinutes": self.slowest_cluster_minutes,
             "slowestCluster": self.slowest_cluster,
             "fabricMinutes": self.fabric_minutes,
             "totalMinutes": self.total_minutes,
-            "criticalPath": [f"{by_urn[u]['type'].split(':')[-1]} {by_urn[u]['name']} ({m:g})" for u, m in self.fleet_path],
+            "criticalPath": show(self.fleet_path),
             "violations": len(self.violations),
             "phaseMinutes": self.phase_minutes,
             "phasedMinutes": self.phased_minutes,
+            "phasedCriticalPath": show(self.phased_path),
         }
 
 
-def phase_minutes(g: Graph, phases: list[set[str]]) -> list[float]:
-    """Longest path inside each phase; edges into earlier phases are already met."""
-    return [longest_path(g, allowed=phase).minutes for phase in phases]
+def phase_minutes(g: Graph, phases: list[set[str]], last_targets: set[str] | None = None) -> list[float]:
+    """Longest path inside each phase; edges into earlier phases are already met. The last
+    phase counts to ``last_targets`` if given (what must work), else to all its resources."""
+    return [e.minutes for e in _phase_estimates(g, phases, last_targets)]
+
+
+def _phase_estimates(g: Graph, phases: list[set[str]], last_targets: set[str] | None) -> list[Estimate]:
+    out = []
+    for i, phase in enumerate(phases):
+        targets = phase & last_targets if last_targets is not None and i == len(phases) - 1 else None
+        out.append(longest_path(g, allowed=phase, targets=targets))
+    return out
 
 
 def bootstrap_phases(records: list[dict[str, Any]]) -> list[set[str]]:
@@ -361,53 +399,73 @@ def bootstrap_phases(records: list[dict[str, Any]]) -> list[set[str]]:
     return [{r["urn"] for r in group} for group in split.values() if group]
 
 
+def needs_fabric(g: Graph, fabric: set[str]) -> set[str]:
+    """The fabric and what waits on it, except through a Kubernetes provider: a provider waits
+    for the deployer's path to its API server (which may cross the fabric) and its cluster's
+    objects wait for the provider, but they do not need the fabric to work; and except a
+    cluster's bring-up, which must never need it (see independence_violations)."""
+    bring_up = {u for c in g.clusters() for u in g.bring_up_set(c)}
+    return fabric | (g.downstream(fabric, stop_at=frozenset({K8S_PROVIDER})) - bring_up)
+
+
 def estimate(records: list[dict[str, Any]], phases: list[set[str]] | None = None) -> BringUp:
     g = Graph(records)
     custom = list(g.custom())
     fabric = {u for u in custom if g.is_fabric(u)}
     full = longest_path(g)
-    # What needs the fabric: the fabric itself and what is downstream of it, except a cluster's
-    # bring-up, which must never need it (if it does, it stays in the fleet's time: see
-    # independence_violations).
-    bring_up = {u for c in g.clusters() for u in g.bring_up_set(c)}
-    needs_fabric = set(fabric)
-    for u in custom:
-        if u not in needs_fabric and u not in bring_up and g.ancestors(u) & fabric:
-            needs_fabric.add(u)
-    fleet = longest_path(g, targets=[u for u in custom if u not in needs_fabric])
-    fabric_minutes = max((full.finish[u] for u in needs_fabric), default=0.0)
+    fab = needs_fabric(g, fabric)
+    works = [u for u in custom if u not in fab]
+    fleet = longest_path(g, targets=works)
+    fabric_minutes = max((full.finish[u] for u in fab), default=0.0)
 
     # Each cluster on its own: its resources plus fleet-wide ones that depend on no cluster and
-    # are not fabric (providers, the mesh root CA, ...); edges to anything else are cut.
-    shared = {u for u in custom if u not in needs_fabric and not g.on_cluster(u)}
+    # are not fabric (providers, the mesh root CA, ...); edges to anything else are cut, the
+    # deployer's path over the fabric among them.
+    shared = {u for u in custom if u not in fab and not g.on_cluster(u)}
     cluster_minutes: dict[str, float] = {}
     for c in g.clusters():
-        own = {u for u in custom if g.owner[u] == c and u not in needs_fabric}
+        own = {u for u in custom if g.owner[u] == c and u not in fab}
         cluster_minutes[c] = longest_path(g, allowed=own | shared, targets=own).minutes
     slowest = max(cluster_minutes, key=lambda c: (cluster_minutes[c], c)) if cluster_minutes else ""
+    phased = _phase_estimates(g, phases, set(works)) if phases and len(phases) > 1 else []
     return BringUp(
         fleet_minutes=fleet.minutes, fleet_path=fleet.path, fabric_minutes=round(fabric_minutes, 2),
         total_minutes=full.minutes, cluster_minutes=cluster_minutes, slowest_cluster=slowest,
         violations=independence_violations(g, fabric),
-        phase_minutes=phase_minutes(g, phases) if phases and len(phases) > 1 else [],
+        phase_minutes=[e.minutes for e in phased], phased_path=[step for e in phased for step in e.path],
     )
+
+
+# Gateways that take long to create (Azure's VPN gateway: up to 45 minutes). A cluster's
+# Kubernetes provider may wait for the deployer's path over the fabric (a TGW peering, a VPN link
+# of minutes), never for one of these.
+SLOW_MINUTES = 10.0
+
+
+def is_slow_gateway(g: Graph, urn: str) -> bool:
+    return g.is_fabric(urn) and minutes_of(g.by_urn[urn]) >= SLOW_MINUTES
 
 
 def independence_violations(g: Graph, fabric: set[str] | None = None) -> list[str]:
     """Every place where a cluster's bring-up (control plane, nodes, provider, add-ons) waits on
-    another cluster's resources, on a cross-cluster link, or on the fabric."""
+    another cluster's resources, on a cross-cluster link, or on the fabric. The one allowance:
+    the cluster's Kubernetes provider waits for the deployer's network path to its API server,
+    which may cross the fabric, but never a slow gateway (``SLOW_MINUTES``); everything else of
+    the cluster reaches the fabric only through its provider."""
     fabric = fabric if fabric is not None else {u for u in g.custom() if g.is_fabric(u)}
+    providers = frozenset({K8S_PROVIDER})
     out: list[str] = []
     for c in g.clusters():
         for urn in g.bring_up_set(c):
-            for a in sorted(g.ancestors(urn)):
+            is_provider = g.by_urn[urn]["type"] == K8S_PROVIDER
+            for a in sorted(g.ancestors(urn) if is_provider else g.ancestors(urn, stop_at=providers)):
                 owner = g.owner[a]
                 why = None
-                if a in fabric:
-                    why = "the fabric"
+                if a in fabric and (not is_provider or is_slow_gateway(g, a)):
+                    why = "a slow gateway of the fabric" if is_provider else "the fabric"
                 elif owner is not None and owner != c:
                     why = f"cluster {owner}"
-                elif owner is None and g.on_cluster(a):
+                elif owner is None and g.on_cluster(a) and g.clusters_under(a) - {c}:
                     why = "a cross-cluster link"
                 if why:
                     r, w = g.by_urn[urn], g.by_urn[a]

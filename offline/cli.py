@@ -153,14 +153,21 @@ def cmd_flows(args: argparse.Namespace) -> int:
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     """Print the two bootstrap phases of a private fleet; --targets writes phase 1's URNs."""
-    from .bootstrap import CLOUD, IN_CLUSTER, phases, write_targets
+    from .bootstrap import FLEET, RUNNER, phases, write_targets
+    from .bringup import bootstrap_phases, estimate
 
     plan = _load_plan(args)
     if plan is None:
         return 2
     split = phases(plan.resources)
-    console.print(f"phase 1 ({CLOUD}, hosted runner, cloud APIs only): {len(split[CLOUD])} resources")
-    console.print(f"phase 2 ({IN_CLUSTER}, runner inside the management network): {len(split[IN_CLUSTER])} resources")
+    console.print(f"phase 1 ({RUNNER}, hosted runner: the runner, its way out, and what fits beside it): {len(split[RUNNER])} resources")
+    console.print(f"phase 2 ({FLEET}, from the runner inside the management network: everything else): {len(split[FLEET])} resources")
+    b = estimate(plan.resources, bootstrap_phases(plan.resources))
+    console.print(f"estimated bring-up: {b.fleet_minutes} min in one graph; bootstrapped "
+                  f"{' + '.join(f'{m:g}' for m in b.phase_minutes) or b.fleet_minutes} = {b.phased_minutes} min; "
+                  f"slowest cluster {b.slowest_cluster} {b.slowest_cluster_minutes} min "
+                  f"({b.phased_minutes / b.slowest_cluster_minutes if b.slowest_cluster_minutes else 0:.3f}x); "
+                  f"fabric done at {b.fabric_minutes} min; {len(b.violations)} independence violation(s)")
     if args.targets:
         n = write_targets(plan.resources, Path(args.targets))
         console.print(f"{n} phase-1 targets: {args.targets}")

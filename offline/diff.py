@@ -118,6 +118,9 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "azure-native:resources:ResourceGroup": ("resourceGroupName",),
     "azure-native:storage:BlobContainer": ("containerName", "accountName"),
     "azure-native:storage:BlobServiceProperties": ("accountName", "blobServicesName"),
+    # google_compute_address: every argument but labels forces a new address (terraform-provider-google).
+    "gcp:compute/address:Address": ("name", "region", "project", "address", "addressType", "networkTier", "purpose",
+                                    "subnetwork", "description", "ipVersion", "prefixLength"),
     "gcp:compute/firewall:Firewall": ("name", "network", "direction", "project"),
     "gcp:compute/router:Router": ("name", "network", "region", "project"),
     "gcp:compute/routerNat:RouterNat": ("name", "router", "region", "project"),

@@ -69,6 +69,12 @@ EXT_GW = "gcp:compute/externalVpnGateway:ExternalVpnGateway"
 FIREWALL = "gcp:compute/firewall:Firewall"
 GKE = "gcp:container/cluster:Cluster"
 CODEBUILD = "aws:codebuild/project:Project"
+AKS = "azure-native:containerservice:ManagedCluster"
+EIP = "aws:ec2/eip:Eip"
+GCP_ADDRESS = "gcp:compute/address:Address"
+# A cluster's NAT and the public addresses it sends from.
+EGRESS = ((EIP, "aws:ec2/natGateway:NatGateway"), (GCP_ADDRESS, "gcp:compute/routerNat:RouterNat"),
+          (PIP, "azure-native:network:NatGateway"))
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -441,6 +447,32 @@ class Checker:
                 return nets, (sgs[0]["urn"] if sgs else None)
         return None
 
+    def _public_aks(self, b: ClusterSpec) -> dict[str, Any] | None:
+        """``b``'s AKS cluster record when its API server is public (limited to authorized ranges)."""
+        if b.cloud != "azure":
+            return None
+        aks = self.rec.of(AKS, b.name)
+        if aks and _get(aks[0]["inputs"], "apiServerAccessProfile.enablePrivateCluster") is False:
+            return aks[0]
+        return None
+
+    def egress_addresses(self, a: ClusterSpec) -> list[dict[str, Any]]:
+        """The public addresses ``a``'s NAT sends from (EIPs, a reserved GCP address, Azure's NAT IP)."""
+        return [addr for typ, nat in EGRESS for addr in self.rec.of(typ, a.name) if self.rec.users(addr, nat)]
+
+    def internet_path(self, a: ClusterSpec, b: ClusterSpec, aks: dict[str, Any]) -> list[Hop]:
+        """``a`` to ``b``'s public API server: out through ``a``'s NAT, admitted by authorized IP
+        ranges built from ``a``'s NAT addresses (the record's dependencies say where they come from)."""
+        hops = [self.vpc_route(a, (ANY,), None, "route (egress)")]
+        addrs = self.egress_addresses(a)
+        ranges = [str(x) for x in _get(aks["inputs"], "apiServerAccessProfile.authorizedIPRanges") or []]
+        deps = set(aks.get("dependencies") or [])
+        ok = bool(addrs) and all(x["urn"] in deps for x in addrs) and bool(ranges) and "0.0.0.0/0" not in ranges
+        names = ", ".join(x["name"] for x in addrs) or "none"
+        hops.append(Hop("API endpoint", ok, f"{b.name} authorized IP ranges ({len(ranges)}) " + ("come from" if ok else "do not hold")
+                        + f" {a.name}'s NAT addresses ({names})"))
+        return hops
+
     def api_filter(self, a: ClusterSpec, b: ClusterSpec, src: tuple[Net, ...], src_sg: str | None = None) -> Hop:
         if b.cloud == "gcp":
             # GKE's private endpoint admits master authorized networks only.
@@ -571,6 +603,13 @@ class Checker:
         else:
             src = source_ranges(a, "nodes" if flow.sender == "nodes" else "pods")
         dst = dest_ranges(b, flow.target)
+        aks = self._public_aks(b) if flow.target == "api" else None
+        if aks is not None:
+            # Over the internet, not the fabric: no routes or filters of the fabric are crossed.
+            res.hops = self.internet_path(a, b, aks)
+            if flow.sender.startswith("ns:"):
+                res.hops.insert(0, self.netpol(a.name, flow.sender[3:], "egress", {"ranges": (ANY,)}, flow.port, flow.protocol))
+            return res
         res.hops = self.path(a, b, dst, src)
         if flow.sender.startswith("ns:"):
             res.hops.insert(0, self.netpol(a.name, flow.sender[3:], "egress", {"ranges": dst}, flow.port, flow.protocol))

@@ -306,10 +306,11 @@ OUTPUTS.update({
     "aws:ec2/customerGateway:CustomerGateway": lambda a: {"arn": f"arn:aws:ec2:{_aws_region(a)}:{ACCOUNT}:customer-gateway/cgw-{_hex(a.name)}"},
     "azure-native:network:PublicIPAddress": lambda a: {**_azure_resource(a), "ipAddress": _public_ip(a.name, first=20)},
     "gcp:compute/haVpnGateway:HaVpnGateway": _ha_vpn_gateway,
-    # A connection starts PENDING until an owner authorises it in the console.
-    "aws:codestarconnections/connection:Connection": lambda a: {
-        "arn": f"arn:aws:codeconnections:{_aws_region(a)}:{ACCOUNT}:connection/{_guid(a.name)}", "connectionStatus": "PENDING",
-    },
+    # Public addresses: an EIP's and a reserved GCP address's, allocated at creation.
+    "aws:ec2/eip:Eip": lambda a: {"publicIp": _public_ip(a.name, first=18), "allocationId": f"eipalloc-{_hex(a.typ, a.name)}"},
+    "gcp:compute/address:Address": lambda a: {
+        "address": _public_ip(a.name, first=34),
+        "selfLink": f"https://www.googleapis.com/compute/v1/projects/mock-project/regions/{a.inputs.get('region')}/addresses/{a.inputs.get('name')}"},
     "aws:codebuild/project:Project": lambda a: {
         "arn": f"arn:aws:codebuild:{_aws_region(a)}:{ACCOUNT}:project/{a.inputs.get('name', a.name)}", "name": a.inputs.get("name", a.name),
     },
@@ -391,6 +392,11 @@ CALLS: dict[str, Callable[[MockCallArgs], dict[str, Any]]] = {
     "aws:iam/getSessionContext:getSessionContext": lambda a: {
         "arn": a.args.get("arn", ""), "issuerArn": f"arn:aws:iam::{ACCOUNT}:role/archipelago-deployer",
         "issuerId": "AROAMOCK", "issuerName": "archipelago-deployer", "sessionName": "ci-session", "id": a.args.get("arn", ""),
+    },
+    # Secrets Manager appends six random characters to a secret's name in its ARN.
+    "aws:secretsmanager/getSecret:getSecret": lambda a: {
+        "name": a.args.get("name", ""), "id": f"arn:aws:secretsmanager:us-east-2:{ACCOUNT}:secret:{a.args.get('name', '')}-Ab12Cd",
+        "arn": f"arn:aws:secretsmanager:us-east-2:{ACCOUNT}:secret:{a.args.get('name', '')}-Ab12Cd",
     },
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
     "aws:index/getRegion:getRegion": lambda a: {"name": _aws_region(a), "region": _aws_region(a), "id": _aws_region(a)},

@@ -83,10 +83,12 @@ def allowed_values(hint: Any, doc: str) -> set[str] | None:
     bullets = re.search(r"Accepted values are:\s*((?:\* [A-Z][A-Z0-9_]*: [^*]*)+)", flat)
     if bullets:
         return set(re.findall(r"\* ([A-Z][A-Z0-9_]*):", bullets.group(1)))
-    found = _ALLOWED.search(flat)
+    # Every list the description gives: pulumi-gcp RouterNat says "Valid values are `AUTO_ONLY`
+    # for ..., or `MANUAL_ONLY` for ..." and then "Possible values are: `MANUAL_ONLY`, `AUTO_ONLY`".
+    found = list(_ALLOWED.finditer(flat))
     if found:
         # One backticked list may hold them all: pulumi-aws VpnConnection "`ikev1 | ikev2`".
-        return {v.strip() for x in re.findall(r"`([^`]+)`", found.group(1)) for v in x.split(" | ")}
+        return {v.strip() for f in found for x in re.findall(r"`([^`]+)`", f.group(1)) for v in x.split(" | ")}
     return None
 
 

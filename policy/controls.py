@@ -205,6 +205,15 @@ def _eks_public_closed(vpc: Any) -> bool:
     return not any(str(c) in ("0.0.0.0/0", "::/0") for c in cidrs)
 
 
+def _aks_private_or_hosts(profile: Any) -> bool:
+    """Private, or public but admitting single addresses only: the NAT addresses of the fleet's
+    own networks (the deployment runner's among them), never a network range."""
+    if _get(profile, "enablePrivateCluster") is True:
+        return True
+    ranges = [str(r) for r in _seq(_get(profile, "authorizedIPRanges"))]
+    return bool(ranges) and all(r.endswith("/32") for r in ranges)
+
+
 def _aks_api_limited(profile: Any) -> bool:
     if _get(profile, "enablePrivateCluster") is True:
         return True
@@ -249,8 +258,9 @@ CONTROLS: tuple[Control, ...] = (
     Control("azure", "Kubernetes RBAC on", AKS, "enableRBAC", Check(lambda v: v in (None, True), "`true` or absent (default on)", False),
             required=False, policy=AKS_RBAC),
     Control("azure", "local accounts disabled", AKS, "disableLocalAccounts", Eq(True), policy="aks-local-accounts-disabled"),
-    Control("azure", "private API server", AKS, "apiServerAccessProfile.enablePrivateCluster", Eq(True), relaxed_by="public_api_endpoint",
-            policy=AKS_API),
+    Control("azure", "private API server, or public to single addresses only", AKS, "apiServerAccessProfile",
+            Check(_aks_private_or_hosts, "`enablePrivateCluster`, or `authorizedIPRanges` of /32 addresses only (the fleet's egress)", {}),
+            relaxed_by="public_api_endpoint", policy=AKS_API),
     Control("azure", "authorized IP ranges never the internet", AKS, "apiServerAccessProfile.authorizedIPRanges", NoneOf(("0.0.0.0/0",)),
             policy=AKS_API),
     Control("azure", "API server private or limited to authorized ranges", AKS, "apiServerAccessProfile",

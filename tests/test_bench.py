@@ -22,6 +22,7 @@ from offline.bringup import (
     CLUSTER_TYPES,
     DURATIONS,
     Graph,
+    bootstrap_phases,
     estimate,
     independence_violations,
     longest_path,
@@ -126,6 +127,75 @@ def test_the_check_fails_when_a_cluster_waits_on_another_or_on_a_gateway(prod_pl
     est = estimate(records)
     assert est.violations == []
     assert est.fabric_minutes >= 45 and est.fleet_minutes <= 1.10 * est.slowest_cluster_minutes
+
+
+def test_prod_first_up_in_bootstrap_phases_is_its_slowest_cluster(prod_plan) -> None:
+    """The bootstrapped first ``up`` (offline/bootstrap.py: the runner, then everything else from
+    it) is within 10% of the slowest cluster with its add-ons: phase 1 holds only the runner and
+    what fits beside it, and each cluster's add-ons wait for that cluster and the runner's path to
+    its API server, never for the whole fabric (the Azure VPN gateway: 45 minutes)."""
+    b = estimate(prod_plan.resources, bootstrap_phases(prod_plan.resources))
+    assert len(b.phase_minutes) == 2 and b.violations == []
+    assert b.phased_minutes <= 1.10 * b.slowest_cluster_minutes, (b.phase_minutes, b.slowest_cluster_minutes)
+    assert b.fabric_minutes >= 45  # the gateway is still built, beside the clusters
+    g = Graph(prod_plan.resources)
+    assert not any(g.is_fabric(u) for u, _ in b.phased_path)
+
+
+def _provider_waits_on(records: list[dict[str, Any]], cluster: str, urn: str) -> list[dict[str, Any]]:
+    records = copy.deepcopy(records)
+    provider = _first(records, "pulumi:providers:kubernetes", f"{cluster}-k8s")
+    provider["dependencies"] = provider["dependencies"] + [urn]
+    return records
+
+
+def test_the_check_fails_when_an_in_cluster_phase_waits_on_a_gateway_or_another_cluster(prod_plan) -> None:
+    """A Kubernetes provider may wait for the deployer's path (prod-use1's waits on the TGW
+    peering, prod-ase1's on the AWS-GCP VPN link), never for a slow gateway or another cluster;
+    the rest of a cluster reaches the fabric only through its provider."""
+    records = prod_plan.resources
+    by_name = {(r["type"], r["name"]): r for r in records}
+    vng = by_name[("azure-native:network:VirtualNetworkGateway", "fabric-azure-westeurope-vpn")]
+    phases = bootstrap_phases(records)
+    ok = estimate(records, phases)
+
+    # prod-use1 reached over the Azure gateway: flagged, and the estimate shows it.
+    slow = _provider_waits_on(records, "prod-use1", vng["urn"])
+    found = independence_violations(Graph(slow))
+    assert any(v.startswith("prod-use1:") and "slow gateway" in v and "fabric-azure-westeurope-vpn" in v for v in found)
+    assert estimate(slow, bootstrap_phases(slow)).phased_minutes >= 45 > ok.phased_minutes
+
+    # prod-weu's provider behind prod-use1's node group.
+    pool = by_name[("aws:eks/nodeGroup:NodeGroup", "prod-use1-system")]
+    found = independence_violations(Graph(_provider_waits_on(records, "prod-weu", pool["urn"])))
+    assert any(v.startswith("prod-weu:") and "cluster prod-use1" in v for v in found)
+
+    # An add-on waiting on a (fast) fabric resource itself, not through its provider.
+    tgw = by_name[("aws:ec2transitgateway/transitGateway:TransitGateway", "fabric-aws-us-east-1-tgw")]
+    copied = copy.deepcopy(records)
+    istiod = _first(copied, "kubernetes:helm.sh/v3:Release", "prod-use1-istiod")
+    istiod["dependencies"] = istiod["dependencies"] + [tgw["urn"]]
+    assert any("prod-use1-istiod waits on the fabric" in v for v in independence_violations(Graph(copied)))
+
+
+def test_gke_authorized_networks_stay_bounded_at_48_clusters() -> None:
+    """The fleet's address space minus the cluster's own block, as the AWS rules: 8 entries for a
+    /8 plus the cluster's VPC whatever the fleet's size, where two per other cluster came to 95 at
+    48 (the GKE API caps cidrBlocks: cloud.google.com/python/docs/reference/container/latest,
+    MasterAuthorizedNetworksConfig "up to 50"; private endpoints 100). The flow check's containment
+    still admits every other cluster's ranges."""
+    import ipaddress
+
+    from stacks.ports import fleet_sources, fleet_space_sources
+
+    for size in (4, 48):
+        spec = build_spec(fleet_of(size), "prod")
+        for c in (c for c in spec.clusters if c.cloud == "gcp"):
+            blocks = fleet_space_sources(spec, c)
+            assert 1 + len(blocks) <= 10, (size, len(blocks))
+            nets = list(ipaddress.collapse_addresses(blocks))
+            assert all(any(r.subnet_of(n) for n in nets) for r in fleet_sources(spec, c))
+            assert not any(r.overlaps(n) for n in nets for r in (c.network.vpc, c.network.pods, c.network.control_plane))
 
 
 def test_links_between_clusters_are_not_bring_up(prod_plan) -> None:

@@ -16,6 +16,7 @@ Sources of the rules pinned here (see ../shared/reference/network-fabric.md for 
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 from typing import Any
 
@@ -223,13 +224,19 @@ def test_preshared_keys_are_secrets_and_valid_everywhere(prod_plan: Plan) -> Non
     assert psk_text("0abc") == "kabc" and psk_text("Zabc") == "Zabc"
 
 
-def test_fabric_is_protected_in_prod_and_clusters_never_wait_on_it(prod_plan: Plan) -> None:
+def test_fabric_is_protected_in_prod_and_only_the_deployers_path_waits_on_it(prod_plan: Plan) -> None:
     res = fabric_resources(prod_plan)
     cloud = [r for r in res if not r["type"].startswith("pulumi:providers:")]
     assert cloud and all(r["protect"] for r in cloud), [r["name"] for r in cloud if not r["protect"]]
     fabric_urns = {r["urn"] for r in res}
-    waiting = [r["name"] for r in prod_plan.resources if r["urn"] not in fabric_urns and fabric_urns & set(r["dependencies"])]
-    assert waiting == []
+    waiting = {r["name"]: fabric_urns & set(r["dependencies"]) for r in prod_plan.resources
+               if r["urn"] not in fabric_urns and fabric_urns & set(r["dependencies"])}
+    # Only Kubernetes providers wait on the fabric: the deployer's path to their API server (the
+    # TGW peering to us-east-1, the AWS-GCP VPN link to the GKE endpoint); never an Azure piece.
+    assert set(waiting) == {"prod-use1-k8s", "prod-ase1-k8s"}
+    by_urn = prod_plan.by_urn()
+    assert not any(by_urn[u]["type"].startswith("azure-native:") for deps in waiting.values() for u in deps)
+    assert not any(by_urn[u]["type"].startswith(("gcp:", "aws:ec2/vpnConnection")) for u in waiting["prod-use1-k8s"])
 
 
 def test_aws_routes_send_every_remote_range_to_the_transit_gateway(prod_plan: Plan) -> None:
@@ -343,7 +350,16 @@ def test_prod_deploys_from_a_runner_inside_the_management_vpc(prod_plan: Plan) -
     subnets = {s["inputs"]["cidrBlock"] for s in subnet_records}
     vpc = prod_plan.spec.cluster("prod-mgmt").network.vpc
     assert subnets and all(ipaddress.IPv4Network(s).subnet_of(vpc) for s in subnets)
-    assert project["inputs"]["source"]["auth"]["type"] == "CODECONNECTIONS"
+    # No console approval: the token comes from a Secrets Manager secret (asm-create-secret.html;
+    # pulumi_aws 7.51.1 codebuild ProjectSourceAuthArgs: type CODECONNECTIONS or SECRETS_MANAGER),
+    # readable by the build role only; nothing of GitHub's is created PENDING.
+    auth = project["inputs"]["source"]["auth"]
+    assert auth["type"] == "SECRETS_MANAGER" and ":secretsmanager:" in auth["resource"]
+    assert auth["resource"].split(":secret:")[1].startswith("prod-mgmt-deployer-github-token-")
+    assert not prod_plan.of_type("aws:codestarconnections/connection:Connection")
+    (policy,) = [r for r in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy") if r["name"] == "deployer-policy"]
+    statements = json.loads(policy["inputs"]["policy"])["Statement"]
+    assert {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": auth["resource"]} in statements
     (hook,) = prod_plan.of_type("aws:codebuild/webhook:Webhook")
     assert hook["inputs"]["filterGroups"] == [{"filters": [{"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"}]}]
     rule = next(r for r in prod_plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r["name"] == "deployer-to-api")
@@ -353,18 +369,28 @@ def test_prod_deploys_from_a_runner_inside_the_management_vpc(prod_plan: Plan) -
     assert prod_plan.outputs["deployerRunsOn"]["value"].startswith("codebuild-prod-mgmt-deployer-")
 
 
-def test_bootstrap_phases_split_cloud_from_in_cluster(prod_plan: Plan) -> None:
-    from offline.bootstrap import CLOUD, IN_CLUSTER, phases, targets
+def test_bootstrap_phase_one_is_the_runner_and_what_fits_beside_it(prod_plan: Plan) -> None:
+    """Phase 1 (hosted runner): the runner, its network's way out, and what can be created
+    alongside without making the phase longer; no cluster, no fabric, no Kubernetes API.
+    Phase 2 (the runner): everything else in one graph."""
+    from offline.bootstrap import FLEET, RUNNER, phases, targets
+    from offline.bringup import CLUSTER_TYPES, Graph, longest_path
 
     split = phases(prod_plan.resources)
-    cloud = {r["urn"] for r in split[CLOUD]}
-    assert all(not r["type"].startswith("kubernetes:") and r["type"] != "pulumi:providers:kubernetes" for r in split[CLOUD])
-    assert all(r["type"].startswith(("kubernetes:", "pulumi:providers:kubernetes")) for r in split[IN_CLUSTER])
+    first = {r["urn"] for r in split[RUNNER]}
+    g = Graph(prod_plan.resources)
+    assert not any(g.is_fabric(u) or g.by_urn[u]["type"] in CLUSTER_TYPES or g.by_urn[u]["type"].startswith(("kubernetes:", "pulumi:providers:kubernetes"))
+                   for u in first)
     # Phase 1 stands alone: nothing in it depends on phase 2 (or is provisioned through it).
-    for r in split[CLOUD]:
-        assert set(r["dependencies"]) <= cloud | {x["urn"] for x in prod_plan.resources if not x["custom"]}, r["name"]
-    names = {r["name"] for r in split[CLOUD]}
-    assert {"deployer-project", "deployer-webhook", "fabric-azure-westeurope-vpn", "prod-mgmt-eks"} <= names
+    components = {x["urn"] for x in prod_plan.resources if not x["custom"]}
+    for r in split[RUNNER]:
+        assert set(r["dependencies"]) <= first | components, r["name"]
+    names = {r["name"] for r in split[RUNNER]}
+    assert {"deployer-project", "deployer-webhook", "deployer-policy", "prod-mgmt-net-private-us-east-2a-default"} <= names
+    assert {"deployer-to-api", "prod-mgmt-eks", "fabric-azure-westeurope-vpn"} <= {r["name"] for r in split[FLEET]}
+    # What fits beside the runner does not make phase 1 longer than the runner alone.
+    runner = [u for u in first if g.by_urn[u]["name"].startswith("deployer-")]
+    assert longest_path(g, allowed=first).minutes == longest_path(g, allowed=first, targets=runner).minutes
     urns = targets(prod_plan.resources)
     by_urn = prod_plan.by_urn()
     assert all(by_urn[by_urn[u]["parent"]]["urn"] in urns for u in urns if by_urn[u].get("parent") in by_urn)

@@ -89,6 +89,23 @@ def _no_ip_blocks(i: dict[str, Any]) -> None:
     i["spec"]["ingress"] = [{**rule, "from": [p for p in rule["from"] if "ipBlock" not in p]} for rule in i["spec"]["ingress"]]
 
 
+def _aks_without(eip: str) -> Callable[[Resources], Resources]:
+    """The AKS cluster's authorized ranges no longer built from ``eip`` (its dependency gone)."""
+    def apply(resources: Resources) -> Resources:
+        urn = next(r["urn"] for r in resources if r["type"] == "aws:ec2/eip:Eip" and r["name"] == eip)
+        out = []
+        for r in resources:
+            if r["type"] == "azure-native:containerservice:ManagedCluster":
+                r = {**r, "dependencies": [d for d in r["dependencies"] if d != urn]}
+            out.append(r)
+        return out
+    return apply
+
+
+def _aks_open(i: dict[str, Any]) -> None:
+    i["apiServerAccessProfile"]["authorizedIPRanges"] = ["0.0.0.0/0"]
+
+
 FED_WEU = "federation-fabric: ns:monitoring@prod-mgmt -> federate@prod-weu tcp/9090"
 FED_ASE1 = "federation-fabric: ns:monitoring@prod-mgmt -> federate@prod-ase1 tcp/9090"
 
@@ -103,7 +120,14 @@ CASES = [
     ("an advertisement", edit(lambda r: r["type"] == "gcp:compute/router:Router" and "bgp" in r["inputs"], _no_control_plane),
      "istiod-api: pods@prod-weu -> api@prod-ase1 tcp/443", "advertisement", {"prod-ase1"}),
     ("a VPC route", drop(named("aws:ec2/route:Route", "prod-mgmt-rt1-fabric-10-3-0-0-18")),
-     "hub-api: pods@prod-mgmt -> api@prod-weu tcp/443", "route (source)", {"prod-mgmt", "prod-weu"}),
+     FED_WEU, "route (source)", {"prod-mgmt", "prod-weu"}),
+    # AKS's API server is public, limited to the fleet's NAT addresses (docs/network.md).
+    ("the runner's way out (NAT route)", drop(named("aws:ec2/route:Route", "prod-mgmt-net-private-us-east-2b-default")),
+     "deployer-api: runner@prod-mgmt -> api@prod-weu tcp/443", "route (egress)", {"prod-mgmt", "prod-weu"}),
+    ("a NAT address missing from AKS's authorized ranges", _aks_without("prod-mgmt-net-nat-us-east-2a"),
+     "deployer-api: runner@prod-mgmt -> api@prod-weu tcp/443", "API endpoint", {"prod-mgmt", "prod-weu"}),
+    ("AKS authorized ranges opened to all", edit(named("azure-native:containerservice:ManagedCluster", "prod-weu-aks"), _aks_open),
+     "istiod-api: pods@prod-ase1 -> api@prod-weu tcp/443", "API endpoint", {"prod-weu"}),
     ("a return route", drop(named("aws:ec2/route:Route", "prod-use1-rt0-fabric-10-4-128-0-17")),
      "sidecar-eastwest: ns:production@prod-ase1 -> eastwest@prod-use1 tcp/15443", "route (return)", {"prod-use1", "prod-ase1"}),
     ("a TGW peering route", drop(named("aws:ec2transitgateway/route:Route", "fabric-aws-us-east-1--aws-us-east-2-us-east-2-to-10-2-0-0-18")),

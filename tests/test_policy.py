@@ -134,6 +134,19 @@ def test_weakened_plan_fails(stack: str, policy: str, typ: str, weaken: Callable
     assert all(v.level == level for v in found)
 
 
+def test_prod_aks_api_is_private_or_public_to_single_addresses(prod_plan: Any) -> None:
+    """Prod's AKS API server is public only to the fleet's NAT addresses (/32s, docs/network.md):
+    a network range among its authorized ranges fails the mandatory policy; dev, which relaxes
+    ``public_api_endpoint`` for the configured office CIDRs, is not held to it."""
+    records = _records(prod_plan)
+    target = next(r for r in records if r["type"] == rules.AKS)
+    assert target["inputs"]["apiServerAccessProfile"]["enablePrivateCluster"] is False
+    assert not _named(evaluate(records), "aks-api-access-limited")
+    _set("apiServerAccessProfile.authorizedIPRanges", ["10.0.0.0/8", "18.1.2.3/32"])(target)
+    found = _named(evaluate(records), "aks-api-access-limited")
+    assert found and {v.urn for v in found} == {target["urn"]}
+
+
 @pytest.mark.parametrize("control", [c for c in controls.CONTROLS if "prod" in c.envs], ids=lambda c: f"{c.policy_name}:{c.what}")
 def test_each_control_bites_through_its_pack_policy(control: Any, prod_plan: Any) -> None:
     """The pack is the statement of the controls: weaken one control's property in the prod plan

@@ -385,11 +385,14 @@ def test_no_static_cloud_keys_anywhere(identity_plan, plan) -> None:
 
 
 def test_gke_api_admits_the_other_clusters(plan) -> None:
-    """Fleet links reach a private GKE control plane only through master authorized networks."""
+    """Fleet links reach a private GKE control plane only through master authorized networks:
+    the fleet's address space minus the cluster's own block (a bounded list, as the AWS rules),
+    which contains every other cluster's ranges and none of the cluster's own."""
     for c in plan.spec.clusters:
         if c.cloud != "gcp":
             continue
         gke = next(r for r in plan.of_type("gcp:container/cluster:Cluster") if r["inputs"]["name"] == c.name)
-        blocks = {b["cidrBlock"] for b in gke["inputs"]["masterAuthorizedNetworksConfig"]["cidrBlocks"]}
-        assert {str(n) for n in ports.fleet_sources(plan.spec, c)} <= blocks
-        assert "0.0.0.0/0" not in blocks
+        blocks = [ipaddress.IPv4Network(b["cidrBlock"]) for b in gke["inputs"]["masterAuthorizedNetworksConfig"]["cidrBlocks"]]
+        assert all(any(n.subnet_of(b) for b in blocks) for n in ports.fleet_sources(plan.spec, c))
+        assert {str(n) for n in ports.fleet_space_sources(plan.spec, c)} <= {str(b) for b in blocks}
+        assert ipaddress.IPv4Network("0.0.0.0/0") not in blocks

@@ -79,9 +79,9 @@ def test_main_deploys_dev_then_prod_behind_its_environment() -> None:
     assert deploy["on"]["push"] == {"branches": ["main"]}
     jobs = deploy["jobs"]
     assert jobs["up-dev"]["with"] == {"stack": "dev"} and jobs["up-dev"]["needs"] == "test"
-    # prod bootstraps in two phases: cloud APIs from a hosted runner, then the runner in its VPC.
-    assert jobs["up-prod-cloud"]["with"] == {"stack": "prod", "phase": "cloud"} and jobs["up-prod-cloud"]["needs"] == "up-dev"
-    assert jobs["up-prod"]["needs"] == "up-prod-cloud"
+    # prod bootstraps in two phases: the runner from a hosted runner, then everything on the runner.
+    assert jobs["up-prod-runner"]["with"] == {"stack": "prod", "phase": "runner"} and jobs["up-prod-runner"]["needs"] == "up-dev"
+    assert jobs["up-prod"]["needs"] == "up-prod-runner"
     from components.fleet.deployer import runs_on_label
 
     assert jobs["up-prod"]["with"] == {"stack": "prod", "runs-on": runs_on_label("prod-mgmt")}

@@ -43,9 +43,14 @@ def cluster_handle(spec: ClusterSpec, cluster: ManagedCluster, cloud_provider: p
     )
 
 
-def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProviders) -> ClusterHandle:
+def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProviders,
+                  deployer_path_ready: pulumi.Input[str] | None = None,
+                  api_allowed_egress: pulumi.Input[list[str]] | None = None) -> ClusterHandle:
     """The cluster's network, then the cluster on it (the network keeps its URN by alias: it used
-    to be the cluster component's child), then the handle."""
+    to be the cluster component's child), then the handle. ``deployer_path_ready``: resolves once the
+    deployer's network path to this cluster's API server exists (known once the fabric is built);
+    the cluster's Kubernetes provider waits for it. ``api_allowed_egress`` (AKS): the egress
+    CIDRs allowed on a public API server."""
     provider = providers.for_cluster(cluster.cloud, cluster.region)
     opts = pulumi.ResourceOptions(providers=[provider])
     if cluster.cloud == "aws":
@@ -53,28 +58,42 @@ def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProvid
         from components.network.aws import AwsNetwork, aws_network_args
 
         aws_net = AwsNetwork(f"{cluster.name}-net", aws_network_args(cluster, fleet), _network_opts(opts, "EksCluster", cluster.name, "AwsNetwork"))
-        eks = EksCluster(cluster.name, eks_cluster_args(cluster, fleet, aws_net), opts)
+        eks_args = eks_cluster_args(cluster, fleet, aws_net)
+        if deployer_path_ready is not None:
+            eks_args["deployer_path_ready"] = deployer_path_ready
+        eks = EksCluster(cluster.name, eks_args, opts)
         return cluster_handle(cluster, eks, provider, {
             "vpcId": aws_net.vpc_id, "privateSubnetIds": [s.id for s in aws_net.private_subnets],
             "privateRouteTableIds": [t.id for t in aws_net.private_route_tables],
+            "egress": aws_net.egress, "egressIps": aws_net.egress_ips,
         })
     if cluster.cloud == "azure":
         from components.clusters.aks import AksCluster, aks_cluster_args
         from components.network.azure import AzureNetwork, azure_network_args
 
         az_net = AzureNetwork(f"{cluster.name}-net", azure_network_args(cluster), _network_opts(opts, "AksCluster", cluster.name, "AzureNetwork"))
-        aks = AksCluster(cluster.name, aks_cluster_args(cluster, fleet, az_net), opts)
+        aks_args = aks_cluster_args(cluster, fleet, az_net)
+        if deployer_path_ready is not None:
+            aks_args["deployer_path_ready"] = deployer_path_ready
+        if api_allowed_egress is not None:
+            aks_args["api_allowed_egress"] = api_allowed_egress
+        aks = AksCluster(cluster.name, aks_args, opts)
         return cluster_handle(cluster, aks, provider, {
             "resourceGroupName": az_net.resource_group_name, "resourceGroupId": az_net.resource_group_id, "vnetId": az_net.vnet_id,
             "vnetName": az_net.vnet_name,
             "nodeSubnetId": az_net.node_subnet_id, "nodeSecurityGroupName": az_net.node_security_group_name,
+            "egressIps": az_net.egress_ips,
         })
     from components.clusters.gke import GkeCluster, gke_cluster_args
     from components.network.gcp import GcpNetwork, gcp_network_args
 
     gcp_net = GcpNetwork(f"{cluster.name}-net", gcp_network_args(cluster), _network_opts(opts, "GkeCluster", cluster.name, "GcpNetwork"))
-    gke = GkeCluster(cluster.name, gke_cluster_args(cluster, fleet, gcp_net), opts)
-    return cluster_handle(cluster, gke, provider, {"networkId": gcp_net.network_id, "subnetworkId": gcp_net.subnetwork_id})
+    gke_args = gke_cluster_args(cluster, fleet, gcp_net)
+    if deployer_path_ready is not None:
+        gke_args["deployer_path_ready"] = deployer_path_ready
+    gke = GkeCluster(cluster.name, gke_args, opts)
+    return cluster_handle(cluster, gke, provider, {"networkId": gcp_net.network_id, "subnetworkId": gcp_net.subnetwork_id,
+                                                   "egressIps": gcp_net.egress_ips})
 
 
 def _network_opts(opts: pulumi.ResourceOptions, cluster_class: str, cluster_name: str, network_class: str) -> pulumi.ResourceOptions:

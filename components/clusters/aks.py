@@ -3,6 +3,7 @@ workload identity, Key Vault KMS), returned as a handle."""
 
 import base64
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
@@ -134,6 +135,15 @@ class AksClusterArgs(TypedDict):
     """Pulumi-protect the cluster (a destroy must unprotect it first). Default: true."""
     protect_stateful: NotRequired[bool]
     """Pulumi-protect the key vault and key. Default: false."""
+    api_allowed_egress: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Egress addresses (CIDRs) of the clients that call the API server over the internet, e.g. a
+    deployment runner and other clusters' NAT addresses. When given, the API server is public but
+    admits only these and public_api_cidrs (authorized IP ranges); with VNet integration the
+    nodes still reach it on its internal address. Default: none."""
+    deployer_path_ready: NotRequired[pulumi.Input[str]]
+    """An Output that resolves once the deployer's network path to this API server exists (routes,
+    links, the rule that admits it); the Kubernetes provider waits for it. Default: none (the
+    deployer reaches the API server with no further resource)."""
 
 
 def _check(args: AksClusterArgs) -> None:
@@ -232,7 +242,7 @@ class AksCluster(ManagedCluster):
         self._region = args["region"]
         self._resource_group = args["resource_group_name"]
         self._managed_vpa = bool(args.get("vertical_pod_autoscaling", True))
-        self._private = not args.get("public_api_cidrs")
+        self._private = not args.get("public_api_cidrs") and args.get("api_allowed_egress") is None
         self._client = authorization.get_client_config_output(opts=self.invoke_opts())
         self._subscription = self._client.subscription_id
         cp_identity = self._control_plane_identity(name, args)
@@ -321,7 +331,10 @@ class AksCluster(ManagedCluster):
     def _managed_cluster(self, name: str, args: AksClusterArgs, cp: tuple[managedidentity.UserAssignedIdentity, pulumi.Resource],
                          vault: keyvault.Vault, key_id: pulumi.Output[str], roles: list[pulumi.Resource]) -> containerservice.ManagedCluster:
         cname = self._cluster_name
-        allowed = list(args.get("public_api_cidrs") or [])
+        public = list(args.get("public_api_cidrs") or [])
+        egress = args.get("api_allowed_egress")
+        allowed: pulumi.Input[Sequence[pulumi.Input[str]]] | None = (
+            pulumi.Output.from_input(egress).apply(lambda e: [*public, *e]) if egress is not None else public or None)
         return containerservice.ManagedCluster(
             f"{name}-aks",
             resource_name_=cname,
@@ -340,12 +353,12 @@ class AksCluster(ManagedCluster):
             disable_local_accounts=True,
             enable_rbac=True,
             api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
-                enable_private_cluster=not allowed,
+                enable_private_cluster=self._private,
                 # The public FQDN of a private cluster resolves (in public DNS) to the private
                 # endpoint's IP, so the other clouds resolve the API name with no DNS forwarding
                 # into the privatelink zone (docs/network.md).
-                enable_private_cluster_public_fqdn=True if not allowed else None,
-                authorized_ip_ranges=allowed or None,
+                enable_private_cluster_public_fqdn=True if self._private else None,
+                authorized_ip_ranges=allowed,
                 disable_run_command=True,
                 # API server VNet integration: the only tunnel KMS supports to a private key vault.
                 enable_vnet_integration=True,
@@ -427,7 +440,9 @@ class AksCluster(ManagedCluster):
         self.tenant_id = self._client.tenant_id
         self.account = self._subscription  # subscription id (Python only, for the fleet's handle)
         self.cloud_outputs = {"nodeResourceGroup": self.cluster.node_resource_group, "tenantId": self.tenant_id,
-                              "managedVpa": self._managed_vpa}
+                              "managedVpa": self._managed_vpa,
+                              # Reached over the internet (authorized ranges), not over the fabric.
+                              "apiOverInternet": not self._private}
         self.lb_annotations = {
             "internal": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
             "external": {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"},

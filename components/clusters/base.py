@@ -86,6 +86,7 @@ class ManagedCluster(pulumi.ComponentResource):
         # Filled by each cloud's constructor, read by the fleet's ClusterHandle (Python only).
         self.cloud_outputs: dict[str, Any] = {}
         self.lb_annotations: dict[str, dict[str, str]] = {}
+        self._deployer_path_ready: pulumi.Input[str] | None = args.get("deployer_path_ready")
         # The annotation pinning an internal load balancer's private address, where the cloud's
         # controller takes it from one (None: from the Service's spec.loadBalancerIP).
         self.lb_address_annotation: str | None = None
@@ -123,10 +124,14 @@ class ManagedCluster(pulumi.ComponentResource):
         """The kubeconfig (secret, exec plugin) and the cluster's own Kubernetes provider
         (server-side apply), kept as ``self.k8s_provider``; returns the kubeconfig."""
         config = kubeconfig.build(cluster_name, endpoint, ca_data, exec_config)
+        ready = self._deployer_path_ready
+        # The deployer reaches the API server only once its network path exists: the provider's
+        # kubeconfig carries that path's resources as dependencies (same text).
+        gated = config if ready is None else pulumi.Output.all(config, ready).apply(lambda v: v[0])
         # The provider object, for Python programs that create objects through it.
         self.k8s_provider = k8s.Provider(
             f"{self._name}-k8s",
-            kubeconfig=config,
+            kubeconfig=gated,
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=provider_depends_on or []),
         )

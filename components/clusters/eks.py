@@ -169,6 +169,10 @@ class EksClusterArgs(TypedDict):
     protect_stateful: NotRequired[bool]
     """Pulumi-protect what cannot be lost: the cluster, its secrets KMS key and the control-plane
     (audit) log group; a destroy or replacement must unprotect them first. Default: false."""
+    deployer_path_ready: NotRequired[pulumi.Input[str]]
+    """An Output that resolves once the deployer's network path to this API server exists (routes,
+    links, the rule that admits it); the Kubernetes provider waits for it. Default: none (the
+    deployer reaches the API server with no further resource)."""
     access_groups: NotRequired[list[EksAccessGroupArgs]]
     """IAM roles given access entries (Kubernetes groups) and optional EKS access policies. The
     identity running the deployment always gets cluster-admin. Default: none."""

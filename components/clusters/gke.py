@@ -24,7 +24,7 @@ from components.clusters.base import (
 from components.identity import AwsWebIdentity, CloudPermissions, WorkloadIdentity
 from components.network.gcp import PODS_RANGE, SERVICES_RANGE, GcpNetwork
 from components.tokens import component_type, renamed_from
-from stacks.ports import fleet_sources
+from stacks.ports import fleet_space_sources
 from stacks.sections.connectivity import GATEWAY_NODE_LABELS
 from stacks.sections.maintenance import gke_recurring_window
 from stacks.spec import ClusterSpec, FleetSpec
@@ -170,6 +170,10 @@ class GkeClusterArgs(TypedDict):
     """The provider's deletion protection on the cluster. Default: true."""
     protect_stateful: NotRequired[bool]
     """Pulumi-protect what cannot be lost: the cluster and its KMS key ring and key. Default: false."""
+    deployer_path_ready: NotRequired[pulumi.Input[str]]
+    """An Output that resolves once the deployer's network path to this API server exists (routes,
+    links, the rule that admits it); the Kubernetes provider waits for it. Default: none (the
+    deployer reaches the API server with no further resource)."""
 
 
 def _check(args: GkeClusterArgs) -> None:
@@ -455,8 +459,9 @@ def gke_cluster_args(cluster: ClusterSpec, fleet: FleetSpec, network: GcpNetwork
         node_pool=node_pool_args(cluster),
         zones=list(cluster.zones),
         public_api_cidrs=list(fleet.public_api_cidrs),
-        # The other clusters' ranges: fleet links call this API server (see stacks/ports.py).
-        peer_cidrs=[str(net) for net in fleet_sources(fleet, cluster)],
+        # The other clusters' ranges (fleet links call this API server): the fleet's address space
+        # minus this cluster's own block, a bounded list whatever the fleet's size (stacks/ports.py).
+        peer_cidrs=[str(net) for net in fleet_space_sources(fleet, cluster)],
         node_labels=dict(GATEWAY_NODE_LABELS),
         release_channel=base.gke_release_channel,
         binary_authorization=base.gke_binary_authorization,

@@ -22,10 +22,9 @@ import pulumi_azure_native.network as azure_network
 import pulumi_gcp as gcp
 
 from components.handle import ClusterHandle
-from stacks import ipam
 from stacks import ports as port_table
 from stacks.ports import FleetPort
-from stacks.spec import ClusterSpec, FleetSpec
+from stacks.spec import FleetSpec
 
 # Azure NSG priorities: fleet allows from 200 upward, the fleet deny after them (Azure's own
 # defaults start at 65000).
@@ -70,37 +69,8 @@ class FleetPorts(pulumi.ComponentResource):
         self.register_outputs({"ruleCount": len(self.rules)})
 
 
-def aws_fleet_sources(fleet: FleetSpec, cluster: ClusterSpec) -> list[ipaddress.IPv4Network]:
-    """The AWS rules' sources: the fleet's address space minus this cluster's own ranges.
-
-    Every other cluster's VPC and pod ranges lie in ``addressSpace`` (validation enforces it), so
-    this covers them all, now and after any fleet edit, in at most ``16 - prefix`` CIDRs (8 for a
-    /8) instead of two per cluster. Adding, removing or reordering clusters therefore changes no
-    rule of another cluster's security group, and the rule count does not grow with the fleet:
-    4 fleet and Submariner ports x 8 CIDRs = 32 inbound rules at any fleet size, under the default quota of 60
-    inbound rules per security group (docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html
-    "Inbound or outbound rules per security group"), where one rule per cluster range would need
-    4 x 2 x 47 = 376 at 48 clusters. (The federation port is never opened on AWS: EKS spokes join
-    Submariner.) The rest of the space is unallocated fleet space: the address
-    space is the fleet's own (docs/input-safety.md).
-
-    A block-allocated cluster gives up its whole /16 block (its spare quarter included) unless
-    another cluster's explicit range sits in it; otherwise only its VPC and pod ranges leave.
-    """
-    space = fleet.address_space
-    n = cluster.network
-    own = [n.vpc, n.pods]
-    if n.slot is not None:
-        blk = ipam.block(space, n.slot)
-        theirs = [r for other in fleet.clusters if other.name != cluster.name for r in (other.network.vpc, other.network.pods)]
-        if not any(r.overlaps(blk) for r in theirs):
-            own = [blk]
-    nets = [space]
-    for mine in own:
-        if not mine.subnet_of(space):
-            continue
-        nets = [piece for net in nets for piece in (net.address_exclude(mine) if mine.subnet_of(net) else [net])]
-    return sorted(ipaddress.collapse_addresses(nets))
+# The AWS rules' sources (and GKE's master authorized networks): see stacks.ports.fleet_space_sources.
+aws_fleet_sources = port_table.fleet_space_sources
 
 
 def _aws(parent: FleetPorts, h: ClusterHandle, openings: list[_Opening], _sources: tuple[str, ...]) -> list[pulumi.CustomResource]:

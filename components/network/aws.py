@@ -135,6 +135,11 @@ class AwsNetwork(pulumi.ComponentResource):
 
         self.public_subnets: list[aws.ec2.Subnet] = []
         nats: list[aws.ec2.NatGateway] = []
+        # Python only (not declared outputs): the private subnets' way out (default routes to NAT,
+        # table associations), which a build in them needs to reach GitHub and cloud APIs, and
+        # the NAT gateways' public addresses, what the internet sees of this VPC.
+        self.egress: list[pulumi.Resource] = []
+        self.egress_ips: list[pulumi.Output[str]] = []
         for i, (zone, pub_cidr) in enumerate(zip(zones, public_cidrs)):
             sn = aws.ec2.Subnet(
                 f"{name}-public-{zone}",
@@ -149,6 +154,7 @@ class AwsNetwork(pulumi.ComponentResource):
             self.public_subnets.append(sn)
             if nat_per_zone or i == 0:
                 eip = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags={"Name": f"{cname}-nat-{zone}"}, opts=child)
+                self.egress_ips.append(eip.public_ip)
                 nats.append(
                     aws.ec2.NatGateway(
                         f"{name}-nat-{zone}",
@@ -168,8 +174,8 @@ class AwsNetwork(pulumi.ComponentResource):
             # Routes are separate resources (no inline ``routes``): the fabric adds its own to
             # these tables, and a table that owned inline routes would delete them on its next update.
             rt = aws.ec2.RouteTable(f"{name}-private-{zone}", vpc_id=self.vpc.id, tags={"Name": f"{cname}-private-{zone}"}, opts=child)
-            aws.ec2.Route(f"{name}-private-{zone}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
-                          nat_gateway_id=nat.id, opts=child)
+            self.egress.append(aws.ec2.Route(f"{name}-private-{zone}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
+                                             nat_gateway_id=nat.id, opts=child))
             self.private_route_tables.append(rt)
             sn = aws.ec2.Subnet(
                 f"{name}-private-{zone}",
@@ -184,7 +190,7 @@ class AwsNetwork(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=sn.id, route_table_id=rt.id, opts=child)
+            self.egress.append(aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=sn.id, route_table_id=rt.id, opts=child))
             self.private_subnets.append(sn)
             if pods_cidr is None:
                 continue

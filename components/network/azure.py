@@ -171,6 +171,7 @@ class AzureNetwork(pulumi.ComponentResource):
         self.node_subnet_id = subnet.id
         self.apiserver_subnet_id = apiserver.id
         self.node_security_group_name = nsg.name
+        self.egress_ips = [pip.ip_address.apply(lambda a: a or "")]  # Python only: the NAT gateway's public address
         self.nat_gateway_id = nat.id
         register_declared_outputs(self)
 

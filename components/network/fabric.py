@@ -981,6 +981,7 @@ class Fabric(pulumi.ComponentResource):
                 self.gateways[key] = GcpGateway(gname, side, child)
         rand = random.Provider(f"{name}-random", opts=pulumi.ResourceOptions(parent=self))
         self.links: list[VpnLink | PeeringLink] = []
+        self._links_by_key: dict[str, VpnLink | PeeringLink] = {}
         for lk in args["links"]:
             key = link_key(lk["a"], lk["b"])
             ends = [lk["a"], lk["b"]]
@@ -993,6 +994,7 @@ class Fabric(pulumi.ComponentResource):
                     vpn["preshared_keys"] = lk["preshared_keys"]
                 lopts = pulumi.ResourceOptions(parent=self, providers=[rand, *given])
                 self.links.append(VpnLink(lname, vpn, lopts))
+                self._links_by_key[key] = self.links[-1]
             else:
                 cloud = clouds[lk["a"]]
                 peering: Any = {"kind": PEERING[cloud], "protect": protect,
@@ -1003,12 +1005,25 @@ class Fabric(pulumi.ComponentResource):
                 pa = self._gateway_providers[lk["a"]]
                 lopts = pulumi.ResourceOptions(parent=self, providers=[rand, pa] if pa else [rand])
                 self.links.append(PeeringLink(lname, peering, lopts))
+                self._links_by_key[key] = self.links[-1]
         self.gateway_asns = pulumi.Output.from_input({g["key"]: g[clouds[g["key"]]]["asn"] for g in args["gateways"]})  # type: ignore[misc]
         kinds = {link_key(lk["a"], lk["b"]): "vpn" if clouds[lk["a"]] != clouds[lk["b"]] else PEERING[clouds[lk["a"]]]
                  for lk in args["links"]}
         self.link_kinds = pulumi.Output.from_input(kinds)
         self.tunnel_cidrs = pulumi.Output.from_input({k: [str(t.cidr) for t in ts] for k, ts in tunnels.items()})
         self.register_outputs({"gatewayAsns": self.gateway_asns, "linkKinds": self.link_kinds, "tunnelCidrs": self.tunnel_cidrs})
+
+    def path(self, a: str, b: str) -> list[pulumi.Resource]:
+        """The components traffic crosses from gateway ``a``'s networks to gateway ``b``'s: both
+        gateways and the link joining them directly (every gateway links to every other). A
+        dependency on a component is one on every resource under it."""
+        out: list[pulumi.Resource] = [self.gateways[a]]
+        if a != b:
+            out.append(self.gateways[b])
+            link = self._links_by_key.get(link_key(a, b))
+            if link is not None:
+                out.append(link)
+        return out
 
     def _vpn_side(self, key: str, cloud: str, g: FabricGatewayArgs) -> dict[str, Any]:
         comp = self.gateways[key]

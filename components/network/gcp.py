@@ -136,12 +136,17 @@ class GcpNetwork(pulumi.ComponentResource):
             opts=child,
         )
         router = gcp.compute.Router(f"{name}-router", name=f"{cname}-router", network=vpc.id, region=region, opts=child)
+        # A reserved address (not AUTO_ONLY): what the internet sees of this network is known, so an
+        # API server that admits only the fleet's egress addresses can name it
+        # (components/fleet/deployer.py fleet_egress_cidrs).
+        nat_ip = gcp.compute.Address(f"{name}-nat-ip", name=f"{cname}-nat", region=region, address_type="EXTERNAL", opts=child)
         gcp.compute.RouterNat(
             f"{name}-nat",
             name=f"{cname}-nat",
             router=router.name,
             region=region,
-            nat_ip_allocate_option="AUTO_ONLY",
+            nat_ip_allocate_option="MANUAL_ONLY",
+            nat_ips=[nat_ip.self_link],
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter=args.get("nat_log_filter", "ERRORS_ONLY")),
             opts=child,
@@ -153,6 +158,7 @@ class GcpNetwork(pulumi.ComponentResource):
         self.pods_range_name = pulumi.Output.from_input(pods_range)
         self.services_range_name = pulumi.Output.from_input(services_range)
         self.router_name = router.name
+        self.egress_ips = [nat_ip.address]  # Python only: the NAT's public address
         register_declared_outputs(self)
 
 
