@@ -8,7 +8,7 @@ import pulumi
 
 from components.addons.autoscaling import node_provisioning
 from components.clusters import build_cluster
-from components.fleet.deployer import DeployerRunner, DeployerRunnerArgs, Later, fleet_egress_cidrs
+from components.fleet.deployer import DeployerRunner, Later, deployer_runner_args, fleet_egress_cidrs
 from components.fleet.dns import dns_failover
 from components.fleet.gitops_backup import argocd_and_velero
 from components.fleet.mesh import IstioMesh, IstioMeshArgs
@@ -56,10 +56,9 @@ if fabric_allocation is not None:
 if fabric is not None and fabric_allocation is not None and with_runner:
     # Where `pulumi up` runs for a private fleet: a runner inside the management VPC.
     mgmt = next(h for h in handles if h.is_management)
-    runner = DeployerRunner("deployer", DeployerRunnerArgs(handle=mgmt, repository=fleet.network.deployer_repository or "",
-                                                           protect=fleet.baseline.protect_stateful),
+    runner = DeployerRunner("deployer", deployer_runner_args(mgmt, fleet.network.deployer_repository or ""),
                             # Fleet-level (like the fabric): the cluster's own firewall is the fleet's ports only.
-                            None)
+                            pulumi.ResourceOptions(providers=[mgmt.cloud_provider]), egress_ready=mgmt.cloud_outputs.get("egress", []))
     for h in handles:
         api_paths[h.name].resolve("", runner.path_to(h, fabric, fabric_allocation, fleet_ports))
     pulumi.export("deployerRunsOn", runner.runs_on)

@@ -19,6 +19,7 @@ from components.addons.vpa import VerticalPodAutoscaler
 from components.clusters.aks import AksCluster
 from components.clusters.eks import EksCluster
 from components.clusters.gke import GkeCluster
+from components.fleet.deployer import DeployerRunner
 from components.fleet.dns import DnsFailover
 from components.fleet.submariner import Submariner, SubmarinerBroker
 from components.network.aws import AwsNetwork
@@ -35,7 +36,7 @@ PACKAGE_VERSION = "0.1.0"
 PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [
     SecurityBaseline, EksCluster, AksCluster, GkeCluster, AwsNetwork, AzureNetwork, GcpNetwork,
     SubmarinerJoin, SubmarinerBroker, Submariner,
-    AwsGateway, AzureGateway, GcpGateway, VpnLink, PeeringLink, Fabric,
+    AwsGateway, AzureGateway, GcpGateway, VpnLink, PeeringLink, Fabric, DeployerRunner,
     ArgoCD, HubRegistration, VerticalPodAutoscaler, ExternalDns, DnsFailover,
 ]
 
@@ -44,5 +45,5 @@ BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
 NOT_YET_PACKAGED: tuple[str, ...] = (
     "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning",
     "Monitoring",
-    "IstioMesh", "FleetPorts", "FleetMetrics", "MeshTraffic", "DeployerRunner",
+    "IstioMesh", "FleetPorts", "FleetMetrics", "MeshTraffic",
 )

@@ -1011,3 +1011,54 @@ def test_bad_addon_args_are_refused_naming_the_field(component: str, args: dict[
         f"{cls}('x', args)\n")
     with pytest.raises(Exception, match=message):
         run_program(program, "bad-args", "dev")
+
+
+# -- the deployer runner ------------------------------------------------------------------------------
+
+def test_deployer_runner_schema() -> None:
+    """Names decide what is created (plain); ids of the management network flow into resources
+    (Inputs); the outputs a workflow and a firewall need are declared."""
+    res = _schema()["resources"][f"{PACKAGE_NAME}:index:DeployerRunner"]
+    inputs = res["inputProperties"]
+    assert set(res["requiredInputs"]) == {"clusterName", "repository", "vpcId", "subnetIds", "clusterSecurityGroupId"}
+    assert {k for k, v in inputs.items() if v.get("plain")} == {"clusterName", "repository", "tokenSecretName"}
+    assert set(res["properties"]) == {"projectName", "runsOn", "securityGroupId"}
+    assert all(v.get("description") for v in [*inputs.values(), *res["properties"].values()])
+
+
+def test_deployer_runner_example_plans_alone() -> None:
+    """The runner from its example: children on the program's AWS provider, the CodeBuild project in
+    the given subnets reading its GitHub token from Secrets Manager (source auth SECRETS_MANAGER:
+    pulumi-aws 7.51.1 ``ProjectSourceAuthArgs.type``; no CodeConnections connection, which AWS
+    creates PENDING until someone approves it in the console), a webhook starting one build per
+    queued workflow job (CodeBuild user guide, action-runner-overview: filter EVENT
+    WORKFLOW_JOB_QUEUED), and the private API endpoint admitting only the runner's group."""
+    records = run_program(EXAMPLES / "deployer-runner" / "__main__.py", "deployer-runner-example", "dev")
+    kids = {r["name"]: r for r in _records_under(records, "archipelago:index:DeployerRunner", "deployer")}
+    assert set(kids) == {"deployer-sg", "deployer-to-api", "deployer-role", "deployer-policy", "deployer-project", "deployer-webhook"}
+    assert all(r["provider"].split("::")[-1].startswith("aws-eu-west-1") for r in kids.values())
+    project = kids["deployer-project"]["inputs"]
+    assert project["name"] == "shop-deployer"
+    assert project["source"]["auth"]["type"] == "SECRETS_MANAGER" and project["source"]["location"] == "https://github.com/example/platform"
+    assert project["vpcConfig"]["subnets"] == ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
+    hook = kids["deployer-webhook"]["inputs"]
+    assert hook["filterGroups"] == [{"filters": [{"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"}]}]
+    rule = kids["deployer-to-api"]["inputs"]
+    assert (rule["securityGroupId"], rule["fromPort"], rule["toPort"], rule["ipProtocol"]) == ("sg-0cccccccccccccccc", 443, 443, "tcp")
+    assert "cidrIpv4" not in rule and rule["referencedSecurityGroupId"]
+    assert not any(r["type"] == "aws:codestarconnections/connection:Connection" for r in records)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"cluster_name": "Shop"}, "clusterName: 'Shop' is not 1-40 lowercase"),
+    ({"cluster_name": "s" * 41}, "clusterName: 's{41}' is not 1-40 lowercase"),
+    ({"repository": "git@github.com:example/platform.git"}, "repository: 'git@github.com:example/platform.git' is not https://github.com/"),
+])
+def test_deployer_runner_refuses_bad_args(tmp_path: Path, args: dict[str, Any], message: str) -> None:
+    base = {"cluster_name": "shop", "repository": "https://github.com/example/platform", "vpc_id": "vpc-1",
+            "subnet_ids": ["subnet-1"], "cluster_security_group_id": "sg-1"}
+    program = tmp_path / "__main__.py"
+    program.write_text("from components.fleet.deployer import DeployerRunner\n"
+                       f"DeployerRunner('deployer', {{**{base!r}, **{args!r}}})\n")
+    with pytest.raises(Exception, match=message):
+        run_program(program, "bad-args", "dev")

@@ -20,19 +20,19 @@ Kubernetes API (offline/bootstrap.py). :meth:`DeployerRunner.path_to` names what
 traffic to each API server crosses, which that cluster's Kubernetes provider waits for.
 """
 
-from __future__ import annotations
-
 import asyncio
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components.handle import ClusterHandle
 from components.network.fabric import Fabric
+from components.tokens import component_type, renamed_from
+from components.waits import depends_on_of
 from stacks.fabric import FabricPlan
 
 BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
@@ -60,11 +60,47 @@ def runs_on_label(cluster: str) -> str:
     return f"codebuild-{project_name(cluster)}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"
 
 
-@dataclass
-class DeployerRunnerArgs:
-    handle: ClusterHandle  # the management cluster (AWS)
-    repository: str  # https://github.com/<owner>/<repo>
-    protect: bool
+REPOSITORY = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+class DeployerRunnerArgs(TypedDict):
+    """Inputs of a :class:`DeployerRunner`. The AWS provider comes from the resource options
+    (``providers``); what the runner's first build needs beyond its role (the subnets' NAT and
+    routes) is named in the component's ``dependsOn``, which the CodeBuild project waits for."""
+
+    cluster_name: str
+    """The management cluster the runner sits beside: prefix of the role, the CodeBuild project
+    (``<clusterName>-deployer``) and the token secret's default name. Lowercase letters, digits and
+    hyphens, at most 40 characters."""
+    repository: str
+    """The GitHub repository whose workflows run on the runner, ``https://github.com/<owner>/<repo>``."""
+    vpc_id: pulumi.Input[str]
+    """The management VPC: the builds get network interfaces in it."""
+    subnet_ids: pulumi.Input[list[pulumi.Input[str]]]
+    """Private subnets of that VPC with a way out (NAT) to GitHub and the cloud APIs."""
+    cluster_security_group_id: pulumi.Input[str]
+    """The EKS cluster security group of the management cluster: a rule on it admits the runner to
+    the private API endpoint (TCP 443)."""
+    token_secret_name: NotRequired[str]
+    """The Secrets Manager secret holding the runner's GitHub token, created once by an operator
+    (``{"ServerType": "GITHUB", "AuthType": "PERSONAL_ACCESS_TOKEN", "Token": ...}``). Default
+    ``<clusterName>-deployer-github-token``."""
+
+
+def _check_args(args: DeployerRunnerArgs) -> None:
+    name = args["cluster_name"]
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?", name):
+        raise ValueError(f"clusterName: {name!r} is not 1-40 lowercase letters, digits and hyphens")
+    if not REPOSITORY.match(args["repository"]):
+        raise ValueError(f"repository: {args['repository']!r} is not https://github.com/<owner>/<repo>")
+
+
+def deployer_runner_args(mgmt: ClusterHandle, repository: str) -> DeployerRunnerArgs:
+    """The fleet's management cluster as the runner's args."""
+    return DeployerRunnerArgs(
+        cluster_name=mgmt.name, repository=repository, vpc_id=mgmt.cloud_outputs["vpcId"],
+        subnet_ids=mgmt.cloud_outputs["privateSubnetIds"], cluster_security_group_id=mgmt.cloud_outputs["clusterSecurityGroupId"],
+    )
 
 
 class Later:
@@ -120,28 +156,40 @@ def fleet_egress_cidrs(handles: list[ClusterHandle], exclude: str) -> pulumi.Out
 
 
 class DeployerRunner(pulumi.ComponentResource):
-    security_group: aws.ec2.SecurityGroup
-    project: aws.codebuild.Project
+    """A CodeBuild-hosted GitHub Actions runner inside a management VPC, for ``pulumi up`` against
+    private API servers: no inbound, admitted to the management cluster's private endpoint, GitHub
+    access through a token in Secrets Manager (no connection waiting for a console approval)."""
 
-    def __init__(self, name: str, args: DeployerRunnerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:fleet:DeployerRunner", name, None, opts)
-        h = args.handle
-        self.handle = h
-        o = h.cloud_opts(self)
+    project_name: pulumi.Output[str]
+    """The CodeBuild project; workflow jobs pick the runner with ``runsOn``."""
+    runs_on: pulumi.Output[str]
+    """The ``runs-on`` label of a workflow job that runs on this runner."""
+    security_group_id: pulumi.Output[str]
+    """The runner's security group: name it as a source where the runner must be admitted."""
+
+    def __init__(self, name: str, args: DeployerRunnerArgs, opts: pulumi.ResourceOptions | None = None, *,
+                 egress_ready: list[pulumi.Resource] | None = None):
+        """``egress_ready`` (Python programs): what only the CodeBuild project waits for, rather than
+        every child as the component's ``dependsOn`` makes it in this SDK's graph."""
+        super().__init__(component_type(DeployerRunner), name, None, renamed_from("archipelago:fleet:DeployerRunner", opts))
+        _check_args(args)
+        cluster = args["cluster_name"]
+        self._cluster_name = cluster
+        o = pulumi.ResourceOptions(parent=self)
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            vpc_id=h.cloud_outputs["vpcId"],
+            vpc_id=args["vpc_id"],
             description="pulumi up runner: no inbound; out to API servers, GitHub and cloud APIs",
             egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"],
                                                     description="API servers over the fabric; GitHub and cloud APIs via NAT")],
-            tags={"Name": f"{h.name}-deployer"},
+            tags={"Name": f"{cluster}-deployer"},
             opts=o,
         )
         # The management cluster's own API: its cluster security group admits the runner.
         # One rule per resource, like the fleet's rules on the same group (components/fleet/ports.py).
         self.api_rule = aws.vpc.SecurityGroupIngressRule(
             f"{name}-to-api",
-            security_group_id=h.cloud_outputs["clusterSecurityGroupId"],
+            security_group_id=args["cluster_security_group_id"],
             ip_protocol="tcp", from_port=443, to_port=443,
             referenced_security_group_id=self.security_group.id,
             description="pulumi up runner to the private API endpoint",
@@ -149,47 +197,35 @@ class DeployerRunner(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-role",
-            name=f"{h.name}-deployer-codebuild",
+            name=f"{cluster}-deployer-codebuild",
             assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
             opts=o,
         )
         # The GitHub token: created once by an operator (docs/network.md), looked up here by name.
-        token = aws.secretsmanager.get_secret_output(name=token_secret_name(h.name), 
-                                                  opts=pulumi.InvokeOutputOptions(parent=self, provider=h.cloud_provider))
-        # What CodeBuild itself needs (the deploy job assumes its own roles through GitHub OIDC):
-        # logs, ENIs in the VPC, and the GitHub token.
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=token.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"},
-                {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-                                               "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeDhcpOptions",
-                                               "ec2:DescribeVpcs", "ec2:CreateNetworkInterfacePermission"], "Resource": "*"},
-                {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": arn},
-            ]})),
-            opts=o,
-        )
+        token = aws.secretsmanager.get_secret_output(
+            name=args.get("token_secret_name") or token_secret_name(cluster),
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=self.get_provider("aws::")))
+        policy = self._build_policy(name, role, token.arn)
         self.project = aws.codebuild.Project(
             f"{name}-project",
-            name=project_name(h.name),
+            name=project_name(cluster),
             description="GitHub Actions runner for pulumi up, inside the management VPC",
             service_role=role.arn,
             build_timeout=BUILD_TIMEOUT_MINUTES,
             source=aws.codebuild.ProjectSourceArgs(
-                type="GITHUB", location=args.repository,
+                type="GITHUB", location=args["repository"],
                 auth=aws.codebuild.ProjectSourceAuthArgs(type=TOKEN_AUTH, resource=token.arn),
             ),
             artifacts=aws.codebuild.ProjectArtifactsArgs(type="NO_ARTIFACTS"),
             environment=aws.codebuild.ProjectEnvironmentArgs(compute_type=COMPUTE_TYPE, image=BUILD_IMAGE, type="LINUX_CONTAINER"),
             vpc_config=aws.codebuild.ProjectVpcConfigArgs(
-                vpc_id=h.cloud_outputs["vpcId"], subnets=h.cloud_outputs["privateSubnetIds"],
-                security_group_ids=[self.security_group.id],
+                vpc_id=args["vpc_id"], subnets=args["subnet_ids"], security_group_ids=[self.security_group.id],
             ),
             # A build needs its role's permissions and the subnets' way out (GitHub, cloud APIs)
-            # before the first job: both are part of the runner's bootstrap phase.
-            opts=pulumi.ResourceOptions.merge(o, pulumi.ResourceOptions(depends_on=[policy, *h.cloud_outputs.get("egress", [])])),
+            # before the first job: both are part of the runner's bootstrap phase. The engine does
+            # not pass the component's dependsOn to its children: the project takes it here.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, *depends_on_of(opts), *(egress_ready or [])]),
         )
         aws.codebuild.Webhook(
             f"{name}-webhook",
@@ -199,8 +235,26 @@ class DeployerRunner(pulumi.ComponentResource):
                 aws.codebuild.WebhookFilterGroupFilterArgs(type="EVENT", pattern="WORKFLOW_JOB_QUEUED")])],
             opts=o,
         )
-        self.runs_on = runs_on_label(h.name)
-        self.register_outputs({"project": self.project.name, "runsOn": self.runs_on})
+        self.runs_on = pulumi.Output.from_input(runs_on_label(cluster))
+        self.project_name = self.project.name
+        self.security_group_id = self.security_group.id
+        self.register_outputs({"projectName": self.project_name, "runsOn": self.runs_on, "securityGroupId": self.security_group_id})
+
+    def _build_policy(self, name: str, role: aws.iam.Role, token_arn: pulumi.Output[str]) -> aws.iam.RolePolicy:
+        """What CodeBuild itself needs (the deploy job assumes its own roles through GitHub OIDC):
+        logs, ENIs in the VPC, and the GitHub token."""
+        return aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=token_arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"},
+                {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+                                               "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeDhcpOptions",
+                                               "ec2:DescribeVpcs", "ec2:CreateNetworkInterfacePermission"], "Resource": "*"},
+                {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": arn},
+            ]})),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def path_to(self, target: ClusterHandle, fabric: Fabric, plan: FabricPlan,
                 fleet_ports: Mapping[str, pulumi.Resource]) -> list[pulumi.Resource]:
@@ -210,11 +264,11 @@ class DeployerRunner(pulumi.ComponentResource):
         (on EKS the cluster security group admits the fleet's ranges, the runner's subnets among
         them). An API server reached over the internet (AKS limited to the fleet's egress addresses)
         has nothing on the path beyond the runner's own NAT, which the runner's phase creates."""
-        if target.name == self.handle.name:
+        if target.name == self._cluster_name:
             return [self.api_rule]
         if target.cloud_outputs.get("apiOverInternet"):
             return []  # through the runner's NAT (phase 1) to authorized ranges on the cluster itself
-        out = fabric.path(plan.gateway_of(self.handle.name).key, plan.gateway_of(target.name).key)
+        out = fabric.path(plan.gateway_of(self._cluster_name).key, plan.gateway_of(target.name).key)
         if target.cloud == "aws" and target.name in fleet_ports:
             out.append(fleet_ports[target.name])
         return out
