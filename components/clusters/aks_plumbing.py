@@ -27,7 +27,7 @@ from components.backup_storage import (
     protected,
 )
 from components.clusters.aks import assignment_name, role_definition
-from components.handle import CloudPermissions
+from components.identity import CloudPermissions
 
 if TYPE_CHECKING:
     from components.handle import ClusterHandle

@@ -33,7 +33,7 @@ from components.backup_storage import (
     protected,
 )
 from components.clusters.eks import node_role
-from components.handle import CloudPermissions
+from components.identity import CloudPermissions
 from components.options import moved_from as moved
 
 if TYPE_CHECKING:

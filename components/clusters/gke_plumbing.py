@@ -28,7 +28,7 @@ from components.backup_storage import (
     protected,
 )
 from components.clusters.gke import node_pool_config
-from components.handle import CloudPermissions
+from components.identity import CloudPermissions
 from components.options import moved_from as moved
 
 if TYPE_CHECKING:
