@@ -10,7 +10,7 @@ tables they fill in here, never in the add-ons.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -18,6 +18,9 @@ import pulumi_kubernetes as k8s
 from components.identity import AwsAccess, CloudPermissions, WorkloadIdentity, WorkloadIdentityBinder
 from stacks.ipam import NetworkPlan
 from stacks.spec import ClusterSpec
+
+if TYPE_CHECKING:
+    from components.plumbing import CloudPlumbing
 
 
 @dataclass
@@ -48,6 +51,8 @@ class ClusterHandle:
     app_namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)
     # This cluster's workload identity (components/identity.py), set by the cluster's composition.
     identity: WorkloadIdentityBinder | None = None
+    # What the cloud sets up outside the cluster for add-ons (Velero's storage, Karpenter's queue).
+    plumbing: CloudPlumbing | None = None
 
     @property
     def name(self) -> str:
@@ -88,12 +93,13 @@ class ClusterHandle:
 
     def grant_workload_identity(
         self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str,
-        parent: pulumi.Resource,
+        parent: pulumi.Resource, opts: pulumi.ResourceOptions | None = None,
     ) -> WorkloadIdentity:
         """Let Kubernetes service account ``namespace/service_account`` act with ``permissions``
         in this cluster's cloud, with no static key: EKS Pod Identity, Azure workload identity
-        (user-assigned identity + federated credential), or GKE Workload Identity."""
-        return self._binder().bind(namespace, service_account, permissions, purpose=purpose, parent=parent)
+        (user-assigned identity + federated credential), or GKE Workload Identity. ``opts`` (e.g.
+        aliases) applies to every resource made."""
+        return self._binder().bind(namespace, service_account, permissions, purpose=purpose, parent=parent, opts=opts)
 
     def grant_aws_identity(
         self, namespace: str, service_account: str, policy: pulumi.Input[str], *, purpose: str,

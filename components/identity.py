@@ -64,9 +64,10 @@ class WorkloadIdentityBinder(Protocol):
     """One cloud's way of giving a service account an identity (see the module docstring)."""
 
     def bind(self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str,
-             parent: pulumi.Resource) -> WorkloadIdentity:
+             parent: pulumi.Resource, opts: pulumi.ResourceOptions | None = None) -> WorkloadIdentity:
         """Let ``namespace/service_account`` act with ``permissions`` in the cluster's own cloud;
-        the resources are named ``<cluster>-<purpose>-...`` and parented to ``parent``."""
+        the resources are named ``<cluster>-<purpose>-...``, parented to ``parent``, with ``opts``
+        (e.g. aliases) merged in."""
         ...
 
     def bind_aws(self, namespace: str, service_account: str, policy: pulumi.Input[str], *, purpose: str,

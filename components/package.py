@@ -13,8 +13,10 @@ registered alone. A test keeps the three lists equal to every component in ``com
 import pulumi
 
 from components.addons.argocd import ArgoCD, HubRegistration
+from components.addons.autoscaling import NodeProvisioning
 from components.addons.external_dns import ExternalDns
 from components.addons.submariner import SubmarinerJoin
+from components.addons.velero import Velero, VeleroDrLink
 from components.addons.vpa import VerticalPodAutoscaler
 from components.clusters.aks import AksCluster
 from components.clusters.eks import EksCluster
@@ -38,12 +40,13 @@ PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [
     SubmarinerJoin, SubmarinerBroker, Submariner,
     AwsGateway, AzureGateway, GcpGateway, VpnLink, PeeringLink, Fabric, DeployerRunner,
     ArgoCD, HubRegistration, VerticalPodAutoscaler, ExternalDns, DnsFailover,
+    Velero, VeleroDrLink, NodeProvisioning,
 ]
 
 BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
 
 NOT_YET_PACKAGED: tuple[str, ...] = (
-    "Velero", "VeleroDrLink", "IstioCluster", "NodeProvisioning",
+    "IstioCluster",
     "Monitoring",
     "IstioMesh", "FleetPorts", "FleetMetrics", "MeshTraffic",
 )

@@ -145,7 +145,10 @@ def _urn_prefix(urn: str) -> str:
 
 
 def _qualified_type(urn: str) -> str:
-    return urn.split("::")[2]
+    """The ``$``-joined types of a URN. The engine leaves the stack's type out; the mock monitor
+    qualifies root resources with it, so a URN built from a mock parent's (``pulumi.create_urn``
+    with ``parent=``) carries it: dropped here."""
+    return urn.split("::")[2].removeprefix(f"{STACK_TYPE}$")
 
 
 def engine_urn(r: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str:

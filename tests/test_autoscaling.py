@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from components.addons.autoscaling import (
-    INTERRUPTION_EVENTS,
-    KarpenterTarget,
-    machine_vcpus,
-    node_pool_spec,
-)
+from components.addons.autoscaling import node_pool_args, node_pool_spec
+from components.clusters.eks_plumbing import INTERRUPTION_EVENTS
+from components.clusters.gke_plumbing import machine_vcpus
 from offline.plan import run_plan
 from offline.report import cluster_name, cluster_of
 from offline.schemas import validate_custom_resource
@@ -54,7 +51,7 @@ def _k8s_provider_urn(plan, cluster: str) -> str:
 
 
 def test_one_node_provisioning_component_per_cluster(plan) -> None:
-    comps = _by_cluster(plan, "archipelago:autoscaling:NodeProvisioning")
+    comps = _by_cluster(plan, "archipelago:index:NodeProvisioning")
     assert {k: len(v) for k, v in comps.items()} == {c.name: 1 for c in plan.spec.clusters}
 
 
@@ -94,8 +91,7 @@ def test_node_pools_are_spot_first_with_reference_defaults(plan) -> None:
 
 def test_spot_is_ordered_first_whatever_the_config_order() -> None:
     cfg = NodeProvisioningConfig.model_validate({"capacityTypes": ["on-demand", "spot"]})
-    target = KarpenterTarget(node_class_kind="EC2NodeClass", node_class_spec={}, family_requirement={"key": "k", "operator": "Exists"})
-    spec = node_pool_spec(cfg, target)
+    spec = node_pool_spec(node_pool_args(cfg, cast(Any, None)))  # the provider plays no part in the spec
     assert spec["template"]["spec"]["requirements"][0]["values"] == ["spot", "on-demand"]
 
 

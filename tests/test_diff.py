@@ -17,7 +17,7 @@ import pytest
 
 from offline import diff
 from offline.plan import run_plan
-from offline.report import CLUSTER_COMPONENTS, is_component
+from offline.report import CLUSTER_COMPONENTS, NETWORK_COMPONENTS, is_component
 from tests.conftest import stack_raw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,7 +223,8 @@ def test_moved_resources_are_matched_through_their_aliases(dev_plan: Any) -> Non
     head = _doc(dev_plan)
     base = _doc(dev_plan)
     clusters = {r["name"]: r["urn"] for r in base["resources"] if is_component(r, CLUSTER_COMPONENTS)}
-    moved = [r for r in base["resources"] if any(a.get("spec", {}).get("parentUrn") for a in r.get("aliases") or [])]
+    moved = [r for r in base["resources"] if is_component(r, NETWORK_COMPONENTS)
+             and any(a.get("spec", {}).get("parentUrn") for a in r.get("aliases") or [])]
     assert {r["name"] for r in moved} == {f"{c}-net" for c in clusters}
     renamed: dict[str, str] = {}
     for net in moved:
@@ -237,8 +238,7 @@ def test_moved_resources_are_matched_through_their_aliases(dev_plan: Any) -> Non
     for r in base["resources"]:
         r["parent"] = renamed.get(r.get("parent") or "", r.get("parent"))
         # Components deployed under their former type token (the head names it in a type alias).
-        for alias in r.pop("aliases", None) or []:
-            r["type"] = alias["spec"]["type"]
+        _deployed_type(r)
     assert {r["type"] for r in base["resources"] if r["name"] in clusters} == {
         "archipelago:clusters:EksCluster", "archipelago:clusters:AksCluster", "archipelago:clusters:GkeCluster"}
     assert "No changes." in diff.render(diff.diff_records(base, head))
@@ -307,3 +307,61 @@ def test_a_provider_moved_without_an_alias_is_a_new_provider() -> None:
     assert diff.diff_records(base, aliased).counts() == {"add": 0, "change": 0, "replace": 0, "delete": 0}
     unaliased = diff.diff_records(base, doc("x:index:C", None))
     assert unaliased.counts()["replace"] == 1  # the password: its provider is a new one
+
+
+def _deployed_type(r: dict[str, Any]) -> None:
+    """Put a component back under the type token it was deployed with (its type alias names it)."""
+    for alias in r.get("aliases") or []:
+        if {k for k, v in alias.get("spec", {}).items() if v} == {"type"}:
+            r["type"] = alias["spec"]["type"]
+            r["aliases"] = [a for a in r["aliases"] if a is not alias]
+    if not r.get("aliases"):
+        r.pop("aliases", None)
+
+
+def _under_old_parents(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` as it was before the add-ons' cloud plumbing moved beside the clusters: each
+    resource aliased from an add-on component put back under it (mock URN, parent, and the
+    provider references to moved providers), its aliases gone; components under the type token
+    they were deployed with."""
+    for r in doc["resources"]:
+        _deployed_type(r)
+    by_type_name = {(r["type"], r["name"]): r for r in doc["resources"]}
+    renamed: dict[str, str] = {}
+    for r in doc["resources"]:
+        parents = [a["spec"]["parentUrn"] for a in r.get("aliases") or [] if "parentUrn" in a.get("spec", {})]
+        if not parents or is_component(r, NETWORK_COMPONENTS):
+            continue
+        old_type, old_name = parents[0].split("::")[2].rsplit("$", 1)[-1], parents[0].rsplit("::", 1)[-1]
+        old_parent = by_type_name[(old_type, old_name)]
+        new_urn = f"{'::'.join(r['urn'].split('::')[:2])}::{old_type}${r['type']}::{r['name']}"
+        renamed[r["urn"]] = new_urn
+        r.update(urn=new_urn, parent=old_parent["urn"])
+        del r["aliases"]
+    for r in doc["resources"]:
+        if r.get("provider"):
+            r["provider"] = renamed.get(r["provider"], r["provider"])
+    assert renamed
+    return doc
+
+
+def test_addon_plumbing_moved_beside_its_cluster_through_aliases(prod_plan: Any) -> None:
+    """Velero's storage, the DR grants and Karpenter's AWS setup are children of the cluster
+    components, each aliased from the add-on component it used to belong to. The plan with them
+    back under those components diffs clean: an aliased parent, and an aliased provider (the DR
+    pool-suffix RandomId's random provider moved too) are the same resource to the engine
+    (pulumi/pulumi pkg/resource/deploy/step_generator.go ``providerChanged``); without the
+    aliases the buckets and keys would be deleted and created again."""
+    head = _doc(prod_plan)
+    base = _under_old_parents(_doc(prod_plan))
+    moved_provider = [r for r in base["resources"] if r["type"] == "random:index/randomId:RandomId"]
+    assert moved_provider and all("VeleroDrLink$pulumi:providers:random" in r["provider"] for r in moved_provider)
+    assert "No changes." in diff.render(diff.diff_records(base, head))
+
+    for r in head["resources"]:
+        if not is_component(r, NETWORK_COMPONENTS):
+            r["aliases"] = [a for a in r.get("aliases") or [] if not a.get("spec", {}).get("parentUrn")]
+    unaliased = diff.diff_records(base, head)
+    removed = {r["name"] for c in unaliased.clusters for r in c.removed}
+    clusters = [r["name"] for r in head["resources"] if is_component(r, frozenset({"EksCluster"}))]
+    assert clusters and {f"{c}-velero-key" for c in clusters} | {f"{c}-karpenter" for c in clusters} <= removed

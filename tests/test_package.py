@@ -78,7 +78,6 @@ def test_base_classes_are_only_bases_of_public_components(name: str) -> None:
     assert subclasses and all(c in PUBLIC_COMPONENTS for c in subclasses)
 
 
-
 def test_managed_cluster_is_never_registered_alone() -> None:
     from components.clusters.base import ManagedCluster
 
@@ -341,8 +340,15 @@ def test_cluster_urns_are_unchanged_or_aliased(stack: str, request: pytest.Fixtu
     assert len(recorded) > 100
     assert [u for u in recorded if u not in answered] == []
     specs = [(r, a.get("spec", {})) for r in plan.resources for a in r.get("aliases") or []]
-    moves = {r["name"] for r, spec in specs if spec.get("parentUrn")}
-    assert moves == {f"{c.name}-net" for c in plan.spec.clusters}
+    moves = [(r, spec) for r, spec in specs if spec.get("parentUrn")]
+    nets = {f"{c.name}-net" for c in plan.spec.clusters}
+    assert nets <= {r["name"] for r, _ in moves}
+    # Besides the networks, only the add-ons' cloud plumbing moved (to its cluster's component):
+    # each alias names the add-on component it used to belong to, under the type it had then.
+    for r, spec in moves:
+        if r["name"] not in nets:
+            assert is_component(by_urn[r["parent"]], CLUSTER_COMPONENTS), r["urn"]
+            assert spec["parentUrn"].split("::")[2].rsplit("$", 1)[-1] in PLUMBING_MOVED_FROM, (r["urn"], spec)
     # Type renames only: each to the one scheme, same class, from the type it was deployed under.
     renames = [(r["type"], spec["type"]) for r, spec in specs if {k for k, v in spec.items() if v} == {"type"}]
     assert renames and all(new.startswith("archipelago:index:") and not old.startswith("archipelago:index:") for new, old in renames)
@@ -350,6 +356,11 @@ def test_cluster_urns_are_unchanged_or_aliased(stack: str, request: pytest.Fixtu
     assert {(new.rsplit(":", 1)[-1], old.rsplit(":", 1)[-1]) for new, old in renames if new.rsplit(":", 1)[-1] != old.rsplit(":", 1)[-1]} <= {
         ("HubRegistration", "ArgoCDHubRegistration")}
     assert len(renames) + len(moves) == len(specs)
+
+
+# The add-on components (under the type they were deployed with) whose cloud resources moved to
+# the cloud's plumbing beside the cluster.
+PLUMBING_MOVED_FROM = ("archipelago:addons:Velero", "archipelago:fleet:VeleroDrLink", "archipelago:autoscaling:NodeProvisioning")
 
 
 CONSTRUCT_PROGRAM = '''
@@ -1062,3 +1073,167 @@ def test_deployer_runner_refuses_bad_args(tmp_path: Path, args: dict[str, Any], 
                        f"DeployerRunner('deployer', {{**{base!r}, **{args!r}}})\n")
     with pytest.raises(Exception, match=message):
         run_program(program, "bad-args", "dev")
+
+
+# --- the add-ons with cloud plumbing: Velero, VeleroDrLink, NodeProvisioning-----------------------------------
+
+PLUMBED_ADDONS = {
+    # component: (required inputs, inputs that are Inputs (may come from other resources), outputs)
+    "Velero": ({"kubernetesProvider", "plugin", "bucket"}, ("bucket", "prefix", "credentialsFile"), {"bucket", "scheduleName"}),
+    "VeleroDrLink": ({"kubernetesProvider", "peer", "plugin", "bucket", "credentialFile"}, ("bucket", "prefix", "credentialFile"),
+                     {"location"}),
+    "NodeProvisioning": ({"kubernetesProvider", "capacityTypes", "cpuLimit", "memoryLimit"}, ("nodeClassSpec",),
+                         {"nodePoolName", "capacityTypes"}),
+}
+
+
+@pytest.mark.parametrize("component", sorted(PLUMBED_ADDONS))
+def test_plumbed_addon_schema(component: str) -> None:
+    """The add-ons take a Kubernetes provider and plain values or Inputs, nothing cloud-specific:
+    what decides which objects exist (plugin, peer, node class kind, the chart) is plain; names of
+    other resources (bucket, credential file, node class spec) are Inputs."""
+    required, flowing, outputs = PLUMBED_ADDONS[component]
+    schema = _schema()
+    res = schema["resources"][f"{PACKAGE_NAME}:index:{component}"]
+    inputs = res["inputProperties"]
+    assert set(res["requiredInputs"]) == required
+    assert inputs["kubernetesProvider"]["$ref"].endswith("/schema.json#/resources/pulumi:providers:kubernetes")
+    assert all("plain" not in inputs[k] for k in flowing), [k for k in flowing if inputs[k].get("plain")]
+    assert all(inputs[k].get("plain") for k in ("plugin", "peer", "nodeClassKind", "karpenter", "drPeer", "namePrefix")
+               if k in inputs)
+    assert set(res["properties"]) == outputs
+    assert not {k for k in inputs if any(c in k.lower() for c in ("aws", "azure", "gcp", "cloud"))}, "no cloud switch"
+
+
+ADDON_EXAMPLES = {
+    # example: (component type, name, children it must have)
+    "velero": ("archipelago:index:Velero", "shop",
+               {"shop-ns-velero", "shop-velero", "shop-velero-backupstoragelocation-default", "shop-velero-schedule-shop-daily"}),
+    "velero-dr-link": ("archipelago:index:VeleroDrLink", "shop-dr",
+                       {"shop-dr-velero-dr-shop-eu", "shop-dr-velero-backupstoragelocation-dr-shop-eu"}),
+    "node-provisioning": ("archipelago:index:NodeProvisioning", "shop",
+                          {"shop-karpenter", "shop-archipelago-nodeclass", "shop-spot-first-nodepool"}),
+}
+
+
+@pytest.mark.parametrize("example", sorted(ADDON_EXAMPLES))
+def test_addon_example_plans_alone(example: str) -> None:
+    """Each add-on planned from its example with nothing but a kubeconfig (and, for Velero, a
+    bucket the program makes): children named from the component's name, every object through
+    the program's Kubernetes provider, the objects valid against their CRDs."""
+    from offline.schemas import validate_custom_resource
+
+    typ, name, names = ADDON_EXAMPLES[example]
+    records = run_program(EXAMPLES / example / "__main__.py", f"{example}-example", "dev")
+    component = next(r for r in records if r["type"] == typ)
+    assert component["name"] == name
+    children = [r for r in records if r.get("parent") == component["urn"]]
+    assert {r["name"] for r in children} == names
+    provider = next(r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes")
+    assert all(r["provider"] == provider for r in children)
+    for r in children:
+        if r["type"].startswith("kubernetes:") and r["inputs"].get("kind") and "." in r["inputs"]["apiVersion"]:
+            obj = {k: r["inputs"][k] for k in ("apiVersion", "kind", "metadata", "spec") if k in r["inputs"]}
+            assert validate_custom_resource(obj) == [], r["name"]
+    by_name = {r["name"]: r for r in children}
+    if example == "velero":
+        bsl = by_name["shop-velero-backupstoragelocation-default"]["inputs"]["spec"]
+        assert bsl["provider"] == "velero.io/aws" and bsl["objectStorage"]["prefix"] == "shop" and bsl["config"] == {"region": "eu-west-1"}
+        schedule = by_name["shop-velero-schedule-shop-daily"]["inputs"]["spec"]
+        assert schedule["schedule"] == "30 3 * * *" and schedule["template"]["includedNamespaces"] == ["shop"]
+        assert by_name["shop-velero"]["inputs"]["values"]["credentials"] == {"useSecret": False}
+    if example == "velero-dr-link":
+        secret = by_name["shop-dr-velero-dr-shop-eu"]
+        assert secret["inputs"]["stringData"] == MASK or secret["inputs"]["stringData"]["cloud"] == MASK
+        spec = by_name["shop-dr-velero-backupstoragelocation-dr-shop-eu"]["inputs"]["spec"]
+        assert spec["accessMode"] == "ReadOnly" and spec["credential"] == {"name": "velero-dr-shop-eu", "key": "cloud"}
+    if example == "node-provisioning":
+        release = by_name["shop-karpenter"]
+        assert release["inputs"]["values"]["settings"]["interruptionQueue"] == "shop-karpenter"
+        pool = by_name["shop-spot-first-nodepool"]
+        assert {release["urn"], by_name["shop-archipelago-nodeclass"]["urn"]} <= set(pool["dependencies"])
+        reqs = pool["inputs"]["spec"]["template"]["spec"]["requirements"]
+        assert reqs[0] == {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot", "on-demand"]}
+
+
+_K8S = "k8s.Provider('k', kubeconfig='{}')"
+PLUMBED_BASE = {
+    "velero": ("Velero", {"plugin": "velero.io/aws", "bucket": "b"}),
+    "autoscaling": ("NodeProvisioning", {"capacity_types": ["spot"], "cpu_limit": 10, "memory_limit": "10Gi"}),
+}
+
+
+@pytest.mark.parametrize(("module", "args", "message"), [
+    ("velero", {"plugin": "velero.io/ibm"}, "plugin: 'velero.io/ibm' is not one of"),
+    ("velero", {"schedule": "0 2 * *"}, "schedule: '0 2 \\* \\*' is not a valid 5-field cron"),
+    ("velero", {"ttl": "30d"}, "ttl: '30d' must be a positive duration"),
+    ("velero", {"included_namespaces": ["Prod"]}, r"includedNamespaces\[0\]: 'Prod'"),
+    ("velero", {"dr_peer": {"name": "eu", "plugin": "s3"}}, "drPeer.plugin: 's3'"),
+    ("autoscaling", {"capacity_types": ["spot", "preemptible"]}, r"capacityTypes\[1\]: 'preemptible'"),
+    ("autoscaling", {"capacity_types": ["spot", "spot"]}, "more than once"),
+    ("autoscaling", {"memory_limit": "1000G"}, "memoryLimit: '1000G'"),
+    ("autoscaling", {"node_class_kind": "GCENodeClass", "node_class_spec": {}}, "nodeClassKind: 'GCENodeClass'"),
+    ("autoscaling", {"node_class_kind": "EC2NodeClass"}, "nodeClassSpec: missing"),
+    ("autoscaling", {"expire_after": "30d"}, "expireAfter: '30d'"),
+    ("autoscaling", {"weight": 0}, "weight: 0"),
+    ("autoscaling", {"startup_taints": [{"key": "k", "effect": "Evict"}]}, r"startupTaints\[0\].effect: 'Evict'"),
+])
+def test_bad_plumbed_addon_args_are_refused_naming_the_field(module: str, args: dict[str, Any], message: str, tmp_path: Path) -> None:
+    cls, base = PLUMBED_BASE[module]
+    program = tmp_path / "__main__.py"
+    program.write_text(
+        "import pulumi_kubernetes as k8s\n"
+        f"from components.addons.{module} import {cls}\n"
+        f"{cls}('x', {{'kubernetes_provider': {_K8S}, **{base!r}, **{args!r}}})\n")
+    with pytest.raises(Exception, match=message):
+        run_program(program, "bad-args", "dev")
+
+
+CONSTRUCT_VELERO = '''
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi.provider.experimental.component import ComponentProvider
+from components.package import PACKAGE_NAME, PACKAGE_VERSION, PUBLIC_COMPONENTS
+
+k8s_provider = k8s.Provider("k", kubeconfig="{}")
+served = ComponentProvider(PUBLIC_COMPONENTS, PACKAGE_NAME, None, PACKAGE_VERSION)
+result = served.construct("shop", "archipelago:index:Velero", {
+    "kubernetesProvider": k8s_provider, "plugin": "velero.io/gcp", "bucket": "shop-backups",
+    "locationConfig": {"serviceAccount": "velero@p.iam.gserviceaccount.com"},
+    "serviceAccountAnnotations": {"iam.gke.io/gcp-service-account": "velero@p.iam.gserviceaccount.com"},
+    "drPeer": {"name": "shop-eu", "plugin": "velero.io/azure", "env": {"AZURE_FEDERATED_TOKEN_FILE": "/t"},
+               "secretEnv": ["AZURE_CLIENT_ID"]},
+}, pulumi.ResourceOptions())
+pulumi.ComponentResource("test:state:Keys", "state-" + "-".join(sorted(result.state)))
+'''
+
+
+def test_served_provider_constructs_velero_from_schema_inputs(tmp_path: Path) -> None:
+    """Another language's camelCase inputs (a nested drPeer too) through the served provider's
+    construct: the peer's plugin is installed and its environment reaches both pods."""
+    program = tmp_path / "__main__.py"
+    program.write_text(CONSTRUCT_VELERO)
+    records = run_program(program, "construct", "dev")
+    by_name = {r["name"]: r for r in records}
+    values = by_name["shop-velero"]["inputs"]["values"]
+    assert [c["image"].split(":")[0] for c in values["initContainers"]] == [
+        "velero/velero-plugin-for-gcp", "velero/velero-plugin-for-microsoft-azure"]
+    env = values["configuration"]["extraEnvVars"]
+    assert env[0] == {"name": "AZURE_FEDERATED_TOKEN_FILE", "value": "/t"}
+    assert env[1]["valueFrom"]["secretKeyRef"] == {"name": "velero-dr-shop-eu", "key": "AZURE_CLIENT_ID", "optional": True}
+    assert values["nodeAgent"]["extraVolumes"][0]["name"] == "velero-dr-token"
+    keys = next(r["name"] for r in records if r["type"] == "test:state:Keys").removeprefix("state-").split("-")
+    assert set(keys) == PLUMBED_ADDONS["Velero"][2]
+
+
+@pytest.mark.parametrize("module", ["components.addons.velero", "components.addons.autoscaling"])
+def test_addons_never_touch_a_cloud(module: str) -> None:
+    """The add-on modules import no cloud SDK and never ask which cloud they are on: everything
+    cloud-specific comes in as values from the plumbing beside the cluster components."""
+    import ast
+
+    tree = ast.parse(Path(importlib.import_module(module).__file__ or "").read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not {m for m in imported if m.split(".")[0] in {"pulumi_aws", "pulumi_azure_native", "pulumi_gcp"}}
+    assert not [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "cloud"]

@@ -9,19 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from components.addons.velero import (
-    BACKENDS,
-    DR_AUDIENCE,
-    DR_ENV_ANNOTATION,
-    DR_TOKEN_FILE,
-    aws_credentials_file,
-    azure_credentials_file,
-    gcp_credentials_file,
-    schedule_name,
-)
+from components.addons.velero import DR_ENV_ANNOTATION, schedule_name
+from components.backup_storage import DR_AUDIENCE, DR_TOKEN_FILE
+from components.clusters.aks_plumbing import AzureBackupStorage, azure_credentials_file
+from components.clusters.eks_plumbing import AwsBackupStorage, aws_credentials_file
+from components.clusters.gke_plumbing import GcpBackupStorage, gcp_credentials_file
 from offline import schemas
 from offline.plan import Plan, run_plan
-from offline.report import cluster_name, cluster_of
+from offline.report import CLUSTER_COMPONENTS, cluster_name, cluster_of, is_component
 from stacks.config import ConfigError
 from stacks.validate import build_spec
 from stacks.versions import CHARTS, VELERO_PLUGINS
@@ -55,6 +50,8 @@ STORAGE: dict[str, dict[str, dict[str, Any]]] = {
                                        "publicAccessPrevention": "enforced"},
     },
 }
+# Each cloud's storage behind the interface (beside its cluster component), by cloud.
+BACKENDS = {"aws": AwsBackupStorage(), "azure": AzureBackupStorage(), "gcp": GcpBackupStorage()}
 STATEFUL = {"aws:s3/bucket:Bucket", "aws:kms/key:Key", "azure-native:storage:StorageAccount",
             "azure-native:storage:BlobContainer", "gcp:storage/bucket:Bucket"}
 
@@ -65,8 +62,11 @@ def velero_releases(plan: Plan) -> dict[str, dict[str, Any]]:
 
 
 def own(plan: Plan, typ: str, cluster: str) -> list[dict[str, Any]]:
-    """Resources of a cluster's Velero component (cloud resources are named after the cluster)."""
-    return [r for r in plan.of_type(typ) if f"archipelago:addons:Velero::{cluster}-velero" in (r["parent"] or "")]
+    """A cluster's Velero storage: children of its cluster component (the cloud plumbing beside
+    the cluster) named <cluster>-velero..., DR grants to readers left out."""
+    by_urn = plan.by_urn()
+    return [r for r in plan.of_type(typ) if r["name"].startswith(f"{cluster}-velero") and "-velero-dr-" not in r["name"]
+            and is_component(by_urn[r["parent"]], CLUSTER_COMPONENTS) and by_urn[r["parent"]]["name"] == cluster]
 
 
 def test_velero_on_every_cluster_on_its_provider(plan: Plan) -> None:
@@ -119,7 +119,7 @@ def test_chart_values_keyless_with_plugin_and_node_agent(plan: Plan) -> None:
         c = plan.spec.cluster(name)
         values = r["inputs"]["values"]
         images = [i["image"] for i in values["initContainers"]]
-        assert images[0] == VELERO_PLUGINS[BACKENDS[c.cloud].provider]
+        assert images[0] == VELERO_PLUGINS[BACKENDS[c.cloud].plugin]
         assert values["deployNodeAgent"] is True
         assert values["serviceAccount"]["server"]["name"] == "velero"
         text = json.dumps(values)
@@ -166,7 +166,7 @@ def test_locations_and_schedule(plan: Plan) -> None:
     for r in defaults:
         c = plan.spec.cluster(cluster_name(r, by_urn))
         spec = r["inputs"]["spec"]
-        assert spec["provider"] == BACKENDS[c.cloud].provider and spec["accessMode"] == "ReadWrite" and spec["default"] is True
+        assert spec["provider"] == BACKENDS[c.cloud].plugin and spec["accessMode"] == "ReadWrite" and spec["default"] is True
         assert spec["objectStorage"]["prefix"] == c.name and spec["objectStorage"]["bucket"]
         if c.cloud == "azure":
             assert spec["config"]["useAAD"] == "true"
@@ -194,11 +194,11 @@ def test_dr_peer_read_only_location(plan: Plan) -> None:
         peer_cloud = plan.spec.cluster(peer).cloud
         assert dr[reader]["inputs"]["metadata"]["name"] == f"dr-{peer}"
         assert spec["accessMode"] == "ReadOnly"
-        assert spec["provider"] == BACKENDS[peer_cloud].provider
+        assert spec["provider"] == BACKENDS[peer_cloud].plugin
         assert spec["objectStorage"] == {"bucket": buckets[peer], "prefix": peer}
         assert spec["credential"] == {"name": f"velero-dr-{peer}", "key": "cloud"}
         values = releases[reader]["inputs"]["values"]
-        assert VELERO_PLUGINS[BACKENDS[peer_cloud].provider] in [i["image"] for i in values["initContainers"]]
+        assert VELERO_PLUGINS[BACKENDS[peer_cloud].plugin] in [i["image"] for i in values["initContainers"]]
         for scope in (values, values["nodeAgent"]):
             [vol] = scope["extraVolumes"]
             assert vol["projected"]["sources"][0]["serviceAccountToken"]["audience"] == DR_AUDIENCE
@@ -209,13 +209,13 @@ def test_dr_peer_read_only_location(plan: Plan) -> None:
 def test_dr_links_hang_off_clusters(plan: Plan) -> None:
     """Nothing but the link itself waits on a DR link, and no cluster's Velero waits on another cluster."""
     by_urn = plan.by_urn()
-    links = {r["urn"] for r in plan.resources if "archipelago:fleet:VeleroDrLink" in r["urn"]}
+    links = {r["urn"] for r in plan.resources if "archipelago:index:VeleroDrLink" in r["urn"]}
     assert links
     for r in plan.resources:
         if r["urn"] not in links:
             assert not links & set(r["dependencies"]), r["urn"]
     for r in plan.resources:
-        if "archipelago:addons:Velero$" in r["urn"] and r["custom"]:
+        if "archipelago:index:Velero$" in r["urn"] and r["custom"]:
             mine = r["name"].split("-velero")[0]
             for dep in r["dependencies"]:
                 assert cluster_of(by_urn[dep], by_urn) in (mine, None), (r["urn"], dep)
@@ -493,3 +493,23 @@ def test_an_azure_reader_of_an_azure_peer_is_refused() -> None:
         build_spec(raw, "dev")
     hits = [i for i in exc.value.issues if i.path == "backup.drPeers.dev-aks2"]
     assert hits and hits[0].value == aks["name"] and "one Azure workload identity" in hits[0].message, exc.value.render()
+
+
+# What Velero's pods must find in place before they start: the writer identity of each cloud.
+WRITER_GRANTS = {
+    "aws": ("aws:eks/podIdentityAssociation:PodIdentityAssociation", "-velero-pod-identity"),
+    "azure": ("azure-native:managedidentity:FederatedIdentityCredential", "-velero-federation"),
+    "gcp": ("gcp:serviceaccount/iAMMember:IAMMember", "-velero-signblob"),
+}
+
+
+def test_release_waits_for_the_writer_identity(plan: Plan) -> None:
+    """The storage and its identity sit beside the cluster now; the fleet hands them to Velero as
+    ``dependsOn``, which the component passes to its release (a component's dependsOn does not
+    reach its children by itself): the pods never start before their identity exists."""
+    by_urn = plan.by_urn()
+    for name, r in velero_releases(plan).items():
+        typ, suffix = WRITER_GRANTS[plan.spec.cluster(name).cloud]
+        [grant] = [g for g in plan.of_type(typ) if g["name"] == f"{name}{suffix}"]
+        assert grant["urn"] in r["dependencies"], name
+        assert is_component(by_urn[grant["parent"]], CLUSTER_COMPONENTS) and by_urn[grant["parent"]]["name"] == name

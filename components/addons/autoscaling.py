@@ -1,41 +1,34 @@
-"""Spot-first node provisioning on every cluster, from the ``nodeProvisioning`` config.
+"""Spot-first node provisioning on one cluster: Karpenter's NodePool and node class, and Karpenter
+itself where the cloud does not run it (plain inputs; no cloud branch).
 
-- EKS: Karpenter (Helm chart pinned in stacks.versions) with its AWS setup: controller role by
-  EKS Pod Identity carrying the upstream controller policy, a node role with an ``EC2_LINUX``
-  access entry, the SQS interruption queue fed by EventBridge, discovery tags; then a NodePool and
-  an EC2NodeClass.
-- AKS: node auto-provisioning (managed Karpenter, enabled on the cluster) gets a NodePool and an
-  AKSNodeClass.
-- GKE: node auto-provisioning is a cluster setting (components.clusters.gke.auto_provisioning);
-  here, when spot is configured, an autoscaled spot pool that scales from zero.
+The cloud plumbing sits beside each cluster component (``components/clusters/*_plumbing.py``):
+on EKS the controller's Pod Identity role, the node role and its access entry, the SQS
+interruption queue fed by EventBridge and the discovery tag; on GKE (node auto-provisioning is a
+cluster setting, ``components.clusters.gke``) an autoscaled spot pool from zero. AKS node
+auto-provisioning (managed Karpenter, enabled on the cluster) needs only the NodePool and an
+AKSNodeClass. :func:`node_provisioning` composes the two for the fleet.
 
 A Karpenter NodePool that allows both capacity types launches spot and falls back to on-demand
 when spot is unavailable; ``weight`` puts it ahead of the pools AKS creates by default.
 """
 
-from __future__ import annotations
-
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+import re
+from collections.abc import Sequence
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components import naming
-from components.addons.helm import release
-from components.clusters.eks import node_role
-from components.clusters.gke import node_pool_config
-from components.handle import CloudPermissions, ClusterHandle
-from stacks.sections.autoscaling import NodeProvisioningConfig
+from components.addons.helm import release_on
+from components.clusters import former_child_urns
+from components.handle import ClusterHandle
+from components.options import waits_for
+from components.tokens import component_type, renamed_from
+from stacks.sections.autoscaling import DURATION, NodeProvisioningConfig
 from stacks.spec import FleetSpec
 from stacks.versions import CRD_API_VERSIONS, KARPENTER_CONTROLLER_IMAGE
 
 NODE_POOL = "spot-first"
-SPOT_SERVICE = "spot.amazonaws.com"  # AWSServiceRoleForEC2Spot
 NODE_CLASS = "archipelago"
 # Above AKS NAP's own "default" pool (weight unset = 0), so new capacity comes from this pool.
 NODE_POOL_WEIGHT = 50
@@ -43,365 +36,277 @@ NODE_POOL_WEIGHT = 50
 KARPENTER_NAMESPACE = "kube-system"
 KARPENTER_SA = "karpenter"
 DISCOVERY_TAG = "karpenter.sh/discovery"
-
-# EventBridge events Karpenter handles from its queue: rule key -> (source, detail-type).
-INTERRUPTION_EVENTS: dict[str, tuple[str, str]] = {
-    "scheduled-change": ("aws.health", "AWS Health Event"),
-    "spot-interruption": ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
-    "rebalance": ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
-    "instance-state-change": ("aws.ec2", "EC2 Instance State-change Notification"),
-    "capacity-reservation-interruption": ("aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
-}
-
-
-@dataclass
-class NodeProvisioningArgs:
-    handle: ClusterHandle
-    fleet: FleetSpec
+# The type token NodeProvisioning was deployed with (before the one scheme).
+LEGACY_TYPE = "archipelago:autoscaling:NodeProvisioning"
+NODE_CLASS_KINDS = ("EC2NodeClass", "AKSNodeClass")
+CAPACITY_TYPES = ("spot", "on-demand", "reserved")
+ARCHITECTURES = ("amd64", "arm64")
+CONSOLIDATION_POLICIES = ("WhenEmpty", "WhenEmptyOrUnderutilized")
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+MEMORY = re.compile(r"^[1-9][0-9]*(Mi|Gi|Ti)$")
 
 
-@dataclass
-class KarpenterTarget:
-    """What a cloud's Karpenter needs in its NodePool and node class."""
+class RequirementArgs(TypedDict):
+    """A NodePool scheduling requirement on a node label."""
 
-    node_class_kind: str
-    node_class_spec: dict[str, Any]
-    family_requirement: dict[str, Any]
-    extra_requirements: list[dict[str, Any]] = field(default_factory=list)
-    template_labels: dict[str, str] = field(default_factory=dict)
-    startup_taints: list[dict[str, str]] = field(default_factory=list)
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    key: str
+    """The node label, e.g. karpenter.k8s.aws/instance-category."""
+    operator: str
+    """In, NotIn, Exists, DoesNotExist, Gt or Lt."""
+    values: NotRequired[list[str]]
+    """The values the operator compares with (none for Exists/DoesNotExist, one number for Gt/Lt)."""
+
+
+class TaintArgs(TypedDict):
+    """A taint new nodes start with until a DaemonSet (e.g. the CNI agent) removes it."""
+
+    key: str
+    """Taint key."""
+    effect: str
+    """NoSchedule, PreferNoSchedule or NoExecute."""
+    value: NotRequired[str]
+    """Taint value. Default: none."""
+
+
+class KarpenterChartArgs(TypedDict):
+    """Karpenter's controller, installed from the pinned chart (its AWS provider) in kube-system."""
+
+    cluster_name: str
+    """The EKS cluster's name (settings.clusterName)."""
+    cluster_endpoint: pulumi.Input[str]
+    """The cluster's API endpoint URL (settings.clusterEndpoint)."""
+    interruption_queue: pulumi.Input[str]
+    """Name of the SQS queue EventBridge feeds interruption events into (settings.interruptionQueue)."""
+    region: str
+    """The cluster's AWS region, set as AWS_REGION: with EKS Pod Identity nothing else tells the
+    controller its region (IMDS is out of reach with hop limit 1)."""
+    replicas: NotRequired[int]
+    """Controller replicas (hostname anti-affinity: one system node each), 1-3. Default: 2."""
+    reserved_enis: NotRequired[int]
+    """ENIs per node Karpenter must not count for pods (1 with VPC CNI custom networking, where
+    pods never use the primary ENI). Default: 0."""
+    service_account_annotations: NotRequired[dict[str, pulumi.Input[str]]]
+    """Annotations of the controller's service account (none with EKS Pod Identity). Default: none."""
+    pod_labels: NotRequired[dict[str, str]]
+    """Labels of the controller's pods. Default: none."""
+
+
+class NodeProvisioningArgs(TypedDict):
+    """Inputs of NodeProvisioning: the cluster's Kubernetes provider and the spot-first pool."""
+
+    kubernetes_provider: k8s.Provider
+    """The Kubernetes provider of the cluster; every object is created through it."""
+    capacity_types: list[str]
+    """Capacity types new nodes may use, in order of preference: spot, on-demand, reserved.
+    Karpenter tries spot first when it is listed."""
+    cpu_limit: int
+    """Most vCPUs the pool may add to the cluster. At least 1."""
+    memory_limit: str
+    """Most memory the pool may add, a quantity in Mi, Gi or Ti (1000Gi)."""
+    node_class_kind: NotRequired[str]
+    """The cloud's Karpenter node class: EC2NodeClass (Karpenter on EKS) or AKSNodeClass (AKS node
+    auto-provisioning). Default: none, and then no NodePool either (the cloud provisions nodes
+    itself, e.g. GKE node auto-provisioning)."""
+    node_class_spec: NotRequired[pulumi.Input[dict[str, Any]]]
+    """The node class's spec as its CRD defines it (AMI/image, subnets, role, disks...). Required
+    with nodeClassKind."""
+    architectures: NotRequired[list[str]]
+    """CPU architectures of new nodes: amd64, arm64. Default: amd64."""
+    requirements: NotRequired[list[RequirementArgs]]
+    """Further scheduling requirements (instance families, generations), after capacity type,
+    architecture and os=linux. Default: none."""
+    consolidation_policy: NotRequired[str]
+    """WhenEmpty or WhenEmptyOrUnderutilized. Default: WhenEmptyOrUnderutilized."""
+    consolidate_after: NotRequired[str]
+    """How long a node must qualify before it is consolidated (Karpenter duration). Default: 1m."""
+    expire_after: NotRequired[str]
+    """Node lifetime before replacement (Karpenter duration or Never). Default: 720h."""
+    weight: NotRequired[int]
+    """NodePool weight, 1-100: pools of higher weight are tried first. Default: 50 (above AKS
+    node auto-provisioning's own default pool)."""
+    node_labels: NotRequired[dict[str, str]]
+    """Labels of every new node. Default: none."""
+    startup_taints: NotRequired[list[TaintArgs]]
+    """Taints new nodes start with. Default: none."""
+    karpenter: NotRequired[KarpenterChartArgs]
+    """Install Karpenter's controller (EKS, where the cloud does not run it). Default: none."""
+    name_prefix: NotRequired[str]
+    """Prefix of every child's logical name. Default: the component's own name."""
 
 
 def _in(key: str, values: Sequence[str]) -> dict[str, Any]:
     return {"key": key, "operator": "In", "values": list(values)}
 
 
-def node_pool_spec(cfg: NodeProvisioningConfig, target: KarpenterTarget) -> dict[str, Any]:
-    """The ``karpenter.sh/v1`` NodePool spec: spot first, then on-demand, within the limits."""
+def _check_args(args: NodeProvisioningArgs) -> None:
+    types = args["capacity_types"]
+    if not types:
+        raise ValueError("capacityTypes: [] lists no capacity type")
+    for i, t in enumerate(types):
+        if t not in CAPACITY_TYPES:
+            raise ValueError(f"capacityTypes[{i}]: {t!r} is not one of {', '.join(CAPACITY_TYPES)}")
+    if len(set(types)) != len(types):
+        raise ValueError(f"capacityTypes: {types!r} lists a type more than once")
+    for i, a in enumerate(args.get("architectures") or []):
+        if a not in ARCHITECTURES:
+            raise ValueError(f"architectures[{i}]: {a!r} is not one of {', '.join(ARCHITECTURES)}")
+    if args["cpu_limit"] < 1:
+        raise ValueError(f"cpuLimit: {args['cpu_limit']} is below 1")
+    if not MEMORY.match(args["memory_limit"]):
+        raise ValueError(f"memoryLimit: {args['memory_limit']!r} is not a quantity in Mi, Gi or Ti")
+    kind = args.get("node_class_kind")
+    if kind is not None and kind not in NODE_CLASS_KINDS:
+        raise ValueError(f"nodeClassKind: {kind!r} is not one of {', '.join(NODE_CLASS_KINDS)}")
+    if kind is not None and args.get("node_class_spec") is None:
+        raise ValueError(f"nodeClassSpec: missing; nodeClassKind {kind} needs its spec")
+    policy = args.get("consolidation_policy")
+    if policy is not None and policy not in CONSOLIDATION_POLICIES:
+        raise ValueError(f"consolidationPolicy: {policy!r} is not one of {', '.join(CONSOLIDATION_POLICIES)}")
+    for key in ("consolidate_after", "expire_after"):
+        value = args.get(key)
+        if value is not None and not re.match(DURATION, str(value)):
+            camel = {"consolidate_after": "consolidateAfter", "expire_after": "expireAfter"}[key]
+            raise ValueError(f"{camel}: {value!r} is not a Karpenter duration (30s, 10m, 720h, Never)")
+    weight = args.get("weight")
+    if weight is not None and not 1 <= weight <= 100:
+        raise ValueError(f"weight: {weight} is not between 1 and 100")
+    for i, req in enumerate(args.get("requirements") or []):
+        if req["operator"] not in OPERATORS:
+            raise ValueError(f"requirements[{i}].operator: {req['operator']!r} is not one of {', '.join(OPERATORS)}")
+    for i, taint in enumerate(args.get("startup_taints") or []):
+        if taint["effect"] not in TAINT_EFFECTS:
+            raise ValueError(f"startupTaints[{i}].effect: {taint['effect']!r} is not one of {', '.join(TAINT_EFFECTS)}")
+    replicas = (args.get("karpenter") or {}).get("replicas")
+    if replicas is not None and not 1 <= replicas <= 3:
+        raise ValueError(f"karpenter.replicas: {replicas} is not between 1 and 3")
+
+
+def node_pool_spec(args: NodeProvisioningArgs) -> dict[str, Any]:
+    """The ``karpenter.sh/v1`` NodePool spec: the capacity types in order, within the limits."""
+    kind = args.get("node_class_kind") or NODE_CLASS_KINDS[0]
     template_spec: dict[str, Any] = {
-        "nodeClassRef": {
-            "group": CRD_API_VERSIONS[target.node_class_kind].split("/")[0],
-            "kind": target.node_class_kind,
-            "name": NODE_CLASS,
-        },
+        "nodeClassRef": {"group": CRD_API_VERSIONS[kind].split("/")[0], "kind": kind, "name": NODE_CLASS},
         "requirements": [
-            _in("karpenter.sh/capacity-type", cfg.ordered_capacity_types),
-            _in("kubernetes.io/arch", cfg.architectures),
+            _in("karpenter.sh/capacity-type", args["capacity_types"]),
+            _in("kubernetes.io/arch", args.get("architectures") or ["amd64"]),
             _in("kubernetes.io/os", ["linux"]),
-            target.family_requirement,
-            *target.extra_requirements,
+            *[dict(r) for r in args.get("requirements") or []],
         ],
-        "expireAfter": cfg.expire_after,
+        "expireAfter": args.get("expire_after") or "720h",
     }
-    if target.startup_taints:
-        template_spec["startupTaints"] = target.startup_taints
+    if args.get("startup_taints"):
+        template_spec["startupTaints"] = [dict(t) for t in args.get("startup_taints") or []]
     template: dict[str, Any] = {"spec": template_spec}
-    if target.template_labels:
-        template["metadata"] = {"labels": target.template_labels}
+    if args.get("node_labels"):
+        template["metadata"] = {"labels": dict(args.get("node_labels") or {})}
     return {
-        "weight": NODE_POOL_WEIGHT,
-        "limits": {"cpu": str(cfg.limits.cpu), "memory": cfg.limits.memory},
+        "weight": args.get("weight") or NODE_POOL_WEIGHT,
+        "limits": {"cpu": str(args["cpu_limit"]), "memory": args["memory_limit"]},
         "disruption": {
-            "consolidationPolicy": cfg.consolidation_policy,
-            "consolidateAfter": cfg.consolidate_after,
+            "consolidationPolicy": args.get("consolidation_policy") or "WhenEmptyOrUnderutilized",
+            "consolidateAfter": args.get("consolidate_after") or "1m",
             "budgets": [{"nodes": "10%"}],
         },
         "template": template,
     }
 
 
-def controller_policy(cluster: str, region: str, partition: str, account: str, node_role_arn: str, queue_arn: str) -> str:
-    """Karpenter's controller permissions as the v1.14 getting-started CloudFormation scopes them
-    (node lifecycle, IAM/instance profiles, EKS, interruption queue, zonal shift, discovery)."""
-    ec2 = f"arn:{partition}:ec2:{region}"
-    cluster_arn = f"arn:{partition}:eks:{region}:{account}:cluster/{cluster}"
-    profiles = f"arn:{partition}:iam::{account}:instance-profile/*"
-    owned = f"kubernetes.io/cluster/{cluster}"
-    tagged = [f"{ec2}:*:{kind}/*" for kind in
-              ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")]
-    request_tags = {f"aws:RequestTag/{owned}": "owned", "aws:RequestTag/eks:eks-cluster-name": cluster}
-    nodepool_resource = {"StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}
-    statements = [
-        {"Sid": "AllowScopedEC2InstanceAccessActions", "Effect": "Allow",
-         "Resource": [f"{ec2}::image/*", f"{ec2}::snapshot/*", f"{ec2}:*:security-group/*", f"{ec2}:*:subnet/*",
-                      f"{ec2}:*:capacity-reservation/*", f"{ec2}:*:placement-group/*"],
-         "Action": ["ec2:RunInstances", "ec2:CreateFleet"]},
-        {"Sid": "AllowScopedEC2LaunchTemplateAccessActions", "Effect": "Allow", "Resource": f"{ec2}:*:launch-template/*",
-         "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
-         "Condition": {"StringEquals": {f"aws:ResourceTag/{owned}": "owned"}, **nodepool_resource}},
-        {"Sid": "AllowScopedEC2InstanceActionsWithTags", "Effect": "Allow", "Resource": tagged,
-         "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
-         "Condition": {"StringEquals": request_tags, "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
-        {"Sid": "AllowScopedResourceCreationTagging", "Effect": "Allow", "Resource": tagged, "Action": "ec2:CreateTags",
-         "Condition": {"StringEquals": {**request_tags, "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]},
-                       "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
-        {"Sid": "AllowScopedResourceTagging", "Effect": "Allow", "Resource": f"{ec2}:*:instance/*", "Action": "ec2:CreateTags",
-         "Condition": {"StringEquals": {f"aws:ResourceTag/{owned}": "owned"}, **nodepool_resource,
-                       "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": cluster},
-                       "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]}}},
-        {"Sid": "AllowScopedDeletion", "Effect": "Allow", "Resource": [f"{ec2}:*:instance/*", f"{ec2}:*:launch-template/*"],
-         "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-         "Condition": {"StringEquals": {f"aws:ResourceTag/{owned}": "owned"}, **nodepool_resource}},
-        {"Sid": "AllowPassingInstanceRole", "Effect": "Allow", "Resource": node_role_arn, "Action": "iam:PassRole",
-         "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}},
-        {"Sid": "AllowScopedInstanceProfileCreationActions", "Effect": "Allow", "Resource": profiles,
-         "Action": ["iam:CreateInstanceProfile"],
-         "Condition": {"StringEquals": {**request_tags, "aws:RequestTag/topology.kubernetes.io/region": region},
-                       "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
-        {"Sid": "AllowScopedInstanceProfileTagActions", "Effect": "Allow", "Resource": profiles,
-         "Action": ["iam:TagInstanceProfile"],
-         "Condition": {"StringEquals": {f"aws:ResourceTag/{owned}": "owned", "aws:ResourceTag/topology.kubernetes.io/region": region,
-                                        **request_tags, "aws:RequestTag/topology.kubernetes.io/region": region},
-                       "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*",
-                                      "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
-        {"Sid": "AllowScopedInstanceProfileActions", "Effect": "Allow", "Resource": profiles,
-         "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
-         "Condition": {"StringEquals": {f"aws:ResourceTag/{owned}": "owned", "aws:ResourceTag/topology.kubernetes.io/region": region},
-                       "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
-        {"Sid": "AllowAPIServerEndpointDiscovery", "Effect": "Allow", "Resource": cluster_arn, "Action": "eks:DescribeCluster"},
-        {"Sid": "AllowInterruptionQueueActions", "Effect": "Allow", "Resource": queue_arn,
-         "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]},
-        {"Sid": "AllowZonalShiftStatusReadOnly", "Effect": "Allow", "Resource": "*", "Action": ["arc-zonal-shift:GetManagedResource"],
-         "Condition": {"StringEquals": {"arc-zonal-shift:ResourceIdentifier": cluster_arn}}},
-        {"Sid": "AllowRegionalReadActions", "Effect": "Allow", "Resource": "*",
-         "Action": [f"ec2:Describe{x}" for x in ("CapacityReservations", "Images", "Instances", "InstanceStatus",
-                                                  "InstanceTypeOfferings", "InstanceTypes", "LaunchTemplates",
-                                                  "PlacementGroups", "SecurityGroups", "SpotPriceHistory", "Subnets")],
-         "Condition": {"StringEquals": {"aws:RequestedRegion": region}}},
-        {"Sid": "AllowSSMReadActions", "Effect": "Allow", "Resource": f"arn:{partition}:ssm:{region}::parameter/aws/service/*",
-         "Action": "ssm:GetParameter"},
-        {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Resource": "*", "Action": "pricing:GetProducts"},
-        {"Sid": "AllowUnscopedInstanceProfileListAction", "Effect": "Allow", "Resource": "*", "Action": "iam:ListInstanceProfiles"},
-        {"Sid": "AllowInstanceProfileReadActions", "Effect": "Allow", "Resource": profiles, "Action": "iam:GetInstanceProfile"},
-    ]
-    # Compact JSON: one inline role policy holds all of it (IAM allows 10,240 characters per role).
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
-
-
-def queue_policy(queue_arn: str) -> str:
-    """EventBridge (and SQS) may send; nothing may use the queue without TLS."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Id": "EC2InterruptionPolicy",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
-             "Action": "sqs:SendMessage", "Resource": queue_arn},
-            {"Sid": "DenyHTTP", "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": queue_arn,
-             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        ],
-    })
-
-
-def machine_vcpus(machine_type: str) -> int:
-    """vCPUs of a GCE machine type: e2-standard-4 -> 4, n2-custom-8-32768 -> 8; shared-core and
-    other unnumbered types (e2-medium) count as 2."""
-    parts = machine_type.split("-")
-    if "custom" in parts and parts.index("custom") + 1 < len(parts):
-        n = parts[parts.index("custom") + 1]
-    else:
-        n = parts[-1]
-    return int(n) if n.isdigit() and int(n) > 0 else 2
+def karpenter_values(chart: KarpenterChartArgs) -> dict[str, Any]:
+    """Values of the pinned Karpenter chart."""
+    settings: dict[str, Any] = {
+        "clusterName": chart["cluster_name"],
+        "clusterEndpoint": chart["cluster_endpoint"],
+        "interruptionQueue": chart["interruption_queue"],
+    }
+    if chart.get("reserved_enis"):
+        # VPC CNI custom networking: pods use secondary ENIs, never the primary one.
+        settings["reservedENIs"] = str(chart.get("reserved_enis"))
+    return {
+        "settings": settings,
+        "serviceAccount": {"create": True, "name": KARPENTER_SA, "annotations": dict(chart.get("service_account_annotations") or {})},
+        "podLabels": dict(chart.get("pod_labels") or {}),
+        # Hostname anti-affinity needs a system node per replica.
+        "replicas": chart.get("replicas") or 2,
+        "controller": {
+            "image": KARPENTER_CONTROLLER_IMAGE,
+            # Karpenter reads its region from AWS_REGION or IMDS; EKS Pod Identity injects
+            # no region, the chart sets none, and IMDS hop limit 1 keeps the pod off IMDS.
+            "env": [{"name": "AWS_REGION", "value": chart["region"]}],
+            "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        },
+    }
 
 
 class NodeProvisioning(pulumi.ComponentResource):
-    """Spot-first node provisioning on one cluster."""
+    """Spot-first node provisioning on one cluster: a Karpenter NodePool (spot, then on-demand,
+    within limits) on the cloud's node class, and Karpenter's controller where asked. Children
+    wait for whatever the resource options' dependsOn names (the cloud plumbing: the controller's
+    identity, the node role's access entry)."""
 
-    node_pool: k8s.apiextensions.CustomResource | None
-    node_class: k8s.apiextensions.CustomResource | None
+    node_pool_name: pulumi.Output[str | None]
+    """Name of the NodePool created (spot-first), or none when no node class was given."""
+    capacity_types: pulumi.Output[list[str]]
+    """The capacity types new nodes may use, in order of preference."""
 
     def __init__(self, name: str, args: NodeProvisioningArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:autoscaling:NodeProvisioning", name, None, opts)
-        h, fleet = args.handle, args.fleet
-        self.node_pool = self.node_class = None
+        super().__init__(component_type(NodeProvisioning), name, None, renamed_from(LEGACY_TYPE, opts))
+        _check_args(args)
+        provider = args["kubernetes_provider"]
+        prefix = args.get("name_prefix") or name
+        waits = waits_for(opts)
+        # Python-only handles.
         self.karpenter: k8s.helm.v3.Release | None = None
-        # The one per-cloud branch: what each cloud needs besides the shared NodePool shape.
-        backends: dict[str, Callable[[ClusterHandle, FleetSpec], KarpenterTarget | None]] = {
-            "aws": self._eks, "azure": self._aks, "gcp": self._gke,
-        }
-        target = backends[h.cloud](h, fleet)
-        if target is not None:
-            cr_opts = h.k8s_opts(self, depends_on=target.depends_on)
+        self.node_pool: k8s.apiextensions.CustomResource | None = None
+        self.node_class: k8s.apiextensions.CustomResource | None = None
+        chart = args.get("karpenter")
+        if chart is not None:
+            self.karpenter = release_on(provider, "karpenter", logical_name=f"{prefix}-karpenter", release_name="karpenter",
+                                        namespace=KARPENTER_NAMESPACE, values=karpenter_values(chart), parent=self,
+                                        depends_on=waits)
+        kind = args.get("node_class_kind")
+        if kind is not None:
+            deps = [*([self.karpenter] if self.karpenter else []), *waits]
             self.node_class = k8s.apiextensions.CustomResource(
-                f"{h.name}-{NODE_CLASS}-nodeclass",
-                api_version=CRD_API_VERSIONS[target.node_class_kind],
-                kind=target.node_class_kind,
+                f"{prefix}-{NODE_CLASS}-nodeclass",
+                api_version=CRD_API_VERSIONS[kind],
+                kind=kind,
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=NODE_CLASS),
-                spec=target.node_class_spec,
-                opts=cr_opts,
+                spec=args.get("node_class_spec"),
+                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=deps),
             )
             self.node_pool = k8s.apiextensions.CustomResource(
-                f"{h.name}-{NODE_POOL}-nodepool",
+                f"{prefix}-{NODE_POOL}-nodepool",
                 api_version=CRD_API_VERSIONS["NodePool"],
                 kind="NodePool",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=NODE_POOL),
-                spec=node_pool_spec(fleet.node_provisioning, target),
-                opts=h.k8s_opts(self, depends_on=[*target.depends_on, self.node_class]),
+                spec=node_pool_spec(args),
+                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[*deps, self.node_class]),
             )
-        self.register_outputs({
-            # CustomResource sets its output properties as attributes at run time; its stubs declare none.
-            "nodePool": self.node_pool.metadata["name"] if self.node_pool else None,  # pyright: ignore[reportAttributeAccessIssue]
-            "capacityTypes": fleet.node_provisioning.ordered_capacity_types,
-        })
+        # CustomResource sets its output properties as attributes at run time; its stubs declare none.
+        self.node_pool_name = (self.node_pool.metadata["name"] if self.node_pool  # pyright: ignore[reportAttributeAccessIssue]
+                               else pulumi.Output.from_input(None))
+        self.capacity_types = pulumi.Output.from_input(list(args["capacity_types"]))
+        self.register_outputs({"nodePoolName": self.node_pool_name, "capacityTypes": self.capacity_types})
 
-    # -- EKS: self-managed Karpenter ------------------------------------------------------------
 
-    def _eks(self, h: ClusterHandle, fleet: FleetSpec) -> KarpenterTarget:
-        cfg, base, c = fleet.node_provisioning, fleet.baseline, h.spec
-        child = h.cloud_opts(self)
-        out = h.cloud_outputs
-        # From the ARN rather than the spec, so everything below waits for the cluster.
-        cluster_name = pulumi.Output.from_input(out["clusterArn"]).apply(lambda arn: arn.split("/")[-1])
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=h.cloud_provider, parent=self)).partition
-
-        # Nodes Karpenter launches get their own role (the managed node group's role already has
-        # its own access entry); Karpenter creates the instance profile for it.
-        self.node_role, node_policies = node_role(
-            f"{c.name}-karpenter-node", f"{c.name}-karpenter-node", naming.iam_role(c.name, "karpenter-node"), child
-        )
-        self.node_access = aws.eks.AccessEntry(
-            f"{c.name}-karpenter-node", cluster_name=cluster_name, principal_arn=self.node_role.arn, type="EC2_LINUX", opts=child
-        )
-
-        self.queue = aws.sqs.Queue(
-            f"{c.name}-karpenter",
-            name=naming.fit(f"{c.name}-karpenter", 80),
-            message_retention_seconds=300,
-            sqs_managed_sse_enabled=True,
-            opts=child,
-        )
-        aws.sqs.QueuePolicy(f"{c.name}-karpenter", queue_url=self.queue.url, policy=self.queue.arn.apply(queue_policy), opts=child)
-        self.rules = {}
-        for key, (source, detail_type) in INTERRUPTION_EVENTS.items():
-            rule = aws.cloudwatch.EventRule(
-                f"{c.name}-karpenter-{key}",
-                name=naming.fit(f"{c.name}-karpenter-{key}", 64),
-                description=f"{detail_type} events for Karpenter on {c.name}",
-                event_pattern=json.dumps({"source": [source], "detail-type": [detail_type]}),
-                opts=child,
-            )
-            aws.cloudwatch.EventTarget(
-                f"{c.name}-karpenter-{key}", rule=rule.name, arn=self.queue.arn, target_id="KarpenterInterruptionQueueTarget", opts=child
-            )
-            self.rules[key] = rule
-
-        # Subnets carry the discovery tag from the network; the cluster security group (created
-        # by EKS) gets it here.
-        sg_tag = aws.ec2.Tag(
-            f"{c.name}-karpenter-sg-discovery", resource_id=out["clusterSecurityGroupId"], key=DISCOVERY_TAG, value=c.name, opts=child
-        )
-
-        # Spot launches need the account's EC2 Spot service-linked role. It exists once per
-        # account: one EKS cluster creates it (all EKS clusters share the account), chosen by a key
-        # that reordering the clusters list does not change: the management cluster if it runs on
-        # EKS, else the EKS cluster whose name sorts first.
-        self.spot_role: aws.iam.ServiceLinkedRole | None = None
-        first_eks = min((x for x in fleet.clusters if x.cloud == "aws"), key=lambda x: (not x.is_management, x.name))
-        if cfg.spot and cfg.aws_spot_service_linked_role == "create" and first_eks.name == c.name:
-            self.spot_role = aws.iam.ServiceLinkedRole(
-                "ec2-spot-service-linked-role", aws_service_name=SPOT_SERVICE, description="EC2 Spot (Karpenter spot capacity)",
-                opts=child,
-            )
-
-        policy = pulumi.Output.all(partition, h.account, self.node_role.arn, self.queue.arn).apply(
-            lambda a: controller_policy(c.name, c.region, a[0], a[1], a[2], a[3])
-        )
-        identity = h.grant_workload_identity(
-            KARPENTER_NAMESPACE, KARPENTER_SA, CloudPermissions(aws_policy=lambda: policy), purpose="karpenter", parent=self
-        )
-        self.karpenter = release(
-            h, "karpenter", release_name="karpenter", namespace=KARPENTER_NAMESPACE, parent=self,
-            depends_on=[*identity.resources, self.node_access, *node_policies],
-            values={
-                "settings": {
-                    "clusterName": c.name,
-                    "clusterEndpoint": h.endpoint,
-                    "interruptionQueue": self.queue.name,
-                    # VPC CNI custom networking: pods use secondary ENIs, never the primary one.
-                    "reservedENIs": "1",
-                },
-                "serviceAccount": {"create": True, "name": KARPENTER_SA, "annotations": identity.service_account_annotations},
-                "podLabels": identity.pod_labels,
-                # Hostname anti-affinity needs a system node per replica.
-                "replicas": 2 if c.nodes.min_size >= 2 else 1,
-                "controller": {
-                    "image": KARPENTER_CONTROLLER_IMAGE,
-                    # Karpenter reads its region from AWS_REGION or IMDS; EKS Pod Identity injects
-                    # no region, the chart sets none, and IMDS hop limit 1 keeps the pod off IMDS.
-                    "env": [{"name": "AWS_REGION", "value": c.region}],
-                    "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-                },
-            },
-        )
-        discovery = [{"tags": {DISCOVERY_TAG: c.name}}]
-        return KarpenterTarget(
-            node_class_kind="EC2NodeClass",
-            node_class_spec={
-                "amiSelectorTerms": [{"alias": f"al2023@{cfg.eks_ami_version}"}],
-                "role": self.node_role.name,
-                "subnetSelectorTerms": discovery,
-                "securityGroupSelectorTerms": discovery,
-                "metadataOptions": {
-                    "httpEndpoint": "enabled",
-                    "httpProtocolIPv6": "disabled",
-                    "httpPutResponseHopLimit": base.imds_hop_limit,
-                    "httpTokens": "required",
-                },
-                "blockDeviceMappings": [{
-                    "deviceName": "/dev/xvda",
-                    "rootVolume": True,
-                    "ebs": {"volumeSize": f"{c.nodes.disk_size_gb}Gi", "volumeType": "gp3",
-                            "encrypted": base.encrypted_node_volumes, "deleteOnTermination": True},
-                }],
-            },
-            family_requirement=_in("karpenter.k8s.aws/instance-category", cfg.instance_families.aws),
-            extra_requirements=[{"key": "karpenter.k8s.aws/instance-generation", "operator": "Gt", "values": ["2"]}],
-            depends_on=[self.karpenter, sg_tag, *([self.spot_role] if self.spot_role else [])],
-        )
-
-    # -- AKS: node auto-provisioning (managed Karpenter) --------------------------------------------
-
-    def _aks(self, h: ClusterHandle, fleet: FleetSpec) -> KarpenterTarget:
-        cfg, c = fleet.node_provisioning, h.spec
-        return KarpenterTarget(
-            node_class_kind="AKSNodeClass",
-            node_class_spec={
-                "imageFamily": "AzureLinux",  # as the system pool
-                "osDiskSizeGB": max(30, c.nodes.disk_size_gb),
-                "vnetSubnetID": h.cloud_outputs["nodeSubnetId"],
-            },
-            family_requirement=_in("karpenter.azure.com/sku-family", cfg.instance_families.azure),
-            # The cluster runs the Cilium dataplane: the label lets Karpenter count the Cilium
-            # DaemonSet's overhead, the startup taint keeps pods off a node until Cilium is ready.
-            template_labels={"kubernetes.azure.com/ebpf-dataplane": "cilium"},
-            startup_taints=[{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoExecute"}],
-        )
-
-    # -- GKE: node auto-provisioning is on the cluster; spot capacity is a pool from zero ---------
-
-    def _gke(self, h: ClusterHandle, fleet: FleetSpec) -> None:
-        cfg, c = fleet.node_provisioning, h.spec
-        self.spot_pool: gcp.container.NodePool | None = None
-        if cfg.spot:
-            self.spot_pool = gcp.container.NodePool(
-                f"{c.name}-spot",
-                name="spot",
-                cluster=h.cloud_outputs["clusterId"],
-                location=c.region,
-                initial_node_count=0,
-                autoscaling=gcp.container.NodePoolAutoscalingArgs(
-                    total_min_node_count=0,
-                    total_max_node_count=max(1, cfg.limits.cpu // machine_vcpus(c.instance_type)),
-                    location_policy="ANY",  # take spot capacity from whichever zone has it
-                ),
-                management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
-                node_config=node_pool_config(c, h.cloud_outputs["nodeServiceAccount"], "spot", spot=True),
-                opts=h.cloud_opts(self),
-            )
+def node_pool_args(cfg: NodeProvisioningConfig, provider: k8s.Provider) -> NodeProvisioningArgs:
+    """The fleet's ``nodeProvisioning`` section as the cloud-neutral part of the args (spot first);
+    each cloud's plumbing adds its node class, requirements and controller."""
+    return NodeProvisioningArgs(
+        kubernetes_provider=provider, capacity_types=cfg.ordered_capacity_types, cpu_limit=cfg.limits.cpu,
+        memory_limit=cfg.limits.memory, architectures=list(cfg.architectures), consolidation_policy=cfg.consolidation_policy,
+        consolidate_after=cfg.consolidate_after, expire_after=cfg.expire_after, weight=NODE_POOL_WEIGHT)
 
 
 def node_provisioning(handle: ClusterHandle, fleet: FleetSpec) -> NodeProvisioning:
-    # Under the cluster's component, so plans and reports attribute its cloud resources to the cluster.
-    return NodeProvisioning(f"{handle.name}-node-provisioning", NodeProvisioningArgs(handle, fleet),
-                            pulumi.ResourceOptions(parent=handle.component))
-
+    """The fleet's composition: the cluster's cloud plumbing (beside its cluster component, asked
+    through the handle) turns the config into args, then the add-on, under the cluster's component."""
+    name = f"{handle.name}-node-provisioning"
+    if handle.plumbing is None:
+        raise RuntimeError(f"cluster {handle.name} has no cloud plumbing")
+    args, waits = handle.plumbing.node_provisioning(
+        handle, fleet, node_pool_args(fleet.node_provisioning, handle.provider),
+        moved_from=former_child_urns(handle, name, LEGACY_TYPE))
+    args["name_prefix"] = handle.name
+    return NodeProvisioning(name, args, pulumi.ResourceOptions(parent=handle.component, depends_on=waits))

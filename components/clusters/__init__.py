@@ -4,7 +4,7 @@ turned into the component's args) and the ClusterHandle the add-ons take."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -12,6 +12,9 @@ from components.clusters.base import ManagedCluster
 from components.handle import ClusterHandle
 from components.providers import CloudProviders
 from stacks.spec import ClusterSpec, FleetSpec
+
+if TYPE_CHECKING:
+    from components.plumbing import CloudPlumbing
 
 
 def moved_from_cluster(cluster_type: str, cluster_name: str, legacy_type: str) -> pulumi.ResourceOptions:
@@ -21,9 +24,19 @@ def moved_from_cluster(cluster_type: str, cluster_name: str, legacy_type: str) -
     return pulumi.ResourceOptions(aliases=[pulumi.Alias(parent=pulumi.create_urn(cluster_name, cluster_type), type_=legacy_type)])
 
 
+def former_child_urns(handle: ClusterHandle, name: str, legacy_type: str) -> list[pulumi.Input[str]]:
+    """The URNs deployed stacks may hold for component ``name`` of ``legacy_type`` that was a
+    child of ``handle``'s cluster component: under the cluster's token before the one scheme
+    (``archipelago:clusters:<Class>``) and after it (the component's own). What aliases to that
+    old parent must name."""
+    before = pulumi.create_urn(handle.name, f"archipelago:clusters:{type(handle.component).__name__}")
+    return [pulumi.create_urn(name, legacy_type, parent=before), pulumi.create_urn(name, legacy_type, parent=handle.component)]
+
+
 def cluster_handle(spec: ClusterSpec, cluster: ManagedCluster, cloud_provider: pulumi.ProviderResource,
-                   network_outputs: dict[str, Any]) -> ClusterHandle:
-    """The cloud-neutral handle of a cluster component, for the add-ons."""
+                   network_outputs: dict[str, Any], plumbing: CloudPlumbing) -> ClusterHandle:
+    """The cloud-neutral handle of a cluster component, for the add-ons (``plumbing``: the cloud's
+    side of the add-ons, beside the cluster component)."""
     return ClusterHandle(
         spec=spec,
         provider=cluster.k8s_provider,
@@ -40,6 +53,7 @@ def cluster_handle(spec: ClusterSpec, cluster: ManagedCluster, cloud_provider: p
         node_cni_bin_dir=cluster.node_cni_bin_dir,
         critical_pods_need_quota=cluster.critical_pods_need_quota,
         identity=cluster.workload_identity,  # type: ignore[attr-defined]
+        plumbing=plumbing,
     )
 
 
@@ -55,6 +69,7 @@ def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProvid
     opts = pulumi.ResourceOptions(providers=[provider])
     if cluster.cloud == "aws":
         from components.clusters.eks import EksCluster, eks_cluster_args
+        from components.clusters.eks_plumbing import EksPlumbing
         from components.network.aws import AwsNetwork, aws_network_args
 
         aws_net = AwsNetwork(f"{cluster.name}-net", aws_network_args(cluster, fleet), _network_opts(opts, "EksCluster", cluster.name, "AwsNetwork"))
@@ -66,9 +81,10 @@ def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProvid
             "vpcId": aws_net.vpc_id, "privateSubnetIds": [s.id for s in aws_net.private_subnets],
             "privateRouteTableIds": [t.id for t in aws_net.private_route_tables],
             "egress": aws_net.egress, "egressIps": aws_net.egress_ips,
-        })
+        }, EksPlumbing())
     if cluster.cloud == "azure":
         from components.clusters.aks import AksCluster, aks_cluster_args
+        from components.clusters.aks_plumbing import AksPlumbing
         from components.network.azure import AzureNetwork, azure_network_args
 
         az_net = AzureNetwork(f"{cluster.name}-net", azure_network_args(cluster), _network_opts(opts, "AksCluster", cluster.name, "AzureNetwork"))
@@ -83,8 +99,9 @@ def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProvid
             "vnetName": az_net.vnet_name,
             "nodeSubnetId": az_net.node_subnet_id, "nodeSecurityGroupName": az_net.node_security_group_name,
             "egressIps": az_net.egress_ips,
-        })
+        }, AksPlumbing())
     from components.clusters.gke import GkeCluster, gke_cluster_args
+    from components.clusters.gke_plumbing import GkePlumbing
     from components.network.gcp import GcpNetwork, gcp_network_args
 
     gcp_net = GcpNetwork(f"{cluster.name}-net", gcp_network_args(cluster), _network_opts(opts, "GkeCluster", cluster.name, "GcpNetwork"))
@@ -93,7 +110,8 @@ def build_cluster(cluster: ClusterSpec, fleet: FleetSpec, providers: CloudProvid
         gke_args["deployer_path_ready"] = deployer_path_ready
     gke = GkeCluster(cluster.name, gke_args, opts)
     return cluster_handle(cluster, gke, provider, {"networkId": gcp_net.network_id, "subnetworkId": gcp_net.subnetwork_id,
-                                                   "egressIps": gcp_net.egress_ips})
+                                                   "egressIps": gcp_net.egress_ips},
+                          GkePlumbing())
 
 
 def _network_opts(opts: pulumi.ResourceOptions, cluster_class: str, cluster_name: str, network_class: str) -> pulumi.ResourceOptions:

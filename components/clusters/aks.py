@@ -471,9 +471,9 @@ class AksWorkloadIdentity(AwsWebIdentity):
     provider: pulumi.ProviderResource | None = None  # the cluster's azure-native provider (None: the default one)
 
     def bind(self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str,
-             parent: pulumi.Resource) -> WorkloadIdentity:
+             parent: pulumi.Resource, opts: pulumi.ResourceOptions | None = None) -> WorkloadIdentity:
         cname = self.cluster_name
-        child = pulumi.ResourceOptions(parent=parent, provider=self.provider)
+        child = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent, provider=self.provider), opts)
         uami = managedidentity.UserAssignedIdentity(
             f"{self.name}-{purpose}-identity", resource_group_name=self.resource_group, location=self.region,
             resource_name_=f"{cname}-{purpose}", opts=child,

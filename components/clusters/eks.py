@@ -491,8 +491,8 @@ class EksPodIdentity:
     provider: pulumi.ProviderResource | None = None  # the cluster's AWS provider (None: the default one)
 
     def bind(self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str,
-             parent: pulumi.Resource) -> WorkloadIdentity:
-        child = pulumi.ResourceOptions(parent=parent, provider=self.provider)
+             parent: pulumi.Resource, opts: pulumi.ResourceOptions | None = None) -> WorkloadIdentity:
+        child = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent, provider=self.provider), opts)
         role = aws.iam.Role(
             f"{self.name}-{purpose}-role",
             name=naming.iam_role(self.cluster_name, purpose),

@@ -413,9 +413,9 @@ class GkeWorkloadIdentity(AwsWebIdentity):
     provider: pulumi.ProviderResource | None = None  # the cluster's gcp provider (None: the default one)
 
     def bind(self, namespace: str, service_account: str, permissions: CloudPermissions, *, purpose: str,
-             parent: pulumi.Resource) -> WorkloadIdentity:
+             parent: pulumi.Resource, opts: pulumi.ResourceOptions | None = None) -> WorkloadIdentity:
         cname = self.cluster_name
-        child = pulumi.ResourceOptions(parent=parent, provider=self.provider)
+        child = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent, provider=self.provider), opts)
         gsa = gcp.serviceaccount.Account(
             f"{self.name}-{purpose}-gsa", account_id=naming.gcp_service_account(cname, purpose),
             display_name=f"{purpose} on {cname}", opts=child,

@@ -13,34 +13,23 @@ import pulumi
 
 from components import naming
 from components.addons.argocd import ArgoCD, HubRegistration, argocd_args, hub_registration_args
-from components.addons.velero import Velero, VeleroArgs, VeleroDrLink, VeleroDrLinkArgs
+from components.addons.velero import ClusterBackup, VeleroDrLink, fleet_backups
 from components.handle import ClusterHandle
 from stacks.spec import FleetSpec
 
 
 @dataclass
 class GitOpsAndBackups:
-    velero: dict[str, Velero]
+    velero: dict[str, ClusterBackup]
     argocd: dict[str, ArgoCD]
     registrations: dict[str, HubRegistration]
     dr_links: dict[str, VeleroDrLink]
 
 
 def argocd_and_velero(fleet: FleetSpec, handles: list[ClusterHandle]) -> GitOpsAndBackups:
-    by_name = {h.name: h for h in handles}
     peers = fleet.backup.dr_peers
-    velero = {
-        h.name: Velero(naming.logical(h.name, "velero"), VeleroArgs(
-            handle=h, backup=fleet.backup, protect_stateful=fleet.baseline.protect_stateful, key_rotation_days=fleet.baseline.kms_rotation_days,
-            dr_peer=peers.get(h.name), dr_peer_cloud=by_name[peers[h.name]].cloud if h.name in peers else None),
-            pulumi.ResourceOptions(parent=h.component))
-        for h in handles
-    }
-    dr_links = {
-        reader: VeleroDrLink(naming.logical(reader, "velero-dr", peer), VeleroDrLinkArgs(
-            reader=by_name[reader], reader_velero=velero[reader], peer=by_name[peer], peer_velero=velero[peer]))
-        for reader, peer in sorted(peers.items())
-    }
+    velero, dr_links = fleet_backups(handles, fleet.backup, protect=fleet.baseline.protect_stateful,
+                                     key_rotation_days=fleet.baseline.kms_rotation_days)
 
     settings = fleet.argocd
     hub = next(h for h in handles if h.is_management)
@@ -60,5 +49,5 @@ def argocd_and_velero(fleet: FleetSpec, handles: list[ClusterHandle]) -> GitOpsA
         for s in spokes
     }
     pulumi.export("argocd", {"hub": hub.name, "spokes": sorted(registrations), "standalone": sorted(standalone)})
-    pulumi.export("velero", {name: {"bucket": v.bucket, "drPeer": peers.get(name)} for name, v in velero.items()})
+    pulumi.export("velero", {name: {"bucket": v.velero.bucket, "drPeer": peers.get(name)} for name, v in velero.items()})
     return GitOpsAndBackups(velero, argocd, registrations, dr_links)

@@ -52,16 +52,29 @@ def _ttl_seconds(text: str) -> int:
     return total
 
 
+def cron_problem(schedule: str) -> str | None:
+    """Why ``schedule`` is not a cron expression Velero's parser takes, or None."""
+    # croniter also takes L, W, # and day-of-week 7, which Velero's cron parser rejects.
+    if not croniter.is_valid(schedule) or len(schedule.split()) != 5 \
+            or not re.fullmatch(r"[0-9*,/?\- ]+", schedule) or any(int(n) > 6 for n in re.findall(r"\d+", schedule.split()[4])):
+        return "is not a valid 5-field cron expression"
+    return None
+
+
+def ttl_problem(ttl: str) -> str | None:
+    """Why ``ttl`` is not a positive Go duration in h/m/s, or None."""
+    if not TTL.match(ttl) or _ttl_seconds(ttl) == 0:
+        return "must be a positive duration such as 720h, 24h0m0s or 90m"
+    return None
+
+
 def check(raw: dict[str, Any], fleet: FleetConfig, parsed: dict[int, ClusterConfig]) -> list[ConfigIssue]:
 
     cfg: BackupConfig = fleet.backup
     issues: list[ConfigIssue] = []
-    # croniter also takes L, W, # and day-of-week 7, which Velero's cron parser rejects.
-    if not croniter.is_valid(cfg.schedule) or len(cfg.schedule.split()) != 5 \
-            or not re.fullmatch(r"[0-9*,/?\- ]+", cfg.schedule) or any(int(n) > 6 for n in re.findall(r"\d+", cfg.schedule.split()[4])):
-        issues.append(ConfigIssue("backup.schedule", cfg.schedule, "is not a valid 5-field cron expression"))
-    if not TTL.match(cfg.ttl) or _ttl_seconds(cfg.ttl) == 0:
-        issues.append(ConfigIssue("backup.ttl", cfg.ttl, "must be a positive duration such as 720h, 24h0m0s or 90m"))
+    for key, problem in (("schedule", cron_problem(cfg.schedule)), ("ttl", ttl_problem(cfg.ttl))):
+        if problem:
+            issues.append(ConfigIssue(f"backup.{key}", getattr(cfg, key), problem))
     for key in ("included_namespaces", "excluded_resources"):
         alias = BackupConfig.model_fields[key].alias
         for j, item in enumerate(getattr(cfg, key)):
