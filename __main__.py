@@ -11,8 +11,8 @@ from components.clusters import build_cluster
 from components.fleet.deployer import DeployerRunner, Later, deployer_runner_args, fleet_egress_cidrs
 from components.fleet.dns import dns_failover
 from components.fleet.gitops_backup import argocd_and_velero
-from components.fleet.mesh import IstioMesh, IstioMeshArgs
-from components.fleet.metrics import FleetMetrics, FleetMetricsArgs
+from components.fleet.mesh import IstioMesh, istio_mesh_args
+from components.fleet.metrics import FleetMetrics, fleet_metrics_args, fleet_vpas
 from components.fleet.ports import open_fleet_ports
 from components.fleet.submariner import fleet_submariner
 from components.network.fabric import build_fabric
@@ -71,7 +71,7 @@ node_provisioners = [node_provisioning(h, fleet) for h in handles]
 argocd_and_velero(fleet, handles)
 
 # -- mesh and connectivity: Istio, Submariner --
-mesh = IstioMesh("mesh", IstioMeshArgs(fleet=fleet, handles=handles))
+mesh = IstioMesh("mesh", istio_mesh_args(fleet, handles))
 mesh_traffic(handles, injected)  # the mesh's flows through the namespaces' default-deny
 
 # Submariner: broker on the management cluster, a join on every cluster.
@@ -80,13 +80,14 @@ pulumi.export("submariner", submariner.summary)
 pulumi.export("submarinerBrokerInfo", submariner.component.broker_info)
 
 # -- DNS failover (external-dns into one Route 53 zone), fleet metrics and right-sizing --
-fleet_metrics = FleetMetrics("metrics", FleetMetricsArgs(
-    fleet=fleet, handles=handles, export_ready={n: [j.release] for n, j in submariner.component.joins.items()},
-    unreachable=submariner.not_joined))
+fleet_metrics = FleetMetrics("metrics", fleet_metrics_args(
+    fleet, handles, export_ready={n: [j.release] for n, j in submariner.component.joins.items()}, unreachable=submariner.not_joined))
+fleet_vpas(fleet, handles, fleet_metrics.monitoring)
 dns, _ = dns_failover(fleet, handles, providers.aws(fleet.dns.region), {n: [m.release] for n, m in fleet_metrics.monitoring.items()})
 pulumi.export("dns", {"zone": fleet.dns.zone, "nameServers": dns.name_servers,
                       "records": {r.name: r.routing for r in fleet.dns.records}})
-pulumi.export("metrics", {"hub": fleet_metrics.hub, "federates": fleet_metrics.federates, "notFederated": fleet_metrics.not_federated})
+pulumi.export("metrics", {"hub": fleet_metrics.hub_name, "federates": fleet_metrics.federates,
+                          "notFederated": fleet_metrics.not_federated_reasons})
 
 pulumi.export("environment", fleet.environment)
 pulumi.export("clusters", {h.name: {"cloud": h.cloud, "region": h.region, "role": h.role,

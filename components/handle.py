@@ -9,6 +9,7 @@ tables they fill in here, never in the add-ons.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,9 @@ class ClusterHandle:
     # The annotation that pins an internal load balancer's private address on this cloud, or None
     # where the cloud reads the Service's ``spec.loadBalancerIP``.
     lb_address_annotation: str | None = None
+    # Where the annotation names a reserved address instead of holding it (GKE): reserves
+    # ``address`` as cloud resource ``name`` under ``parent`` and returns the annotation's value.
+    reserve_lb_address: Callable[[str, str, pulumi.Resource], pulumi.Input[str]] | None = None
     # Where the nodes keep CNI binaries, when not in /opt/cni/bin; whether system-*-critical pods
     # need a ResourceQuota admitting them outside kube-system (both GKE).
     node_cni_bin_dir: str | None = None
@@ -116,11 +120,13 @@ class ClusterHandle:
         OIDC provider made with ``aws_provider`` on first use)."""
         return self._binder().aws_access(aws_provider)
 
-    def internal_load_balancer(self, address: str) -> tuple[dict[str, str], dict[str, Any]]:
+    def internal_load_balancer(self, address: str, *, name: str, parent: pulumi.Resource) -> tuple[dict[str, pulumi.Input[str]], dict[str, Any]]:
         """(annotations, Service spec fields) of an internal LoadBalancer Service at the private
-        ``address`` (in the node subnet) on this cloud."""
-        annotations = dict(self.lb_annotations["internal"])
+        ``address`` (in the node subnet) on this cloud; where the cloud pins it by a reserved
+        address's name (GKE), that address is reserved as ``name`` under ``parent``."""
+        annotations: dict[str, pulumi.Input[str]] = dict(self.lb_annotations["internal"])
         if self.lb_address_annotation:
-            annotations[self.lb_address_annotation] = address
+            reserve = self.reserve_lb_address
+            annotations[self.lb_address_annotation] = reserve(name, address, parent) if reserve else address
             return annotations, {}
         return annotations, {"load_balancer_ip": address}

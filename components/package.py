@@ -15,6 +15,8 @@ import pulumi
 from components.addons.argocd import ArgoCD, HubRegistration
 from components.addons.autoscaling import NodeProvisioning
 from components.addons.external_dns import ExternalDns
+from components.addons.istio import IstioCluster
+from components.addons.metrics import Monitoring
 from components.addons.submariner import SubmarinerJoin
 from components.addons.velero import Velero, VeleroDrLink
 from components.addons.vpa import VerticalPodAutoscaler
@@ -23,12 +25,16 @@ from components.clusters.eks import EksCluster
 from components.clusters.gke import GkeCluster
 from components.fleet.deployer import DeployerRunner
 from components.fleet.dns import DnsFailover
+from components.fleet.mesh import IstioMesh
+from components.fleet.metrics import FleetMetrics
+from components.fleet.ports import FleetPorts
 from components.fleet.submariner import Submariner, SubmarinerBroker
 from components.network.aws import AwsNetwork
 from components.network.azure import AzureNetwork
 from components.network.fabric import AwsGateway, AzureGateway, Fabric, GcpGateway, PeeringLink, VpnLink
 from components.network.gcp import GcpNetwork
 from components.security.baseline import SecurityBaseline
+from components.security.mesh_traffic import MeshTraffic
 from components.tokens import PACKAGE_NAME
 
 __all__ = ["BASE_CLASSES", "NOT_YET_PACKAGED", "PACKAGE_NAME", "PACKAGE_VERSION", "PUBLIC_COMPONENTS"]
@@ -41,12 +47,9 @@ PUBLIC_COMPONENTS: list[type[pulumi.ComponentResource]] = [
     AwsGateway, AzureGateway, GcpGateway, VpnLink, PeeringLink, Fabric, DeployerRunner,
     ArgoCD, HubRegistration, VerticalPodAutoscaler, ExternalDns, DnsFailover,
     Velero, VeleroDrLink, NodeProvisioning,
+    IstioCluster, IstioMesh, MeshTraffic, Monitoring, FleetMetrics, FleetPorts,
 ]
 
 BASE_CLASSES: tuple[str, ...] = ("ManagedCluster",)
 
-NOT_YET_PACKAGED: tuple[str, ...] = (
-    "IstioCluster",
-    "Monitoring",
-    "IstioMesh", "FleetPorts", "FleetMetrics", "MeshTraffic",
-)
+NOT_YET_PACKAGED: tuple[str, ...] = ()

@@ -208,6 +208,32 @@ class Graph:
                 out.update(expand(d))
             out.discard(r["urn"])
             self.waits[r["urn"]] = tuple(sorted(out))
+        self._own_single_cluster_components(expand)
+
+    def _own_single_cluster_components(self, expand: Any) -> None:
+        """A cluster's add-on moved into a fleet-wide component (an IstioCluster in the IstioMesh,
+        a Monitoring in FleetMetrics) is still that cluster's add-on: a component whose move alias
+        names a URN under a cluster component, and whose custom descendants all use that one
+        cluster's providers, belongs to it with everything under it. Links that never sat in a
+        cluster (remote secrets, Submariner joins, the CAs) stay links."""
+        def cluster_of_provider(urn: str) -> str | None:
+            provider = r["provider"] if (r := self.by_urn.get(urn)) is not None else None
+            return self.owner.get(provider) if provider else None
+
+        def moved_out_of_a_cluster(r: dict[str, Any]) -> bool:
+            return any(a.get("urn") and a["urn"].split("::")[2].split("$")[0].rsplit(":", 1)[-1] in CLUSTER_COMPONENTS
+                       for a in r.get("aliases") or [])
+
+        for r in self.records:
+            if r["custom"] or self.owner.get(r["urn"]) is not None or not moved_out_of_a_cluster(r):
+                continue
+            clusters = {cluster_of_provider(u) for u in expand(r["urn"])}
+            if len(clusters) != 1 or None in clusters:
+                continue
+            (cluster,) = clusters
+            for u in expand(r["urn"]):
+                if self.owner.get(u) is None:
+                    self.owner[u] = cluster
 
     def on_cluster(self, urn: str) -> bool:
         """Whether ``urn`` is a cluster's own resource or waits on one (memoized)."""

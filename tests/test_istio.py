@@ -271,7 +271,7 @@ def test_cacerts_on_every_cluster_chain_to_one_root(prod_plan, prod_secrets) -> 
 
 def test_ca_keys_are_secrets_and_root_key_is_protected(prod_plan) -> None:
     # The mesh's keys (the fleet metrics CA has its own, under FleetMetrics).
-    keys = [k for k in prod_plan.of_type("tls:index/privateKey:PrivateKey") if "archipelago:mesh:IstioMesh" in k["urn"]]
+    keys = [k for k in prod_plan.of_type("tls:index/privateKey:PrivateKey") if "archipelago:index:IstioMesh" in k["urn"]]
     assert len(keys) == len(prod_plan.spec.clusters) + 1
     for k in keys:
         assert k["inputs"]["algorithm"] == "ECDSA" and k["inputs"]["ecdsaCurve"] == "P256"

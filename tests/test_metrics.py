@@ -62,8 +62,8 @@ def test_hub_federates_every_spoke_the_fabric_reaches(plan: Plan) -> None:
     ``notFederated`` with the reason. Internal-LB settings: AKS
     ``service.beta.kubernetes.io/azure-load-balancer-internal`` and ``-ipv4``
     (learn.microsoft.com/azure/aks/internal-lb), GKE ``networking.gke.io/load-balancer-type: Internal``
-    with ``spec.loadBalancerIP`` from the node subnet (cloud.google.com/kubernetes-engine/docs/concepts/
-    service-load-balancer-parameters); ScrapeConfig fields per prometheus-operator v0.93 CRD."""
+    pinned by ``networking.gke.io/load-balancer-ip-addresses`` (see the GKE test below); ScrapeConfig
+    fields per prometheus-operator v0.93 CRD."""
     from stacks.flows import federate_address, federation_paths, source_ranges
 
     hub = plan.spec.management.name
@@ -104,8 +104,9 @@ def test_hub_federates_every_spoke_the_fabric_reaches(plan: Plan) -> None:
         internal = {"azure": ("service.beta.kubernetes.io/azure-load-balancer-internal", "true"),
                     "gcp": ("networking.gke.io/load-balancer-type", "Internal")}[c.cloud]
         assert annotations[internal[0]] == internal[1]
-        pinned = annotations.get("service.beta.kubernetes.io/azure-load-balancer-ipv4") or svc["spec"].get("loadBalancerIP")
-        assert pinned == str(federate_address(c))
+        assert "loadBalancerIP" not in svc["spec"]  # deprecated upstream; both clouds pin by annotation
+        if c.cloud == "azure":
+            assert annotations["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == str(federate_address(c))
         pols = [r["inputs"] for r in plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
                 if cluster_name(r, by_urn) == name and r["inputs"]["metadata"]["namespace"] == m.NAMESPACE]
         assert [p["spec"]["ingress"][0]["ports"] for p in pols] == [[{"port": 9090, "protocol": "TCP"}]]
@@ -164,9 +165,9 @@ def test_only_node_exporter_is_privileged(plan: Plan) -> None:
 
 
 def _render(hub: bool) -> list[dict[str, Any]]:
-    class H:  # the handle fields chart_values reads
-        name, cloud, region = "c1", "aws", "us-east-1"
-    return render_chart("kube-prometheus-stack", m.chart_values(H(), "prod", MetricsConfig(), hub),  # type: ignore[arg-type]
+    labels = {"cluster": "c1", "cloud": "aws", "region": "us-east-1", "environment": "prod"}
+    settings = m.prometheus_settings({**MetricsConfig().settings("prod")})  # type: ignore[typeddict-item]
+    return render_chart("kube-prometheus-stack", m.chart_values(labels, settings, hub, "c1"),
                         name=m.RELEASE, namespace=m.NAMESPACE)
 
 
@@ -257,3 +258,33 @@ def test_metrics_ca_kept_in_prod_leaf_certificates_renewable(plan: Plan) -> None
     leaves = [r for r in plan.of_type("tls:index/locallySignedCert:LocallySignedCert") if r["name"].endswith("-metrics-cert")]
     assert len(leaves) == len(plan.spec.clusters)
     assert all(not r["protect"] and r["inputs"]["earlyRenewalHours"] == 30 * 24 for r in leaves)
+
+
+def test_gke_federation_load_balancer_is_pinned_to_a_reserved_internal_address(prod_plan: Plan) -> None:
+    """A GKE spoke's federation load balancer takes its fixed address from a reserved regional
+    internal address named in ``networking.gke.io/load-balancer-ip-addresses``, not from the
+    deprecated ``spec.loadBalancerIP``: GKE's L4 controller resolves the annotation's address names
+    in the cluster's region and prefers them over the field (kubernetes/ingress-gce
+    pkg/address/to_use.go ``IPv4ToUse`` and pkg/l4annotations/l4_static_address.go @34f7873;
+    cloud.google.com/kubernetes-engine/docs/concepts/service-load-balancer-parameters "Static IP
+    addresses"). The address is INTERNAL in the node subnet, at the node-subnet address the hub
+    scrapes, with purpose SHARED_LOADBALANCER_VIP, the one GKE keeps across Service updates of an
+    internal passthrough load balancer (cloud.google.com/kubernetes-engine/docs/how-to/
+    internal-load-balancing, restrictions)."""
+    from stacks.flows import federate_address, federation_paths
+
+    plan = prod_plan
+    by_urn = plan.by_urn()
+    gke = [plan.spec.cluster(n) for n, p in federation_paths(plan.spec).items() if p == "fabric" and plan.spec.cluster(n).cloud == "gcp"]
+    assert gke, "prod federates a GKE spoke over the fabric"
+    addresses = {r["inputs"]["name"]: r for r in plan.of_type("gcp:compute/address:Address")}
+    svcs = {cluster_name(r, by_urn): r["inputs"] for r in plan.of_type("kubernetes:core/v1:Service")
+            if r["inputs"]["metadata"]["name"] == m.FEDERATE_SERVICE}
+    subnets = {cluster_name(r, by_urn): r for r in plan.of_type("gcp:compute/subnetwork:Subnetwork")}
+    for c in gke:
+        name = svcs[c.name]["metadata"]["annotations"]["networking.gke.io/load-balancer-ip-addresses"]
+        a = addresses[name]["inputs"]
+        assert a["addressType"] == "INTERNAL" and a["purpose"] == "SHARED_LOADBALANCER_VIP"
+        assert a["address"] == str(federate_address(c)) and a["region"] == c.region
+        assert subnets[c.name]["urn"] in addresses[name]["dependencies"] and a["subnetwork"]  # the node subnet's id
+        assert "loadBalancerIP" not in svcs[c.name]["spec"]

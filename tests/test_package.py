@@ -329,7 +329,8 @@ def test_cluster_urns_are_unchanged_or_aliased(stack: str, request: pytest.Fixtu
     planned: as the resource's own engine URN, or one its aliases (or its parent's, which the
     engine applies to children) name. The networks moved beside their cluster and carry an alias
     to their old parent; components moved to the one token scheme carry an alias to their old
-    type; nothing else moved."""
+    type; IstioCluster and Monitoring moved into IstioMesh and FleetMetrics with aliases naming
+    their old URNs; nothing else moved."""
     plan = request.getfixturevalue(f"{stack}_plan")
     by_urn = plan.by_urn()
     answered: set[str] = set()
@@ -339,7 +340,11 @@ def test_cluster_urns_are_unchanged_or_aliased(stack: str, request: pytest.Fixtu
                 if line and not line.startswith("#")]
     assert len(recorded) > 100
     assert [u for u in recorded if u not in answered] == []
-    specs = [(r, a.get("spec", {})) for r in plan.resources for a in r.get("aliases") or []]
+    specs = [(r, a.get("spec", {})) for r in plan.resources for a in r.get("aliases") or [] if not a.get("urn")]
+    # The mesh and metrics add-ons moved into their fleet-wide components, aliased by the URNs they
+    # had under their cluster (test_mesh_and_metrics_keep_their_deployed_urns).
+    urn_aliases = {r["name"] for r in plan.resources for a in r.get("aliases") or [] if a.get("urn")}
+    assert urn_aliases == {f"{c.name}-{suffix}" for c in plan.spec.clusters for suffix in ("istio", "monitoring")}
     moves = [(r, spec) for r, spec in specs if spec.get("parentUrn")]
     nets = {f"{c.name}-net" for c in plan.spec.clusters}
     assert nets <= {r["name"] for r, _ in moves}
@@ -1071,6 +1076,214 @@ def test_deployer_runner_refuses_bad_args(tmp_path: Path, args: dict[str, Any], 
     program = tmp_path / "__main__.py"
     program.write_text("from components.fleet.deployer import DeployerRunner\n"
                        f"DeployerRunner('deployer', {{**{base!r}, **{args!r}}})\n")
+
+
+def _descendants(records: list[dict[str, Any]], typ: str, name: str) -> list[dict[str, Any]]:
+    by_urn = {r["urn"]: r for r in records}
+    top = next(r for r in records if r["type"] == typ and r["name"] == name)
+
+    def inside(r: dict[str, Any]) -> bool:
+        node = by_urn.get(r.get("parent") or "")
+        while node is not None:
+            if node is top:
+                return True
+            node = by_urn.get(node.get("parent") or "")
+        return False
+
+    return [r for r in records if inside(r)]
+
+
+# -- the mesh and metrics components ------------------------------------------------------------
+
+MESH_METRICS_EXAMPLES = {
+    # example: (component type, component name, children named from it or its clusters' names, kinds that must be secret)
+    "istio-cluster": ("archipelago:index:IstioCluster", "east",
+                      {"east-ns-istio-system", "east-ns-istio-cni", "east-istio-cacerts", "east-istio-base", "east-istio-cni",
+                       "east-istiod", "east-istio-eastwestgateway", "east-istio-locality", "east-mesh-one-path",
+                       "east-istio-reader-role", "east-istio-reader-token"}),
+    "istio-mesh": ("archipelago:index:IstioMesh", "shop-mesh",
+                   {"shop-mesh-tls", "shop-mesh-root-key", "shop-mesh-root-ca", "east-istio-ca-key", "west-istio-ca",
+                    "east-istio", "west-istio", "east-istiod", "west-istiod", "east-istio-remote-secrets", "west-istio-remote-secrets"}),
+    "mesh-traffic": ("archipelago:index:MeshTraffic", "shop",
+                     {"shop-shop-mesh-istiod", "shop-shop-mesh-sidecars", "shop-shop-mesh-eastwest", "shop-shop-staging-mesh-eastwest"}),
+    "monitoring": ("archipelago:index:Monitoring", "shop-west",
+                   {"shop-west-ns-monitoring", "shop-west-ns-monitoring-node", "shop-west-metrics-tls", "shop-west-kps",
+                    "shop-west-metrics-federate", "shop-west-metrics-federate-ingress"}),
+    "fleet-metrics": ("archipelago:index:FleetMetrics", "shop-metrics",
+                      {"shop-metrics-ca", "hub-monitoring", "west-monitoring", "lab-monitoring", "hub-metrics-cert",
+                       "hub-grafana-admin", "hub-federate-west", "west-metrics-federate", "west-kps", "lab-kps"}),
+}
+
+
+@pytest.mark.parametrize("example", sorted(MESH_METRICS_EXAMPLES))
+def test_mesh_and_metrics_examples_plan_alone(example: str) -> None:
+    """Each planned from its example with nothing of the fleet: children named from the
+    component's name (fleet-wide ones: from their clusters' names), every in-cluster object on a
+    Kubernetes provider the program made, and every Secret's data a Pulumi secret."""
+    typ, name, names = MESH_METRICS_EXAMPLES[example]
+    records = run_program(EXAMPLES / example / "__main__.py", f"{example}-example", "dev")
+    children = _descendants(records, typ, name)
+    assert names <= {r["name"] for r in children}, names - {r["name"] for r in children}
+    providers = {r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes"}
+    k8s_objects = [r for r in children if r["custom"] and r["type"].startswith("kubernetes:")]
+    assert k8s_objects and all(r["provider"] in providers for r in k8s_objects)
+    secrets = [r for r in k8s_objects if r["type"] == "kubernetes:core/v1:Secret" and r["name"].endswith(("cacerts", "remote-secrets", "metrics-tls"))]
+    assert (secrets or example == "mesh-traffic") and all(r["inputs"]["stringData"] == MASK for r in secrets)
+
+
+def test_istio_mesh_example_links_each_cluster_to_the_other() -> None:
+    """One remote secret per cluster, on that cluster's own provider, waiting for its namespace;
+    the per-cluster CA keys protected only when asked (protectKeys)."""
+    records = run_program(EXAMPLES / "istio-mesh" / "__main__.py", "istio-mesh-example", "dev")
+    providers = {r["name"]: r["urn"] for r in records if r["type"] == "pulumi:providers:kubernetes"}
+    secrets = {r["name"]: r for r in records if r["name"].endswith("-istio-remote-secrets")}
+    assert set(secrets) == {"east-istio-remote-secrets", "west-istio-remote-secrets"}
+    for cluster in ("east", "west"):
+        s = secrets[f"{cluster}-istio-remote-secrets"]
+        assert s["provider"] == providers[cluster]
+        assert s["inputs"]["metadata"]["labels"] == {"istio/multiCluster": "true"}
+        ns = next(r["urn"] for r in records if r["name"] == f"{cluster}-ns-istio-system")
+        assert ns in s["dependencies"]
+    istiod = {r["name"]: r["inputs"]["values"] for r in records if r["type"] == "kubernetes:helm.sh/v3:Release" and r["name"].endswith("-istiod")}
+    assert {n: v["global"]["network"] for n, v in istiod.items()} == {"east-istiod": "east-net", "west-istiod": "west-net"}
+    assert {v["global"]["meshID"] for v in istiod.values()} == {"shop-mesh"}
+    assert not any(r.get("protect") for r in records)
+
+
+def _fix_provider(value: Any) -> str:
+    return repr(value).replace("'PROVIDER'", "p")
+
+
+MESH_METRICS_BASE = {
+    "IstioCluster": ("components.addons.istio", {"kubernetes_provider": "PROVIDER", "mesh_id": "m", "network": "n", "ca_cert": "c",
+                                                 "ca_key": "k", "root_cert": "r", "api_server": "https://x", "api_server_ca": ""}),
+    "IstioMesh": ("components.fleet.mesh", {"mesh_id": "m", "clusters": [
+        {"name": "a", "network": "a", "kubernetes_provider": "PROVIDER", "api_server": "https://a", "api_server_ca": ""}]}),
+    "MeshTraffic": ("components.security.mesh_traffic", {"kubernetes_provider": "PROVIDER", "namespaces": ["shop"]}),
+    "Monitoring": ("components.addons.metrics", {"kubernetes_provider": "PROVIDER", "cluster_name": "c", "ca_cert": "c", "cert": "c", "key": "k"}),
+    "FleetMetrics": ("components.fleet.metrics", {"environment": "dev", "clusters": [
+        {"name": "a", "kubernetes_provider": "PROVIDER", "hub": True}]}),
+}
+
+
+@pytest.mark.parametrize(("component", "args", "message"), [
+    ("IstioCluster", {"network": "East_Net"}, "network: 'East_Net' is not a DNS-1123 label"),
+    ("IstioCluster", {"gateway_source_ranges": ["everywhere"]}, "gatewaySourceRanges: 'everywhere' is not an IPv4 CIDR"),
+    ("IstioCluster", {"locality": {"failover": [{"from_locality": "a", "to_locality": "b"}],
+                                   "distribute": [{"from_locality": "a/*", "to": {"b/*": 100}}]}}, "locality: failover and distribute are exclusive"),
+    ("IstioCluster", {"locality": {"distribute": [{"from_locality": "a/*", "to": {"b/*": 60}}]}}, r"locality.distribute\[a/\*\].to: weights sum to 60"),
+    ("IstioCluster", {"outlier_detection": {"interval": "soon"}}, "outlierDetection.interval: 'soon'"),
+    ("IstioMesh", {"clusters": [{"name": "a", "network": "a", "kubernetes_provider": "PROVIDER", "api_server": "", "api_server_ca": ""}] * 2},
+     r"clusters\[1\].name: 'a' appears twice"),
+    ("IstioMesh", {"mesh_id": "Mesh!"}, "meshId: 'Mesh!' is not a DNS-1123 label"),
+    ("MeshTraffic", {"remote_gateway_ranges": ["10.0.0.0/33"]}, "remoteGatewayRanges: '10.0.0.0/33' is not an IPv4 CIDR"),
+    ("Monitoring", {"spokes": [{"name": "b"}]}, "spokes: only the hub federates spokes"),
+    ("Monitoring", {"prometheus": {"retention": "forever"}}, "prometheus.retention: 'forever'"),
+    ("Monitoring", {"export": True, "federate_load_balancer": {"annotations": {}, "source_ranges": []}}, "federateLoadBalancer and export are exclusive"),
+    ("FleetMetrics", {"clusters": [{"name": n, "kubernetes_provider": "PROVIDER", "hub": True} for n in ("a", "b")]},
+     r"clusters: exactly one hub, found 2 \(a, b\)"),
+    ("FleetMetrics", {"clusters": [{"name": "a", "kubernetes_provider": "PROVIDER", "hub": True},
+                                   {"name": "b", "kubernetes_provider": "PROVIDER", "federation": "vpn"}]}, r"clusters\[b\].federation: 'vpn'"),
+    ("FleetMetrics", {"clusters": [{"name": "a", "kubernetes_provider": "PROVIDER", "hub": True},
+                                   {"name": "b", "kubernetes_provider": "PROVIDER", "federation": "load-balancer",
+                                    "load_balancer_address": "10.0.0.9", "load_balancer_annotations": {"x": "y"}}]},
+     "hubSourceRanges: needed when a spoke is federated through a load balancer"),
+])
+def test_bad_mesh_and_metrics_args_are_refused_naming_the_field(component: str, args: dict[str, Any], message: str, tmp_path: Path) -> None:
+    module, base = MESH_METRICS_BASE[component]
+    program = tmp_path / "__main__.py"
+    program.write_text(
+        "import pulumi_kubernetes as k8s\n"
+        f"from {module} import {component}\n"
+        "p = k8s.Provider('k', kubeconfig='{}')\n"
+        f"{component}('x', {{**{_fix_provider(base)}, **{_fix_provider(args)}}})\n")
+    with pytest.raises(Exception, match=message):
+        run_program(program, "bad-args", "dev")
+
+
+def test_mesh_metrics_and_ports_schema() -> None:
+    """Secrets and values that flow from other resources (CA material, API server) are Inputs;
+    what decides which resources exist (clusters, switches, names) is plain; the per-cluster entries
+    of the fleet-wide components are typed objects holding a reference to each cluster's provider
+    (FleetPorts: its cloud's provider, in the one cloud block the entry has)."""
+    schema = _schema()
+    res = schema["resources"]
+    istio = res[f"{PACKAGE_NAME}:index:IstioCluster"]["inputProperties"]
+    assert all("plain" not in istio[k] for k in ("caCert", "caKey", "rootCert", "apiServer", "apiServerCa"))
+    assert all(istio[k].get("plain") for k in ("meshId", "network", "gatewaySourceRanges", "namePrefix"))
+    assert set(res[f"{PACKAGE_NAME}:index:IstioCluster"]["properties"]) == {"network", "clusterName", "namespaceName", "readerKubeconfig"}
+    mesh = res[f"{PACKAGE_NAME}:index:IstioMesh"]
+    assert mesh["inputProperties"]["clusters"]["items"]["$ref"].endswith(":index:MeshClusterArgs")
+    entry = schema["types"][f"{PACKAGE_NAME}:index:MeshClusterArgs"]["properties"]
+    assert entry["kubernetesProvider"]["$ref"].endswith("/schema.json#/resources/pulumi:providers:kubernetes")
+    assert set(mesh["properties"]) == {"meshId", "rootCert", "networks"}
+    mon = res[f"{PACKAGE_NAME}:index:Monitoring"]["inputProperties"]
+    assert "plain" not in mon["key"] and mon["hub"].get("plain") and mon["prometheus"]["$ref"].endswith(":index:PrometheusArgs")
+    lb = schema["types"][f"{PACKAGE_NAME}:index:FederateLoadBalancerArgs"]["properties"]
+    assert "plain" not in lb["annotations"]["additionalProperties"]  # an Input: e.g. a reserved address's name
+    fm = res[f"{PACKAGE_NAME}:index:FleetMetrics"]
+    assert fm["inputProperties"]["clusters"]["items"]["$ref"].endswith(":index:MetricsClusterArgs")
+    assert set(fm["properties"]) == {"hub", "federated", "notFederated", "caCert"}
+    assert set(res[f"{PACKAGE_NAME}:index:MeshTraffic"]["properties"]) == {"policyNames"}
+    ports = res[f"{PACKAGE_NAME}:index:FleetPorts"]
+    assert ports["inputProperties"]["clusters"]["items"]["$ref"].endswith(":index:PortsClusterArgs")
+    for cloud, provider in (("Aws", "aws"), ("Azure", "azure-native"), ("Gcp", "gcp")):
+        fw = schema["types"][f"{PACKAGE_NAME}:index:{cloud}FirewallArgs"]["properties"]
+        assert fw["provider"]["$ref"].endswith(f"/schema.json#/resources/pulumi:providers:{provider}")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_mesh_and_metrics_keep_their_deployed_urns(stack: str, request: pytest.FixtureRequest) -> None:
+    """IstioCluster and Monitoring moved from under their cluster into the fleet-wide IstioMesh and
+    FleetMetrics; each carries an alias to the URN it was deployed under, so the engine still answers
+    the URNs deployed stacks hold for them and (through the parent's alias) for their children;
+    MeshTraffic stayed under its cluster (its type renamed to the one scheme, aliased)."""
+    plan = request.getfixturevalue(f"{stack}_plan")
+    by_urn = plan.by_urn()
+    # The clusters' type before the one token scheme (components/tokens.py), as deployed stacks hold it.
+    types = {r["name"]: "archipelago:clusters:" + r["type"].rsplit(":", 1)[-1] for r in plan.resources
+             if is_component(r, CLUSTER_COMPONENTS)}
+    answered: set[str] = set()
+    for r in plan.resources:
+        answered |= previous_urns(r, by_urn)
+    prefix = f"urn:pulumi:{stack}::archipelago::"
+    for c in plan.spec.clusters:
+        t = types[c.name]
+        assert f"{prefix}{t}$archipelago:istio:IstioCluster::{c.name}-istio" in answered
+        assert f"{prefix}{t}$archipelago:istio:IstioCluster$kubernetes:helm.sh/v3:Release::{c.name}-istiod" in answered
+        assert f"{prefix}{t}$archipelago:addons:Monitoring::{c.name}-monitoring" in answered
+        assert f"{prefix}{t}$archipelago:addons:Monitoring$kubernetes:helm.sh/v3:Release::{c.name}-kps" in answered
+        assert f"{prefix}{t}$archipelago:security:MeshTraffic::{c.name}-mesh-traffic" in answered
+
+
+def test_fleet_ports_example_plans_alone() -> None:
+    """Each cluster's rules on its own cloud's firewall through the program's provider, named from
+    the cluster: one AWS ingress rule per (port, source CIDR), one GCP firewall rule per port
+    targeting the nodes' service account."""
+    records = run_program(EXAMPLES / "fleet-ports" / "__main__.py", "fleet-ports-example", "dev")
+    rules = _descendants(records, "archipelago:index:FleetPorts", "shop-ports")
+    providers = {r["type"]: r["urn"] for r in records if r["type"].startswith("pulumi:providers:")}
+    aws_rules = {r["name"]: r for r in rules if r["type"] == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"}
+    assert set(aws_rules) == {"east-fleet-istio-mtls-10-30-0-0-16", "east-fleet-istio-mtls-100-66-0-0-16", "east-fleet-kube-api-10-30-0-0-16"}
+    assert all(r["provider"] == providers["pulumi:providers:aws"] and r["inputs"]["securityGroupId"] == "sg-0123" for r in aws_rules.values())
+    fw = next(r for r in rules if r["type"] == "gcp:compute/firewall:Firewall")
+    assert fw["name"] == "europe-fleet-istio-mtls" and fw["provider"] == providers["pulumi:providers:gcp"]
+    assert fw["inputs"]["sourceRanges"] == ["10.20.0.0/16"] and fw["inputs"]["allows"] == [{"protocol": "tcp", "ports": ["15443"]}]
+    assert fw["inputs"]["targetServiceAccounts"] == ["nodes@shop.iam.gserviceaccount.com"]
+
+
+@pytest.mark.parametrize(("cluster", "message"), [
+    ({"name": "a", "openings": []}, r"clusters\[a\]: exactly one of aws, azure, gcp \(found none\)"),
+    ({"name": "a", "openings": [{"name": "x", "protocol": "icmp", "port": 1, "sources": []}], "gcp": {}},
+     r"clusters\[a\].openings\[x\].protocol: 'icmp'"),
+    ({"name": "a", "openings": [{"name": "x", "protocol": "tcp", "port": 70000, "sources": []}], "gcp": {}},
+     r"clusters\[a\].openings\[x\].port: 70000"),
+    ({"name": "a", "openings": [{"name": "x", "protocol": "tcp", "port": 1, "sources": ["0.0.0.0/-1"]}], "gcp": {}},
+     r"clusters\[a\].openings\[x\].sources: '0.0.0.0/-1'"),
+])
+def test_bad_fleet_ports_args_are_refused_naming_the_field(cluster: dict[str, Any], message: str, tmp_path: Path) -> None:
+    program = tmp_path / "__main__.py"
+    program.write_text(f"from components.fleet.ports import FleetPorts\nFleetPorts('x', {{'clusters': [{cluster!r}]}})\n")
     with pytest.raises(Exception, match=message):
         run_program(program, "bad-args", "dev")
 

@@ -14,8 +14,8 @@ Spokes:
   this cluster's Prometheus at ``<cluster>.prometheus-federate.monitoring.svc.clusterset.local``,
   over the fabric's tunnels only.
 - A spoke Submariner does not join (AKS/GKE Cilium) gets the same Service as an internal load
-  balancer at a fixed address of its node subnet (``stacks.flows.federate_address``), reached over
-  the VPN fabric: ``loadBalancerSourceRanges`` the hub's ranges only, ``externalTrafficPolicy: Local``
+  balancer at a fixed address of its node subnet (``stacks.flows.federate_address``, pinned by the
+  annotations the fleet's translation gives, ``components.fleet.metrics``), reached over the VPN fabric: ``loadBalancerSourceRanges`` the hub's ranges only, ``externalTrafficPolicy: Local``
   so the pod sees the hub's address, and a NetworkPolicy that admits the hub's ranges on the web port
   only. The hub's TLS still verifies the clusterset name (``serverName``), which the certificate carries.
 
@@ -29,20 +29,19 @@ Pod Security: node-exporter (host network, PID and root filesystem) runs alone i
 check cannot prove them ``restricted``).
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Any
+import ipaddress
+import re
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import naming
-from components.addons.helm import release
-from components.handle import ClusterHandle
-from components.security.namespaces import pss_namespace
-from stacks.sections.metrics import MetricsConfig
+from components.addons.helm import release_on
+from components.security.namespaces import pss_namespace_on
+from components.tokens import component_type, renamed_from
+from stacks.sections.metrics import DEFAULT_MATCH, DURATION, ENVIRONMENT_DEFAULTS, QUANTITY, SIZE
 from stacks.versions import CRD_API_VERSIONS
 
 NAMESPACE = "monitoring"
@@ -78,14 +77,59 @@ def client_tls(server_name: str) -> dict[str, Any]:
             "serverName": server_name}
 
 
-def external_labels(h: ClusterHandle, environment: str) -> dict[str, str]:
-    return {"cluster": h.name, "cloud": h.cloud, "region": h.region, "environment": environment}
+class PrometheusArgs(TypedDict):
+    """The Prometheus of one cluster, and (on the hub) how it federates the spokes."""
+
+    retention: NotRequired[str]
+    """How long Prometheus keeps data, a duration such as 15d. Default: 2d."""
+    retention_size: NotRequired[str]
+    """Size cap of the data, such as 40GiB. Default: 8GiB."""
+    storage_gi: NotRequired[int]
+    """Persistent volume in GiB; 0 keeps the data in an emptyDir (lost on restart). Default: 0."""
+    cpu: NotRequired[str]
+    """CPU request, a Kubernetes quantity. Default: 200m."""
+    memory: NotRequired[str]
+    """Memory request and limit, a Kubernetes quantity. Default: 1Gi."""
+    federation_match: NotRequired[list[str]]
+    """Hub only: the /federate match[] selectors (aggregates, not every series). Default: job:,
+    the chart's recorded aggregates (cluster:, namespace_cpu:, namespace_memory:, node:, instance:) and up."""
+    scrape_interval: NotRequired[str]
+    """Hub only: the federation interval, seconds or minutes such as 60s. Default: 60s."""
+    sample_limit: NotRequired[int]
+    """Hub only: most samples taken from one spoke per scrape. Default: 200000."""
 
 
-def chart_values(h: ClusterHandle, environment: str, cfg: MetricsConfig, hub: bool) -> dict[str, Any]:
-    s = cfg.settings(environment)
+PROMETHEUS_DEFAULTS: dict[str, Any] = {**ENVIRONMENT_DEFAULTS["dev"], "federation_match": list(DEFAULT_MATCH),
+                                       "scrape_interval": "60s", "sample_limit": 200000}
+_PROM_CHECKS = (("retention", DURATION), ("retention_size", SIZE), ("cpu", QUANTITY), ("memory", QUANTITY),
+                ("scrape_interval", r"^[0-9]+(s|m)$"))
+
+
+def prometheus_settings(p: PrometheusArgs) -> dict[str, Any]:
+    """``p`` over the defaults, checked: a bad value is refused naming the field."""
+    s = {**PROMETHEUS_DEFAULTS, **p}
+    for key, pattern in _PROM_CHECKS:
+        if not re.fullmatch(pattern, str(s[key])):
+            raise ValueError(f"prometheus.{_camel(key)}: {s[key]!r} does not match {pattern}")
+    if s["storage_gi"] < 0:
+        raise ValueError(f"prometheus.storageGi: {s['storage_gi']} is negative")
+    if not s["federation_match"]:
+        raise ValueError("prometheus.federationMatch: at least one selector")
+    if s["sample_limit"] < 1:
+        raise ValueError(f"prometheus.sampleLimit: {s['sample_limit']} is not positive")
+    return s
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+def chart_values(labels: dict[str, str], s: dict[str, Any], hub: bool, cluster_name: str) -> dict[str, Any]:
+    """kube-prometheus-stack values: ``labels`` the external labels, ``s`` the settings
+    (:func:`prometheus_settings`), ``cluster_name`` the spoke's clusterset name its certificate carries."""
     spec: dict[str, Any] = {
-        "externalLabels": external_labels(h, environment),
+        "externalLabels": dict(labels),
         "replicaExternalLabelNameClear": True,
         "prometheusExternalLabelNameClear": True,
         "retention": s["retention"],
@@ -111,7 +155,7 @@ def chart_values(h: ClusterHandle, environment: str, cfg: MetricsConfig, hub: bo
         spec["web"] = {"tlsConfig": {
             "cert": tls_ref("tls.crt"), "keySecret": {"name": TLS_SECRET, "key": "tls.key"},
             "client_ca": tls_ref("ca.crt"), "clientAuthType": "RequireAndVerifyClientCert", "minVersion": "TLS13"}}
-        values["prometheus"]["serviceMonitor"] = {"scheme": "https", "tlsConfig": client_tls(federate_host(h.name))}
+        values["prometheus"]["serviceMonitor"] = {"scheme": "https", "tlsConfig": client_tls(federate_host(cluster_name))}
         # Nothing else may call the web port without a certificate, and two callers would: the
         # operator's kubelet probes (HTTPS GET, no client certificate: BuildProbes in
         # pkg/prometheus/promcfg.go at v0.93.0) and the config reloader (POST /-/reload). So the
@@ -131,107 +175,164 @@ def chart_values(h: ClusterHandle, environment: str, cfg: MetricsConfig, hub: bo
     return values
 
 
-@dataclass
-class FederateLoadBalancer:
-    """A spoke's federation endpoint behind an internal load balancer (spokes outside Submariner)."""
-
-    address: str  # fixed private address in the spoke's node subnet
-    source_ranges: list[str]  # the hub's ranges as the spoke sees them
-
-
-def federate_lb_service(h: ClusterHandle, lb: FederateLoadBalancer) -> tuple[dict[str, str], dict[str, Any]]:
-    """(annotations, spec extras) of the federation Service as an internal LB on ``h``'s cloud."""
-    annotations, address = h.internal_load_balancer(lb.address)
-    extra: dict[str, Any] = {"load_balancer_source_ranges": lb.source_ranges, "external_traffic_policy": "Local", **address}
-    return annotations, extra
-
-
-def scrape_config_spec(cfg: MetricsConfig, spoke: str, target: str | None = None) -> dict[str, Any]:
-    """The hub's federation job for one spoke (Prometheus docs/federation.md); ``target`` is the
-    spoke's internal load balancer when Submariner does not export it (default: the clusterset name)."""
-    interval = int(cfg.scrape_interval[:-1]) * (60 if cfg.scrape_interval.endswith("m") else 1)
+def scrape_config_spec(s: dict[str, Any], spoke: str, target: str | None = None) -> dict[str, Any]:
+    """The hub's federation job for one spoke (Prometheus docs/federation.md); ``s`` the settings
+    (:func:`prometheus_settings`), ``target`` the spoke's internal load balancer when Submariner does
+    not export it (default: the clusterset name)."""
+    interval = int(s["scrape_interval"][:-1]) * (60 if s["scrape_interval"].endswith("m") else 1)
     return {
         "jobName": f"federate-{spoke}",
         "metricsPath": "/federate",
         "honorLabels": True,
-        "params": {"match[]": list(cfg.federation_match)},
+        "params": {"match[]": list(s["federation_match"])},
         "scheme": "HTTPS",
         "tlsConfig": client_tls(federate_host(spoke)),
-        "scrapeInterval": cfg.scrape_interval,
+        "scrapeInterval": s["scrape_interval"],
         # Federation bodies are large: most of the interval, never more than it.
         "scrapeTimeout": f"{max(10, interval - 10)}s",
-        "sampleLimit": cfg.sample_limit,
+        "sampleLimit": s["sample_limit"],
         "staticConfigs": [{"targets": [f"{target or federate_host(spoke)}:{PORT}"]}],
     }
 
 
-@dataclass
-class MetricsTls:
-    """This cluster's certificate from the fleet metrics CA (all PEM, key secret)."""
+class FederatedSpokeArgs(TypedDict):
+    """A spoke the hub federates."""
 
-    ca_pem: pulumi.Input[str]
-    cert_pem: pulumi.Input[str]
-    key_pem: pulumi.Input[str]
+    name: str
+    """The spoke's cluster name: the ScrapeConfig is federate-<name>, and the spoke's certificate is
+    verified against <name>.prometheus-federate.monitoring.svc.clusterset.local."""
+    target: NotRequired[str]
+    """The address the hub scrapes (the spoke's internal load balancer). Default: the clusterset name
+    (the spoke exports its Prometheus through Submariner)."""
 
 
-@dataclass
-class MonitoringArgs:
-    handle: ClusterHandle
-    environment: str
-    config: MetricsConfig
-    tls: MetricsTls
-    random_provider: pulumi.ProviderResource | None = None  # hub only: for Grafana's admin password
-    hub: bool = False
-    spokes: list[str] = field(default_factory=list)  # hub only: the clusters it federates
-    targets: dict[str, str] = field(default_factory=dict)  # hub only: spoke -> LB address (fabric path)
-    load_balancer: FederateLoadBalancer | None = None  # spoke only: federated over the fabric
-    export: bool = False  # spoke only: export this Prometheus to the hub (needs a Submariner join)
-    export_ready: list[pulumi.Resource] = field(default_factory=list)  # Submariner's ServiceExport CRD
+class FederateLoadBalancerArgs(TypedDict):
+    """A spoke's Prometheus behind an internal load balancer, for a hub that reaches it over a private network."""
+
+    annotations: dict[str, pulumi.Input[str]]
+    """Annotations of the LoadBalancer Service: the cloud's internal load balancer and how its
+    address is pinned (AKS service.beta.kubernetes.io/azure-load-balancer-ipv4; GKE
+    networking.gke.io/load-balancer-ip-addresses naming a reserved internal address)."""
+    source_ranges: list[str]
+    """CIDRs of the hub as this cluster sees them: the only sources the load balancer and a
+    NetworkPolicy admit on the web port."""
+
+
+class MonitoringArgs(TypedDict):
+    """Inputs of a Monitoring: one cluster's kube-prometheus-stack, as the hub or a spoke."""
+
+    kubernetes_provider: k8s.Provider
+    """The Kubernetes provider of the cluster; every object is created through it."""
+    cluster_name: str
+    """The cluster's name (a DNS-1123 label): a spoke's certificate carries
+    <clusterName>.prometheus-federate.monitoring.svc.clusterset.local."""
+    external_labels: NotRequired[dict[str, str]]
+    """Labels added to every series this Prometheus gives the hub. Default: {cluster: clusterName}."""
+    prometheus: NotRequired[PrometheusArgs]
+    """Retention, storage and requests (and on the hub the federation settings). Default: see each field."""
+    ca_cert: pulumi.Input[str]
+    """The metrics CA certificate (PEM) both sides verify the other against."""
+    cert: pulumi.Input[str]
+    """This cluster's certificate (PEM) from the metrics CA: server and client on a spoke, client on the hub."""
+    key: pulumi.Input[str]
+    """The certificate's private key (PEM); kept a Pulumi secret."""
+    hub: NotRequired[bool]
+    """This cluster is the hub: it federates spokes and runs Grafana. Default: false."""
+    spokes: NotRequired[list[FederatedSpokeArgs]]
+    """Hub only: the spokes it federates. Default: none."""
+    federate_load_balancer: NotRequired[FederateLoadBalancerArgs]
+    """Spoke only: expose this Prometheus to the hub through an internal load balancer. Default: none."""
+    export: NotRequired[bool]
+    """Spoke only: export this Prometheus to the hub as a clusterset Service (Submariner ServiceExport).
+    Default: false."""
+    export_after: NotRequired[list[k8s.helm.v3.Release]]
+    """Releases the ServiceExport waits for (the one that installs its CRD, e.g. Submariner's). Default: none."""
+    random_provider: NotRequired[random.Provider]
+    """Hub only: the random provider for Grafana's admin password. Default: the program's default provider."""
+    name_prefix: NotRequired[str]
+    """Prefix of every child's logical name. Default: the component's own name."""
+
+
+def _check(args: MonitoringArgs) -> None:
+    if not re.fullmatch(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", args["cluster_name"]) or len(args["cluster_name"]) > 63:
+        raise ValueError(f"clusterName: {args['cluster_name']!r} is not a DNS-1123 label")
+    hub = bool(args.get("hub"))
+    if not hub and args.get("spokes"):
+        raise ValueError("spokes: only the hub federates spokes (set hub: true)")
+    if hub and (args.get("federate_load_balancer") or args.get("export")):
+        raise ValueError("federateLoadBalancer/export: the hub is not federated by another cluster")
+    if args.get("federate_load_balancer") and args.get("export"):
+        raise ValueError("federateLoadBalancer and export are exclusive: one path to the hub")
+    for c in (args.get("federate_load_balancer") or {}).get("source_ranges", []):
+        try:
+            ipaddress.IPv4Network(c)
+        except ValueError:
+            raise ValueError(f"federateLoadBalancer.sourceRanges: {c!r} is not an IPv4 CIDR") from None
 
 
 class Monitoring(pulumi.ComponentResource):
-    release: k8s.helm.v3.Release
-    scrape_configs: dict[str, k8s.apiextensions.CustomResource]
+    """kube-prometheus-stack on one cluster. A spoke's Prometheus serves HTTPS with required client
+    certificates and is offered to the hub (a Submariner export or an internal load balancer); the
+    hub federates each spoke with a ScrapeConfig and runs Grafana over the result."""
+
+    release_name: pulumi.Output[str]
+    """The Helm release (kps): every object of the chart is named from it."""
+    federates: pulumi.Output[list[str]]
+    """Hub only: the spokes federated, sorted."""
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("archipelago:addons:Monitoring", name, None, opts)
-        h, cfg = args.handle, args.config
-        self.namespace = pss_namespace(h, NAMESPACE, "baseline", parent=self, reason=BASELINE_REASON)
-        self.node_namespace = pss_namespace(h, NODE_NAMESPACE, "privileged", parent=self, reason=NODE_REASON)
+        super().__init__(component_type(Monitoring), name, None, renamed_from("archipelago:addons:Monitoring", opts))
+        _check(args)
+        provider = args["kubernetes_provider"]
+        p = args.get("name_prefix") or name
+        cluster = args["cluster_name"]
+        hub = bool(args.get("hub"))
+        settings = prometheus_settings(args.get("prometheus") or {})
+        labels = dict(args.get("external_labels") or {"cluster": cluster})
+
+        def k8s_opts(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(deps))
+
+        self.namespace = pss_namespace_on(provider, NAMESPACE, "baseline", parent=self, logical_name=f"{p}-ns-{NAMESPACE}",
+                                          reason=BASELINE_REASON)
+        self.node_namespace = pss_namespace_on(provider, NODE_NAMESPACE, "privileged", parent=self,
+                                               logical_name=f"{p}-ns-{NODE_NAMESPACE}", reason=NODE_REASON)
         self.tls_secret = k8s.core.v1.Secret(
-            naming.logical(h.name, "metrics", "tls"), metadata=k8s.meta.v1.ObjectMetaArgs(name=TLS_SECRET, namespace=NAMESPACE),
+            naming.logical(p, "metrics", "tls"), metadata=k8s.meta.v1.ObjectMetaArgs(name=TLS_SECRET, namespace=NAMESPACE),
             type="kubernetes.io/tls",
-            string_data={"ca.crt": args.tls.ca_pem, "tls.crt": args.tls.cert_pem, "tls.key": pulumi.Output.secret(args.tls.key_pem)},
-            opts=h.k8s_opts(self, depends_on=[self.namespace]))
+            string_data={"ca.crt": args["ca_cert"], "tls.crt": args["cert"], "tls.key": pulumi.Output.secret(args["key"])},
+            opts=k8s_opts(self.namespace))
         deps: list[pulumi.Resource] = [self.namespace, self.node_namespace, self.tls_secret]
-        if args.hub:
-            password = random.RandomPassword(naming.logical(h.name, "grafana", "admin"), length=32, special=False,
-                                             opts=pulumi.ResourceOptions(parent=self, provider=args.random_provider))
+        if hub:
+            password = random.RandomPassword(naming.logical(p, "grafana", "admin"), length=32, special=False,
+                                             opts=pulumi.ResourceOptions(parent=self, provider=args.get("random_provider")))
             deps.append(k8s.core.v1.Secret(
-                naming.logical(h.name, "grafana", "secret"), metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_SECRET, namespace=NAMESPACE),
+                naming.logical(p, "grafana", "secret"), metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_SECRET, namespace=NAMESPACE),
                 string_data={"admin-user": "admin", "admin-password": password.result},
-                opts=h.k8s_opts(self, depends_on=[self.namespace])))
-        self.release = release(h, "kube-prometheus-stack", release_name=RELEASE, namespace=NAMESPACE,
-                               values=chart_values(h, args.environment, cfg, args.hub), parent=self, depends_on=deps)
-        self.scrape_configs = {}
-        if args.hub:
-            for spoke in args.spokes:
-                self.scrape_configs[spoke] = k8s.apiextensions.CustomResource(
-                    naming.logical(h.name, "federate", spoke), api_version=CRD_API_VERSIONS["ScrapeConfig"], kind="ScrapeConfig",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(name=f"federate-{spoke}", namespace=NAMESPACE, labels={"release": RELEASE}),
-                    spec=scrape_config_spec(cfg, spoke, args.targets.get(spoke)), opts=h.k8s_opts(self, depends_on=[self.release]))
-        elif args.load_balancer is not None:
-            annotations, extra = federate_lb_service(h, args.load_balancer)
+                opts=k8s_opts(self.namespace)))
+        self.release = release_on(provider, "kube-prometheus-stack", logical_name=f"{p}-{RELEASE}", release_name=RELEASE,
+                                  namespace=NAMESPACE, values=chart_values(labels, settings, hub, cluster), parent=self,
+                                  depends_on=deps)
+        self.scrape_configs: dict[str, k8s.apiextensions.CustomResource] = {}
+        lb = args.get("federate_load_balancer")
+        if hub:
+            for spoke in args.get("spokes") or []:
+                self.scrape_configs[spoke["name"]] = k8s.apiextensions.CustomResource(
+                    naming.logical(p, "federate", spoke["name"]), api_version=CRD_API_VERSIONS["ScrapeConfig"], kind="ScrapeConfig",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name=f"federate-{spoke['name']}", namespace=NAMESPACE, labels={"release": RELEASE}),
+                    spec=scrape_config_spec(settings, spoke["name"], spoke.get("target")), opts=k8s_opts(self.release))
+        elif lb is not None:
             self.federate_service = k8s.core.v1.Service(
-                naming.logical(h.name, "metrics", "federate"),
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=FEDERATE_SERVICE, namespace=NAMESPACE, annotations=annotations),
+                naming.logical(p, "metrics", "federate"),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=FEDERATE_SERVICE, namespace=NAMESPACE, annotations=dict(lb["annotations"])),
                 spec=k8s.core.v1.ServiceSpecArgs(
                     type="LoadBalancer", selector=PROMETHEUS_SELECTOR,
-                    ports=[k8s.core.v1.ServicePortArgs(name="https-web", port=PORT, target_port="web", protocol="TCP")], **extra),
-                opts=h.k8s_opts(self, depends_on=[self.namespace]))
+                    ports=[k8s.core.v1.ServicePortArgs(name="https-web", port=PORT, target_port="web", protocol="TCP")],
+                    load_balancer_source_ranges=list(lb["source_ranges"]), external_traffic_policy="Local"),
+                opts=k8s_opts(self.namespace))
             # The web port admits the hub's ranges and this namespace (the self-scrape) only.
             self.federate_policy = k8s.networking.v1.NetworkPolicy(
-                naming.logical(h.name, "metrics", "federate", "ingress"),
+                naming.logical(p, "metrics", "federate", "ingress"),
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=FEDERATE_SERVICE, namespace=NAMESPACE),
                 spec=k8s.networking.v1.NetworkPolicySpecArgs(
                     pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=PROMETHEUS_SELECTOR),
@@ -239,20 +340,22 @@ class Monitoring(pulumi.ComponentResource):
                     ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                         ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=PORT, protocol="TCP")],
                         from_=[*(k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c))
-                                 for c in args.load_balancer.source_ranges),
+                                 for c in lb["source_ranges"]),
                                k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())])]),
-                opts=h.k8s_opts(self, depends_on=[self.namespace]))
-        elif args.export:
+                opts=k8s_opts(self.namespace))
+        elif args.get("export"):
             svc = k8s.core.v1.Service(
-                naming.logical(h.name, "metrics", "federate"),
+                naming.logical(p, "metrics", "federate"),
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=FEDERATE_SERVICE, namespace=NAMESPACE),
                 spec=k8s.core.v1.ServiceSpecArgs(
                     type="ClusterIP",
                     selector=PROMETHEUS_SELECTOR,
                     ports=[k8s.core.v1.ServicePortArgs(name="https-web", port=PORT, target_port="web", protocol="TCP")]),
-                opts=h.k8s_opts(self, depends_on=[self.namespace]))
+                opts=k8s_opts(self.namespace))
             self.export = k8s.apiextensions.CustomResource(
-                naming.logical(h.name, "metrics", "export"), api_version=CRD_API_VERSIONS["ServiceExport"], kind="ServiceExport",
+                naming.logical(p, "metrics", "export"), api_version=CRD_API_VERSIONS["ServiceExport"], kind="ServiceExport",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=FEDERATE_SERVICE, namespace=NAMESPACE),
-                opts=h.k8s_opts(self, depends_on=[svc, *args.export_ready]))
-        self.register_outputs({"release": RELEASE, "federates": sorted(self.scrape_configs)})
+                opts=k8s_opts(svc, *(args.get("export_after") or [])))
+        self.release_name = pulumi.Output.from_input(RELEASE)
+        self.federates = pulumi.Output.from_input(sorted(self.scrape_configs))
+        self.register_outputs({"release": RELEASE, "federates": sorted(self.scrape_configs), "releaseName": self.release_name})

@@ -50,6 +50,7 @@ def cluster_handle(spec: ClusterSpec, cluster: ManagedCluster, cloud_provider: p
         cloud_outputs={**network_outputs, **cluster.cloud_outputs},
         lb_annotations=cluster.lb_annotations,
         lb_address_annotation=cluster.lb_address_annotation,
+        reserve_lb_address=cluster.reserve_lb_address,
         node_cni_bin_dir=cluster.node_cni_bin_dir,
         critical_pods_need_quota=cluster.critical_pods_need_quota,
         identity=cluster.workload_identity,  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from the class itself, so nothing public is declared here).
 # as objects.
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import pulumi
@@ -90,6 +90,8 @@ class ManagedCluster(pulumi.ComponentResource):
         # The annotation pinning an internal load balancer's private address, where the cloud's
         # controller takes it from one (None: from the Service's spec.loadBalancerIP).
         self.lb_address_annotation: str | None = None
+        # Where that annotation names a reserved address (GKE): reserve (name, address, parent) -> its name.
+        self.reserve_lb_address: Callable[[str, str, pulumi.Resource], pulumi.Input[str]] | None = None
         # Node facts that node agents (CNI plugins) need: where the node keeps CNI binaries when not
         # in /opt/cni/bin, and whether pods of the system-*-critical priority classes need a
         # ResourceQuota that admits them outside kube-system.

@@ -66,6 +66,10 @@ def node_pool_config(
     return node_config(c.instance_type, c.nodes.disk_size_gb, service_account, pool, spot=spot, labels=labels)
 
 
+# The purpose of a reserved address an internal passthrough load balancer is pinned to (see reserve).
+ILB_ADDRESS_PURPOSE = "SHARED_LOADBALANCER_VIP"
+
+
 class GkeAutoProvisioningArgs(TypedDict):
     """Node auto-provisioning: GKE creates node pools for pending pods within these limits."""
 
@@ -385,9 +389,24 @@ class GkeCluster(ManagedCluster):
             "internal": {"networking.gke.io/load-balancer-type": "Internal"},
             "external": {"cloud.google.com/l4-rbs": "enabled"},
         }
-        # No address annotation: GKE's internal passthrough NLB takes a static internal address from
-        # spec.loadBalancerIP, in the node subnet's primary range
-        # (cloud.google.com/kubernetes-engine/docs/how-to/internal-load-balancing, "static internal IP").
+        # GKE pins an internal load balancer by the NAME of a reserved regional internal address
+        # in the node subnet, which its L4 controller resolves in the cluster's region and prefers
+        # over the deprecated spec.loadBalancerIP (kubernetes/ingress-gce pkg/address/to_use.go
+        # IPv4ToUse and pkg/l4annotations/l4_static_address.go @34f7873;
+        # cloud.google.com/kubernetes-engine/docs/concepts/service-load-balancer-parameters "Static IP
+        # addresses"). Purpose SHARED_LOADBALANCER_VIP: the one GKE keeps across Service updates of an
+        # internal passthrough NLB (cloud.google.com/kubernetes-engine/docs/how-to/internal-load-balancing,
+        # restrictions).
+        self.lb_address_annotation = "networking.gke.io/load-balancer-ip-addresses"
+        subnetwork, region = args["subnetwork_id"], args["region"]
+
+        def reserve(name: str, address: str, parent: pulumi.Resource) -> pulumi.Input[str]:
+            return gcp.compute.Address(
+                name, name=name, address_type="INTERNAL", purpose=ILB_ADDRESS_PURPOSE, address=address, subnetwork=subnetwork,
+                region=region, description="a fixed address of an internal load balancer of the cluster",
+                opts=pulumi.ResourceOptions(parent=parent, provider=self._cloud_provider)).name
+
+        self.reserve_lb_address = reserve
         # GKE nodes keep CNI binaries in /home/kubernetes/bin, and GKE admits system-node-critical pods
         # outside kube-system only under a ResourceQuota for that priority class (istio cni chart
         # 1.30.3: files/profile-platform-gke.yaml and README.md "GKE notes").
