@@ -679,9 +679,6 @@ class Rule:
 
 # Allow rules that no modelled flow uses, each kept on purpose: (rule-name pattern, reason).
 JUSTIFIED = (
-    (re.compile(r"-fleet-kube-apiserver-|-fleet-istio-mtls-|-fleet-subm-nat-t-|-fleet-subm-natt-disc-"),
-     ("AWS fleet rules admit the whole address space but this cluster's ranges (aws_fleet_sources): a "
-      "bounded rule set that no fleet edit changes; the CIDRs over unallocated space carry no flow yet")),
     (re.compile(r"-fleet-istio-webhook-cp$"),
      ("GKE's private control plane calls the istiod injection webhook (TCP 15017): an in-cluster flow "
       "the check does not model")),

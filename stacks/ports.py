@@ -24,6 +24,7 @@ Scopes:
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -119,14 +120,15 @@ def fleet_sources(fleet: FleetSpec, cluster: ClusterSpec) -> list[ipaddress.IPv4
     return out
 
 
-def fleet_space_sources(fleet: FleetSpec, cluster: ClusterSpec) -> list[ipaddress.IPv4Network]:
+def fleet_space_sources(fleet: FleetSpec, cluster: ClusterSpec,
+                        admitted: Iterable[ipaddress.IPv4Network] | None = None) -> list[ipaddress.IPv4Network]:
     """The fleet's address space minus this cluster's own ranges: the sources of the AWS fleet rules
     and of GKE's master authorized networks.
 
     Every other cluster's VPC and pod ranges lie in ``addressSpace`` (validation enforces it), so
-    this covers them all, now and after any fleet edit, in at most ``16 - prefix`` CIDRs (8 for a
-    /8) instead of two per cluster. Adding, removing or reordering clusters therefore changes no
-    rule of another cluster's security group, and the rule count does not grow with the fleet:
+    this covers them all in at most ``16 - prefix`` CIDRs (8 for a /8) instead of two per cluster.
+    Adding or removing a cluster changes another cluster's rules only when it is the first or
+    last cluster in a piece (a rule added or removed, never replaced), and the rule count does not grow with the fleet:
     4 fleet and Submariner ports x 8 CIDRs = 32 inbound rules at any fleet size, under the default quota of 60
     inbound rules per security group (docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html
     "Inbound or outbound rules per security group"), where one rule per cluster range would need
@@ -134,9 +136,9 @@ def fleet_space_sources(fleet: FleetSpec, cluster: ClusterSpec) -> list[ipaddres
     Submariner.) GKE's master authorized networks take the same list, where two entries per other
     cluster came to 95 at 48 clusters: the GKE API reference caps ``cidrBlocks`` at 50 external
     networks (cloud.google.com/python/docs/reference/container/latest, MasterAuthorizedNetworksConfig),
-    100 for private ranges on a private endpoint (GKE authorized-networks page: UNVERIFIED here). The rest of the
-    space is unallocated fleet space: the address
-    space is the fleet's own (docs/input-safety.md).
+    100 for private ranges on a private endpoint (GKE authorized-networks page: UNVERIFIED here). Pieces
+    that hold no other cluster are left out: every rule admits at least one cluster's traffic, and
+    what else a piece spans is unallocated space of the fleet's own (docs/input-safety.md).
 
     A block-allocated cluster gives up its whole /16 block (its spare quarter included) unless
     another cluster's explicit range sits in it; otherwise only its VPC and pod ranges leave.
@@ -154,4 +156,10 @@ def fleet_space_sources(fleet: FleetSpec, cluster: ClusterSpec) -> list[ipaddres
         if not mine.subnet_of(space):
             continue
         nets = [piece for net in nets for piece in (net.address_exclude(mine) if mine.subnet_of(net) else [net])]
-    return sorted(ipaddress.collapse_addresses(nets))
+    # Only the pieces that hold another cluster: a piece of unallocated space carries no flow, so
+    # it gets no rule (the flow check's unused-rule report stays empty). A cluster added in an
+    # empty piece adds that piece to the others' rules; one removed takes its piece's rules with it.
+    # ``admitted`` narrows that to the ranges a row admits (Submariner's: its members only).
+    others = list(admitted) if admitted is not None else [
+        r for o in fleet.clusters if o.name != cluster.name for r in (o.network.vpc, o.network.pods)]
+    return [net for net in sorted(ipaddress.collapse_addresses(nets)) if any(r.overlaps(net) for r in others)]

@@ -260,11 +260,16 @@ def test_fleet_ports_open_exactly_the_table_from_the_other_clusters(plan) -> Non
                 merged.setdefault((p, n), []).extend(src)
             rules = [(p, n, sorted(src), "allow") for (p, n), src in merged.items()]
         allows = {(p, n) for p, n, src, access in rules if access == "allow" and src == others}
-        # Submariner's ports only on the clusters that join (AWS: from the same bounded sources).
+        # Submariner's ports only on the clusters that join (AWS: the bounded pieces holding a member).
         joined = bool(ports.scope_sources(plan.spec, c, "submariner"))
         subm = {(p.protocol, p.port) for p in ports.ports("submariner")}
+        if c.cloud == "aws":
+            members = sorted(str(n) for n in aws_fleet_sources(plan.spec, c, ports.scope_sources(plan.spec, c, "submariner")))
+            assert {(p, n) for p, n, src, _ in rules if src == members and (p, n) in subm} == (subm if joined else set())
+            allows |= {(p, n) for p, n, src, _ in rules if src == members and (p, n) in subm}
         assert allows == {(p.protocol, p.port) for p in ports.ports("fleet", c.cloud)} | (subm if joined and c.cloud == "aws" else set())
-        scoped = {(p, n) for p, n, src, access in rules if access == "allow" and src != others}
+        scoped = {(p, n) for p, n, src, access in rules if access == "allow" and src != others
+                  and not (c.cloud == "aws" and (p, n) in subm)}
         assert scoped & subm == (subm if joined and c.cloud != "aws" else set())
         hub = sorted(str(n) for n in ports.scope_sources(plan.spec, c, "hub"))
         assert {(p, n) for p, n, src, _ in rules if src == hub and hub} == {(p.protocol, p.port) for p in ports.ports("hub")} if hub \

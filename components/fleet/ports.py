@@ -243,7 +243,8 @@ def cluster_openings(fleet: FleetSpec, c: ClusterSpec) -> tuple[list[PortOpening
     for scope in ("submariner", "hub"):
         scoped = [str(n) for n in ipaddress.collapse_addresses(port_table.scope_sources(fleet, c, scope))]
         if scoped and scope == "submariner" and c.cloud == "aws":
-            scoped = rule_sources  # the bounded per-CIDR set (aws_fleet_sources): the quota holds at any size
+            # The bounded per-CIDR set (aws_fleet_sources), only its pieces that hold a member.
+            scoped = [str(n) for n in aws_fleet_sources(fleet, c, port_table.scope_sources(fleet, c, "submariner"))]
         rows += [(p, scoped) for p in port_table.ports(scope, c.cloud)] if scoped else []
     if c.cloud in CONTROL_PLANE_FIREWALLED:
         rows += [(p, [str(c.network.control_plane)]) for p in port_table.ports("control-plane", c.cloud)]
