@@ -350,13 +350,36 @@ def main(argv: list[str] | None = None) -> int:
     Console(width=200).print(table_of(rows))
     for r in rows:
         print(f"critical path at {r['clusters']} clusters ({r['bringUpMinutes']} min): " + " -> ".join(r["criticalPath"]))
+    prod = prod_bring_up()
+    print(prod_line(prod))
     if args.markdown:
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.markdown).write_text(markdown_of(rows))
+        Path(args.markdown).write_text(markdown_of(rows) + "\n" + prod_line(prod) + "\n")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"runs": rows}, indent=1) + "\n")
+        Path(args.json).write_text(json.dumps({"runs": rows, "prod": prod}, indent=1) + "\n")
     return 0
+
+
+def prod_bring_up() -> dict[str, Any]:
+    """The prod stack as configured (the replicated fleets carry no fabric and no runner): its
+    first ``up`` in one graph and in the bootstrap's phases, against its slowest cluster chain."""
+    from .bringup import bootstrap_phases, estimate
+    from .plan import run_plan
+
+    resources = run_plan("prod").resources
+    b = estimate(resources, bootstrap_phases(resources))
+    return {"oneGraphMinutes": b.fleet_minutes, "phaseMinutes": list(b.phase_minutes), "bootstrappedMinutes": b.phased_minutes,
+            "slowestCluster": b.slowest_cluster, "slowestClusterMinutes": b.slowest_cluster_minutes,
+            "fabricMinutes": b.fabric_minutes, "independenceViolations": len(b.violations)}
+
+
+def prod_line(p: dict[str, Any]) -> str:
+    ratio = p["bootstrappedMinutes"] / p["slowestClusterMinutes"] if p["slowestClusterMinutes"] else 0.0
+    return (f"prod stack (its fabric and runner): {p['oneGraphMinutes']} min in one graph; bootstrapped "
+            f"{' + '.join(f'{m:g}' for m in p['phaseMinutes'])} = {p['bootstrappedMinutes']} min; slowest cluster "
+            f"{p['slowestCluster']} {p['slowestClusterMinutes']} min ({ratio:.3f}x); fabric done at {p['fabricMinutes']} min; "
+            f"{p['independenceViolations']} independence violation(s)")
 
 
 if __name__ == "__main__":
