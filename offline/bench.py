@@ -2,12 +2,12 @@
 
 For fleets of 4, 12, 24 and 48 clusters (the prod stack's clusters replicated, each copy with its
 own name and pinned address-plan slot) the offline plan runs in a fresh process and reports:
-- resources registered, plan wall and CPU time (best of two) and peak RSS;
+- resources registered, plan wall and CPU time (best of five) and peak RSS;
 - per-cluster plan CPU time and memory (the plan's peak Python heap, traced with ``tracemalloc``
   in one more, untimed plan of the same fleet), each also relative to the smallest fleet;
 - the estimated bring-up time of a first ``pulumi up`` in minutes and its critical path
   (:mod:`offline.bringup`), next to the slowest single cluster with its own add-ons;
-- the ratio of plan time to the *SDK floor* (best of two as well): the time the Pulumi SDK needs
+- the ratio of plan time to the *SDK floor* (best of five as well): the time the Pulumi SDK needs
   to register the same resources (same types, names and inputs) under the same mock engine,
   with none of the program's logic, measured in the same process right after the plan.
 
@@ -37,7 +37,7 @@ from .bringup import bootstrap_phases, estimate
 from .plan import load_raw
 
 DEFAULT_SIZES = (4, 12, 24, 48)
-REPEATS = 2
+REPEATS = 5
 
 
 def fleet_of(size: int, stack: str = "prod") -> dict[str, Any]:
