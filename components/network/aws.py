@@ -3,7 +3,7 @@ pod subnets on a secondary CIDR (VPC CNI custom networking), NAT, and the EKS/EL
 
 # No `from __future__ import annotations`: the package analyzer reads the args' annotations as objects.
 
-from typing import TYPE_CHECKING, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -133,13 +133,32 @@ class AwsNetwork(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Python handles (resource objects): the subnets and route tables, zone by zone.
         self.public_subnets: list[aws.ec2.Subnet] = []
-        nats: list[aws.ec2.NatGateway] = []
+        self.private_subnets: list[aws.ec2.Subnet] = []
+        self.private_route_tables: list[aws.ec2.RouteTable] = []
+        self.pod_subnets: dict[str, aws.ec2.Subnet] = {}
         # Python only (not declared outputs): the private subnets' way out (default routes to NAT,
         # table associations), which a build in them needs to reach GitHub and cloud APIs, and
         # the NAT gateways' public addresses, what the internet sees of this VPC.
         self.egress: list[pulumi.Resource] = []
         self.egress_ips: list[pulumi.Output[str]] = []
+        nats = self._public_side(name, cname, zones, public_cidrs, nat_per_zone, igw, public_rt, cluster_tag)
+        self._private_side(name, cname, zones, private_cidrs, pod_cidrs, nats, nat_per_zone, pods_cidr, cluster_tag)
+
+        self.vpc_id = self.vpc.id
+        self.private_subnet_ids = _ids(self.private_subnets)
+        self.public_subnet_ids = _ids(self.public_subnets)
+        self.pod_subnet_ids = _ids(list(self.pod_subnets.values()))
+        self.private_route_table_ids = _ids(self.private_route_tables)
+        self.nat_gateway_ids = _ids(nats)
+        register_declared_outputs(self)
+
+    def _public_side(self, name: str, cname: str, zones: list[str], public_cidrs: list[Any], nat_per_zone: bool,
+                     igw: aws.ec2.InternetGateway, public_rt: aws.ec2.RouteTable, cluster_tag: dict[str, str]) -> list[aws.ec2.NatGateway]:
+        """Public subnets (load balancers) and the NAT gateways in them, one per zone or one in all."""
+        child = pulumi.ResourceOptions(parent=self)
+        nats: list[aws.ec2.NatGateway] = []
         for i, (zone, pub_cidr) in enumerate(zip(zones, public_cidrs)):
             sn = aws.ec2.Subnet(
                 f"{name}-public-{zone}",
@@ -165,10 +184,14 @@ class AwsNetwork(pulumi.ComponentResource):
                     )
                 )
 
-        # Python handles (resource objects): the subnets and route tables, zone by zone.
-        self.private_subnets: list[aws.ec2.Subnet] = []
-        self.private_route_tables: list[aws.ec2.RouteTable] = []
-        self.pod_subnets: dict[str, aws.ec2.Subnet] = {}
+        return nats
+
+    def _private_side(self, name: str, cname: str, zones: list[str], private_cidrs: list[Any], pod_cidrs: list[Any],
+                      nats: list[aws.ec2.NatGateway], nat_per_zone: bool,
+                      pods_cidr: aws.ec2.VpcIpv4CidrBlockAssociation | None, cluster_tag: dict[str, str]) -> None:
+        """Per zone: the private route table with its default route to NAT, the node subnet and,
+        with a pod range, the pod subnet on the same table."""
+        child = pulumi.ResourceOptions(parent=self)
         for i, (zone, node_cidr) in enumerate(zip(zones, private_cidrs)):
             nat = nats[i] if nat_per_zone else nats[0]
             # Routes are separate resources (no inline ``routes``): the fabric adds its own to
@@ -204,14 +227,6 @@ class AwsNetwork(pulumi.ComponentResource):
             )
             aws.ec2.RouteTableAssociation(f"{name}-pods-{zone}", subnet_id=psn.id, route_table_id=rt.id, opts=child)
             self.pod_subnets[zone] = psn
-
-        self.vpc_id = self.vpc.id
-        self.private_subnet_ids = _ids(self.private_subnets)
-        self.public_subnet_ids = _ids(self.public_subnets)
-        self.pod_subnet_ids = _ids(list(self.pod_subnets.values()))
-        self.private_route_table_ids = _ids(self.private_route_tables)
-        self.nat_gateway_ids = _ids(nats)
-        register_declared_outputs(self)
 
 
 def _ids(resources: "list[aws.ec2.Subnet] | list[aws.ec2.RouteTable] | list[aws.ec2.NatGateway]") -> pulumi.Output[list[str]]:
