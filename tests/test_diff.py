@@ -4,6 +4,7 @@ the cases config cannot express, the CLI, and ``make diff``'s script over a git 
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import os
 import re
@@ -52,10 +53,15 @@ def test_added_cluster_is_named_with_its_resources(dev_plan: Any, dev_with_new_c
     added_types = {r["type"] for r in new.added}
     assert {"aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:ec2/vpc:Vpc", "aws:kms/key:Key"} <= added_types
     # Everything the new cluster brings is in its own group; on the other clusters only the links
-    # to it appear (e.g. Istio remote secrets for dev-eks2), each naming it.
+    # to it appear (e.g. Istio remote secrets for dev-eks2), each naming it, or a fleet rule for
+    # the piece of the address space it is the first cluster in (a CIDR holding its ranges).
+    spec = dev_with_new_cluster.spec
+    eks2 = next(c for c in spec.clusters if c.name == "dev-eks2").network
     for c in d.clusters:
         if c.name not in ("dev-eks2", diff.FLEET):
-            assert all("dev-eks2" in r["name"] for r in c.added), [r["name"] for r in c.added]
+            for r in c.added:
+                cidr = r["inputs"].get("cidrIpv4")
+                assert "dev-eks2" in r["name"] or (cidr and eks2.vpc.subnet_of(ipaddress.IPv4Network(cidr))), r["name"]
     text = diff.render(d)
     assert "#### Cluster `dev-eks2` — **new cluster**" in text
     assert "➕ `aws:eks/cluster:Cluster` **dev-eks2-eks**" in text
