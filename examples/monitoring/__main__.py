@@ -24,7 +24,7 @@ spoke = Monitoring(
         prometheus={"retention": "7d", "retention_size": "20GiB", "storage_gi": 30},
         ca_cert=config.get("caCert") or "-----BEGIN CERTIFICATE-----\n",
         cert=config.get("cert") or "-----BEGIN CERTIFICATE-----\n",
-        key=config.get_secret("key") or pulumi.Output.secret("-----BEGIN EC PRIVATE KEY-----\n"),
+        key=config.get_secret("key") or pulumi.Output.secret("(set key: the client key, PEM)"),
         federate_load_balancer={
             "annotations": {"networking.gke.io/load-balancer-type": "Internal",
                             "networking.gke.io/load-balancer-ip-addresses": "shop-west-prometheus"},
